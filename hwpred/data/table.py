@@ -1,0 +1,208 @@
+"""MetricTable: the one data model. Rows keyed by op tuple, named metric columns, provenance.
+
+Stored as Parquet: an ``arch`` column (list of ints) and one float column per metric; the
+space name, provenance and units live in the Parquet schema metadata under ``hwpred``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..spaces import Arch, SpaceError, get_space
+
+_META_KEY = b"hwpred"
+
+
+@dataclass
+class MetricTable:
+    """Per-architecture metrics of one search space.
+
+    ``archs`` is an (n, positions) int array of valid, unique architectures; ``columns`` maps a
+    metric name (e.g. ``raspi4/latency_ms``) to a float array of length n, all finite.
+    ``meta`` holds provenance (source, device, software versions, date...) and ``units`` the
+    unit of each column.
+    """
+
+    space: str
+    archs: np.ndarray
+    columns: dict[str, np.ndarray]
+    meta: dict = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        sp = get_space(self.space)
+        self.space = sp.name
+        archs = self.archs
+        if not isinstance(archs, np.ndarray) or archs.dtype.kind not in "iu":
+            archs = [sp.from_string(a) if isinstance(a, str) else a for a in archs]
+        archs = np.asarray(archs, dtype=np.int64)
+        if archs.ndim != 2 or (len(archs) and archs.shape[1] != sp.num_positions):
+            raise DataError(f"MetricTable archs must be an (n, {sp.num_positions}) array for space {sp.name}, "
+                            f"got shape {archs.shape}")
+        if len(archs) == 0:
+            archs = archs.reshape(0, sp.num_positions)
+        for row in np.unique(archs, axis=0):
+            if not sp.is_valid(tuple(row)):
+                raise DataError(f"table holds an invalid {sp.name} architecture {tuple(int(v) for v in row)}")
+        if len(np.unique(archs, axis=0)) != len(archs):
+            _, inv, counts = np.unique(archs, axis=0, return_inverse=True, return_counts=True)
+            dup = archs[np.flatnonzero(counts[inv.ravel()] > 1)[0]]
+            raise DataError(f"table holds architecture {tuple(int(v) for v in dup)} more than once; "
+                            "aggregate duplicate measurements before building a table")
+        self.archs = archs
+        cols = {}
+        for name, values in self.columns.items():
+            v = np.asarray(values, dtype=np.float64).reshape(-1)
+            if len(v) != len(archs):
+                raise DataError(f"column {name!r} has {len(v)} values for {len(archs)} architectures")
+            bad = ~np.isfinite(v)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise DataError(f"column {name!r} has {int(bad.sum())} NaN/non-finite value(s), first at "
+                                f"architecture {sp.to_string(archs[i])}; drop those rows or fix the source")
+            cols[str(name)] = v
+        self.columns = cols
+        self.meta = dict(self.meta)
+        self.units = {k: v for k, v in dict(self.units).items() if k in cols}
+        self._index: dict[Arch, int] | None = None
+
+    # -- access -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.archs)
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.columns)
+
+    @property
+    def arch_tuples(self) -> list[Arch]:
+        return [tuple(int(v) for v in row) for row in self.archs]
+
+    def index_of(self, arch: Sequence[int]) -> int:
+        if self._index is None:
+            self._index = {a: i for i, a in enumerate(self.arch_tuples)}
+        try:
+            return self._index[tuple(int(v) for v in arch)]
+        except KeyError:
+            raise DataError(f"architecture {tuple(arch)} is not in this {self.space} table") from None
+
+    def lookup(self, column: str, archs: Iterable[Sequence[int]]) -> np.ndarray:
+        col = self.column(column)
+        return np.array([col[self.index_of(a)] for a in archs], dtype=np.float64)
+
+    def column(self, name: str) -> np.ndarray:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise DataError(f"no column {name!r} in table; columns: {', '.join(self.columns)}") from None
+
+    def dataset(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """One column as a study dataset: (archs (n, positions) int array, values)."""
+        return self.archs.copy(), self.column(column).copy()
+
+    def select(self, columns: Sequence[str]) -> "MetricTable":
+        return MetricTable(self.space, self.archs, {c: self.column(c) for c in columns}, self.meta, self.units)
+
+    def subset(self, mask_or_index) -> "MetricTable":
+        idx = np.asarray(mask_or_index)
+        return MetricTable(self.space, self.archs[idx], {k: v[idx] for k, v in self.columns.items()},
+                           self.meta, self.units)
+
+    def join(self, other: "MetricTable", how: str = "inner") -> "MetricTable":
+        """Join on the op tuple (never on row order). Only inner joins keep every value finite."""
+        if how != "inner":
+            raise DataError("only inner joins are supported (an outer join would create missing values)")
+        if get_space(other.space).name != self.space:
+            raise DataError(f"cannot join a {self.space} table with a {other.space} table: different search spaces")
+        clash = set(self.columns) & set(other.columns)
+        if clash:
+            raise DataError(f"both tables have column(s) {sorted(clash)}; rename one side before joining")
+        other_idx = {a: i for i, a in enumerate(other.arch_tuples)}
+        mine, theirs = [], []
+        for i, a in enumerate(self.arch_tuples):
+            j = other_idx.get(a)
+            if j is not None:
+                mine.append(i)
+                theirs.append(j)
+        if not mine:
+            raise DataError(f"the two {self.space} tables share no architecture")
+        mine_a, theirs_a = np.asarray(mine), np.asarray(theirs)
+        cols = {k: v[mine_a] for k, v in self.columns.items()}
+        cols.update({k: v[theirs_a] for k, v in other.columns.items()})
+        meta = {"joined": [self.meta, other.meta]}
+        return MetricTable(self.space, self.archs[mine_a], cols, meta, {**self.units, **other.units})
+
+    def rename(self, mapping: Mapping[str, str]) -> "MetricTable":
+        cols = {mapping.get(k, k): v for k, v in self.columns.items()}
+        units = {mapping.get(k, k): v for k, v in self.units.items()}
+        return MetricTable(self.space, self.archs, cols, self.meta, units)
+
+    def to_frame(self) -> pd.DataFrame:
+        sp = get_space(self.space)
+        df = pd.DataFrame(self.columns)
+        df.insert(0, "arch", [sp.to_string(a) for a in self.archs])
+        return df
+
+    def summary(self) -> pd.DataFrame:
+        rows = []
+        for name, v in self.columns.items():
+            rows.append({"column": name, "unit": self.units.get(name, ""), "n": len(v), "min": v.min() if len(v) else np.nan,
+                         "median": np.median(v) if len(v) else np.nan, "mean": v.mean() if len(v) else np.nan,
+                         "max": v.max() if len(v) else np.nan})
+        return pd.DataFrame(rows)
+
+    # -- storage ------------------------------------------------------------------------------
+    def to_parquet(self, path: str | os.PathLike) -> Path:
+        """Write atomically (temp file + rename), keeping space, provenance and units."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = [pa.array([list(map(int, a)) for a in self.archs], type=pa.list_(pa.int8()))]
+        names = ["arch"]
+        for k, v in self.columns.items():
+            arrays.append(pa.array(v, type=pa.float64()))
+            names.append(k)
+        meta = {"space": self.space, "meta": self.meta, "units": self.units, "format": 1}
+        tbl = pa.Table.from_arrays(arrays, names=names).replace_schema_metadata(
+            {_META_KEY: json.dumps(meta, default=str).encode()})
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            pq.write_table(tbl, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    @classmethod
+    def read_parquet(cls, path: str | os.PathLike) -> "MetricTable":
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        if not path.exists():
+            raise DataError(f"no table file at {path}")
+        try:
+            tbl = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises several types for truncated/corrupt files
+            raise DataError(f"{path} is not a readable Parquet file ({exc}); re-create or re-fetch it") from None
+        raw = (tbl.schema.metadata or {}).get(_META_KEY)
+        if raw is None or "arch" not in tbl.column_names:
+            raise DataError(f"{path} is a Parquet file but not an hwpred MetricTable (no 'hwpred' metadata/arch column)")
+        info = json.loads(raw)
+        archs = np.asarray(tbl.column("arch").to_pylist(), dtype=np.int64)
+        cols = {n: tbl.column(n).to_numpy() for n in tbl.column_names if n != "arch"}
+        try:
+            return cls(info["space"], archs, cols, info.get("meta", {}), info.get("units", {}))
+        except SpaceError as exc:
+            raise DataError(f"{path}: {exc}") from None

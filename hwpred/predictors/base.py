@@ -1,0 +1,198 @@
+"""The predictor contract (scikit-learn's estimator contract, plus encoding and tuning facts).
+
+A family subclasses :class:`Predictor`, lists its hyper-parameters as keyword arguments of
+``__init__`` (stored unchanged, nothing else done there), and implements ``_fit(X, z)`` and
+``_predict(X) -> z`` on the *encoded* architectures and *standardised* targets. The base class
+validates input, encodes, standardises y, restores the unit, and saves/loads.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..encoders import encode
+from ..errors import HwpredError
+from ..spaces import SpaceError, as_arch_array, get_space
+
+
+class PredictorError(HwpredError, ValueError):
+    """Bad input to a predictor (empty/degenerate training data, predict before fit...)."""
+
+
+class NotDifferentiableError(PredictorError):
+    pass
+
+
+FORMAT_VERSION = 1
+
+
+class Predictor:
+    #: registry short name, e.g. "xgb"
+    name: ClassVar[str] = ""
+    #: human-readable family name
+    family: ClassVar[str] = ""
+    #: default encoding: "onehot", "path", "graph" or "tuple" (raw op tuples)
+    default_encoding: ClassVar[str] = "onehot"
+    #: differentiable with respect to its input encoding (usable as a DARTS-style latency term)
+    differentiable: ClassVar[bool] = False
+    #: fewest training samples the family can fit on
+    min_samples: ClassVar[int] = 2
+
+    # ---- scikit-learn style parameters --------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._param_names()}
+
+    def set_params(self, **params) -> "Predictor":
+        valid = set(self._param_names())
+        for k, v in params.items():
+            if k not in valid:
+                raise PredictorError(f"{self.name}: unknown hyper-parameter {k!r}; valid: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    @classmethod
+    def search_space(cls, trial) -> dict[str, Any]:
+        """Optuna define-by-run search space: suggest values on ``trial`` and return them."""
+        return {}
+
+    # ---- encoding -----------------------------------------------------------------------------
+    @property
+    def encoding(self) -> str:
+        return getattr(self, "encoding_override", None) or self.default_encoding
+
+    def _space(self):
+        return get_space(getattr(self, "space", "nb201"))
+
+    def _archs(self, archs) -> np.ndarray:
+        try:
+            return as_arch_array(archs, self._space())
+        except SpaceError as exc:
+            raise PredictorError(f"{self.name}: {exc}") from None
+
+    def _encode(self, archs: np.ndarray):
+        if self.encoding == "tuple":
+            return archs
+        return encode(archs, self._space(), self.encoding)
+
+    # ---- fit / predict ------------------------------------------------------------------------
+    def fit(self, archs, y) -> "Predictor":
+        a = self._archs(archs)
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if len(a) != len(y):
+            raise PredictorError(f"{self.name}: {len(a)} architectures but {len(y)} targets")
+        if len(y) < self.min_samples:
+            raise PredictorError(f"{self.name}: needs at least {self.min_samples} training samples, got {len(y)}")
+        if not np.all(np.isfinite(y)):
+            raise PredictorError(f"{self.name}: targets contain {int((~np.isfinite(y)).sum())} NaN/inf value(s)")
+        sd = float(np.std(y))
+        if sd == 0.0:
+            raise PredictorError(f"{self.name}: all {len(y)} targets are equal ({y[0]}); nothing to learn")
+        self.y_mean_, self.y_std_ = float(np.mean(y)), sd
+        self.n_train_ = len(y)
+        self._fit(self._encode(a), (y - self.y_mean_) / self.y_std_, a)
+        self.fitted_ = True
+        return self
+
+    def predict(self, archs) -> np.ndarray:
+        self._check_fitted()
+        a = self._archs(archs)
+        if len(a) == 0:
+            return np.zeros(0)
+        z = np.asarray(self._predict(self._encode(a), a), dtype=np.float64).ravel()
+        return z * self.y_std_ + self.y_mean_
+
+    def _check_fitted(self):
+        if not getattr(self, "fitted_", False):
+            raise PredictorError(f"{self.name}: predict called before fit")
+
+    # ---- to implement ------------------------------------------------------------------------
+    def _fit(self, X, z: np.ndarray, archs: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict(self, X, archs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def torch_forward(self, x):
+        """Standardised prediction as a differentiable function of a (batch, dim) torch encoding."""
+        raise NotDifferentiableError(
+            f"{self.name} ({self.family}) is not differentiable with respect to its encoding; "
+            "use a linear, ridge, Bayesian linear, GP, MLP, BANANAS, GCN, NAO or lookup-table predictor")
+
+    # ---- persistence (JSON + native formats, no pickle) -------------------------------------------
+    def _state(self, folder: Path) -> dict:
+        """Write native files into ``folder`` and return JSON-able extra state."""
+        raise NotImplementedError
+
+    def _load_state(self, folder: Path, state: dict) -> None:
+        raise NotImplementedError
+
+    def save(self, folder: str | os.PathLike, **provenance) -> Path:
+        self._check_fitted()
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        try:
+            extra = self._state(tmp)
+            doc = {"format": FORMAT_VERSION, "name": self.name, "params": _jsonable(self.get_params()),
+                   "y_mean": self.y_mean_, "y_std": self.y_std_, "n_train": self.n_train_,
+                   "state": _jsonable(extra), "provenance": _jsonable(provenance)}
+            (tmp / "predictor.json").write_text(json.dumps(doc, indent=1))
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(tmp, folder)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+        return folder
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def load_predictor_folder(folder: str | os.PathLike) -> Predictor:
+    """Rebuild a saved predictor; identical predictions to the one saved."""
+    from .registry import create
+
+    folder = Path(folder)
+    meta = folder / "predictor.json"
+    if not meta.is_file():
+        raise PredictorError(f"{folder} is not a saved predictor (no predictor.json); save one with predictor.save(dir)")
+    try:
+        doc = json.loads(meta.read_text())
+        pred = create(doc["name"], **doc["params"])
+        pred.y_mean_, pred.y_std_, pred.n_train_ = float(doc["y_mean"]), float(doc["y_std"]), int(doc["n_train"])
+        pred._load_state(folder, doc.get("state", {}))
+    except PredictorError:
+        raise
+    except Exception as exc:
+        raise PredictorError(f"saved predictor at {folder} is corrupt or incomplete ({type(exc).__name__}: {exc}); "
+                             "save it again") from None
+    pred.fitted_ = True
+    pred.provenance_ = doc.get("provenance", {})
+    return pred
