@@ -1,0 +1,92 @@
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from hwpred.data import MetricTable
+from hwpred.errors import DataError
+from hwpred.spaces import NB201, TRANSNAS_MACRO
+
+
+def _table(n=20, offset=0, col="lat", seed=0):
+    archs = NB201.enumerate()[offset:offset + n]
+    rng = np.random.default_rng(seed)
+    return MetricTable("nb201", archs, {col: rng.random(n)}, {"source": "test", "device": "cpu"}, {col: "ms"})
+
+
+def test_parquet_round_trip_keeps_metadata(tmp_path):
+    t = _table()
+    p = t.to_parquet(tmp_path / "sub" / "t.parquet")
+    u = MetricTable.read_parquet(p)
+    assert u.space == "nb201" and u.meta == t.meta and u.units == {"lat": "ms"}
+    np.testing.assert_array_equal(u.archs, t.archs)
+    np.testing.assert_array_equal(u.column("lat"), t.column("lat"))
+    assert not list(tmp_path.glob("sub/.*tmp"))  # no temp file left behind
+
+
+def test_join_is_on_the_op_tuple_not_row_order():
+    a = _table(30, 0, "lat")
+    b = _table(30, 10, "acc", seed=1)
+    b_shuffled = b.subset(np.random.default_rng(3).permutation(len(b)))
+    j = a.join(b_shuffled)
+    assert len(j) == 20 and set(j.column_names) == {"lat", "acc"}
+    for arch, lat, acc in zip(j.arch_tuples, j.column("lat"), j.column("acc")):
+        assert lat == a.lookup("lat", [arch])[0]
+        assert acc == b.lookup("acc", [arch])[0]
+
+
+def test_join_rejects_other_space_no_overlap_and_clashes():
+    t = _table(10)
+    other = MetricTable("transnas_macro", TRANSNAS_MACRO.enumerate()[:5], {"x": np.arange(5.0)})
+    with pytest.raises(DataError, match="different search spaces"):
+        t.join(other)
+    with pytest.raises(DataError, match="share no architecture"):
+        t.join(_table(10, 100, "y"))
+    with pytest.raises(DataError, match="rename one side"):
+        t.join(_table(10, 0, "lat"))
+
+
+def test_dataset_selection():
+    t = _table(15)
+    archs, y = t.dataset("lat")
+    assert archs.shape == (15, 6) and y.shape == (15,)
+    with pytest.raises(DataError, match="no column 'nope'"):
+        t.dataset("nope")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_are_rejected(bad):
+    v = np.arange(5.0)
+    v[2] = bad
+    with pytest.raises(DataError, match="NaN/non-finite"):
+        MetricTable("nb201", NB201.enumerate()[:5], {"lat": v})
+
+
+def test_duplicate_and_invalid_keys_are_rejected():
+    archs = NB201.enumerate()[:3] + NB201.enumerate()[:1]
+    with pytest.raises(DataError, match="more than once"):
+        MetricTable("nb201", archs, {"lat": np.arange(4.0)})
+    with pytest.raises(DataError, match="invalid transnas_macro"):
+        MetricTable("transnas_macro", [(1, 1, 1, 1, 0, 0)], {"lat": [1.0]})
+    with pytest.raises(DataError, match="values for"):
+        MetricTable("nb201", NB201.enumerate()[:3], {"lat": np.arange(4.0)})
+
+
+def test_reading_bad_files(tmp_path):
+    with pytest.raises(DataError, match="no table file"):
+        MetricTable.read_parquet(tmp_path / "missing.parquet")
+    good = _table().to_parquet(tmp_path / "t.parquet")
+    trunc = tmp_path / "trunc.parquet"
+    trunc.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(DataError, match="not a readable Parquet"):
+        MetricTable.read_parquet(trunc)
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(pq.read_table(good).replace_schema_metadata({}), plain)
+    with pytest.raises(DataError, match="not an hwpred MetricTable"):
+        MetricTable.read_parquet(plain)
+
+
+def test_strings_are_accepted_as_keys():
+    s = [NB201.to_string(a) for a in NB201.enumerate()[:4]]
+    t = MetricTable("nb201", s, {"lat": np.arange(4.0)})
+    assert t.arch_tuples == NB201.enumerate()[:4]
+    assert list(t.to_frame()["arch"]) == s
