@@ -155,6 +155,9 @@ def _verify(args) -> int:
     hw_col = meta["objectives"][1]
     if args.table:
         hw = _dataset(args.table)
+        if hw.column != hw_col and not hw_col.startswith("hw"):
+            raise HwpredError(f"the search optimised {hw_col!r} but --table {args.table} holds {hw.column!r}; "
+                              "verify against a table of the same metric")
         ver = verify_selection(archs, sel[hw_col].to_numpy(), acc.table, acc.column, hw.table, hw.column)
         full = acc.table.select([acc.column]).join(hw.table.select([hw.column]))
         background = (full.column(acc.column), full.column(hw.column))

@@ -70,9 +70,3 @@ class PredictorObjective(Objective):
     def evaluate(self, archs):
         return self.predictor.predict(np.asarray(archs))
 
-
-def check_metric(predictor: Predictor, expected: str | None) -> None:
-    """Refuse a predictor trained on another metric than the one the user asked for."""
-    metric = (getattr(predictor, "provenance_", {}) or {}).get("metric")
-    if expected and metric and metric != expected:
-        raise NASError(f"predictor was trained on metric {metric!r}, not {expected!r}")

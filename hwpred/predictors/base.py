@@ -135,6 +135,20 @@ class Predictor:
             f"{self.name} ({self.family}) is not differentiable with respect to its encoding; "
             "use a linear, ridge, Bayesian linear, GP, MLP, BANANAS, GCN, NAO or lookup-table predictor")
 
+    # ---- what a loaded predictor knows about itself ----------------------------------------------
+    @property
+    def provenance(self) -> dict:
+        """Training provenance given to :meth:`save` (dataset, metric, unit, train size, seed...)."""
+        return dict(getattr(self, "provenance_", {}) or {})
+
+    @property
+    def metric(self) -> str | None:
+        return self.provenance.get("metric")
+
+    @property
+    def unit(self) -> str | None:
+        return self.provenance.get("unit")
+
     # ---- persistence (JSON + native formats, no pickle) -------------------------------------------
     def _state(self, folder: Path) -> dict:
         """Write native files into ``folder`` and return JSON-able extra state."""
@@ -145,6 +159,7 @@ class Predictor:
 
     def save(self, folder: str | os.PathLike, **provenance) -> Path:
         self._check_fitted()
+        provenance = {**self.provenance, **provenance}
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
