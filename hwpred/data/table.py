@@ -49,12 +49,15 @@ class MetricTable:
                             f"got shape {archs.shape}")
         if len(archs) == 0:
             archs = archs.reshape(0, sp.num_positions)
-        for row in np.unique(archs, axis=0):
-            if not sp.is_valid(tuple(row)):
-                raise DataError(f"table holds an invalid {sp.name} architecture {tuple(int(v) for v in row)}")
-        if len(np.unique(archs, axis=0)) != len(archs):
-            _, inv, counts = np.unique(archs, axis=0, return_inverse=True, return_counts=True)
-            dup = archs[np.flatnonzero(counts[inv.ravel()] > 1)[0]]
+        bad = ~sp.valid_mask(archs)
+        if bad.any():
+            row = archs[np.flatnonzero(bad)[0]]
+            raise DataError(f"table holds an invalid {sp.name} architecture {tuple(int(v) for v in row)}")
+        # rows as base-num_ops integers: uniqueness with a 1-D sort instead of np.unique(axis=0)
+        keys = archs @ (sp.num_ops ** np.arange(sp.num_positions - 1, -1, -1, dtype=np.int64))
+        uniq, counts = np.unique(keys, return_counts=True)
+        if len(uniq) != len(keys):
+            dup = archs[np.flatnonzero(keys == uniq[counts > 1][0])[0]]
             raise DataError(f"table holds architecture {tuple(int(v) for v in dup)} more than once; "
                             "aggregate duplicate measurements before building a table")
         self.archs = archs

@@ -30,6 +30,7 @@ class SearchSpace(Protocol):
     def from_string(self, text: str) -> Arch: ...
     def validate(self, arch: Sequence[int]) -> Arch: ...
     def is_valid(self, arch: Sequence[int]) -> bool: ...
+    def valid_mask(self, archs: np.ndarray) -> np.ndarray: ...
     def neighbours(self, arch: Sequence[int]) -> list[Arch]: ...
     def build_model(self, arch: Sequence[int], **kwargs): ...
 
@@ -42,8 +43,9 @@ def as_arch_array(archs, space: SearchSpace) -> np.ndarray:
                 f"architectures have {archs.shape[1]} positions but the {space.name} space has "
                 f"{space.num_positions}; are they from another search space?"
             )
-        for row in np.unique(archs, axis=0):
-            space.validate(tuple(int(v) for v in row))
+        bad = ~space.valid_mask(archs)
+        if bad.any():
+            space.validate(tuple(int(v) for v in archs[np.flatnonzero(bad)[0]]))  # raises the precise error
         return archs.astype(np.int64, copy=False)
     rows = []
     for a in archs:

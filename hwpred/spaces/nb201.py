@@ -47,6 +47,11 @@ class NB201Space:
             )
         return a
 
+    def valid_mask(self, archs: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`is_valid` over an (n, 6) int array."""
+        a = np.asarray(archs)
+        return np.all((a >= 0) & (a <= 4), axis=1) if a.ndim == 2 and a.shape[1] == 6 else np.zeros(len(a), bool)
+
     def is_valid(self, arch: Sequence[int]) -> bool:
         try:
             self.validate(arch)

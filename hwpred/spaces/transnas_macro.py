@@ -70,6 +70,21 @@ class TransNASMacroSpace:
             raise SpaceError(f"{arch!r} is not a valid TransNAS-Bench-101 macro architecture: {why}")
         return a
 
+    def valid_mask(self, archs: np.ndarray) -> np.ndarray:
+        """Vectorised :meth:`is_valid` over an (n, 6) int array."""
+        a = np.asarray(archs)
+        if a.ndim != 2 or a.shape[1] != 6:
+            return np.zeros(len(a), dtype=bool)
+        present = a != 0
+        n_layers = present.sum(1)
+        # zeros only as trailing padding: the present flags must be non-increasing along the row
+        padded_ok = np.all(present[:, :-1] >= present[:, 1:], axis=1)
+        in_range = np.all((a >= 0) & (a <= 4), axis=1)
+        doubles = np.isin(a, (2, 4)).sum(1)
+        downs = np.isin(a, (3, 4)).sum(1)
+        return (padded_ok & in_range & (n_layers >= self.min_layers) & (doubles >= 1) & (doubles <= 3)
+                & (downs >= 1) & (downs <= 4))
+
     def is_valid(self, arch: Sequence[int]) -> bool:
         try:
             a = tuple(int(v) for v in arch)
