@@ -26,7 +26,7 @@ class DifferentiableMetric(nn.Module):
                 "BANANAS, GCN, BONAS, NAO, lookup table)")
         self.predictor = predictor
         self.space = get_space(predictor.space)
-        self.encoding = predictor.encoding
+        self.encoding = predictor.torch_encoding or predictor.encoding
 
     def forward(self, weights: torch.Tensor) -> torch.Tensor:
         single = weights.dim() == 2

@@ -42,6 +42,9 @@ class Predictor:
     default_encoding: ClassVar[str] = "onehot"
     #: differentiable with respect to its input encoding (usable as a DARTS-style latency term)
     differentiable: ClassVar[bool] = False
+    #: encoding ``torch_forward`` takes when it differs from the fitting encoding (e.g. "onehot" for
+    #: families fitted on raw op tuples)
+    torch_encoding: ClassVar[str | None] = None
     #: fewest training samples the family can fit on
     min_samples: ClassVar[int] = 2
 

@@ -1,0 +1,296 @@
+"""Optuna cross-validated hyper-parameter search for any predictor family.
+
+One call, :func:`tune`, runs a study on the *training set only*: K-fold cross-validation
+(K=3, fewer folds for tiny sets, a plain fit with defaults below ``min_cv_samples``), objective =
+mean validation Kendall tau, budget = ``n_trials`` and ``timeout``, TPE (default) or random
+search (what the seed study did), seeded. The best parameters are refitted on the whole
+training set and returned with the fitted predictor, the budget spent and the time it took.
+
+With ``storage`` set to an RDB URL (``sqlite:///tune.db``, ``postgresql://...``) several
+workers calling :func:`tune` with the same ``study_name`` share one study: ``n_trials`` is the
+budget of the whole study, each worker stops once it is spent, and a rerun resumes it.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from .errors import ConfigError
+from .metrics import kendall_tau
+from .predictors.base import Predictor, PredictorError
+from .predictors.registry import get_class
+
+SAMPLERS = ("tpe", "random")
+#: below this many training samples there is nothing to cross-validate on: plain fit with defaults
+MIN_CV_SAMPLES = 8
+#: smallest validation fold we accept when lowering K for a small training set
+MIN_FOLD_SIZE = 4
+
+
+@dataclass
+class TuningResult:
+    """The refitted predictor and what the search cost."""
+
+    predictor: Predictor
+    #: the best trial's searched hyper-parameters plus the fixed ones (what the refit used)
+    best_params: dict[str, Any]
+    #: completed trials in the study (all workers, when the study is shared)
+    n_trials: int
+    #: wall time of this call's search (excludes the final refit)
+    tuning_seconds: float
+    #: best mean validation Kendall tau; None when no search ran
+    cv_score: float | None
+    n_folds: int = 0
+    n_failed: int = 0
+    fit_seconds: float = 0.0
+    study_name: str | None = None
+    #: why no search ran (tiny training set, empty search space, n_trials=0), else ""
+    note: str = ""
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def searched(self) -> bool:
+        return self.cv_score is not None
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able record (e.g. ``predictor.save(dir, tuning=result.summary())``)."""
+        return {"family": self.predictor.name, "best_params": dict(self.best_params), "n_trials": self.n_trials,
+                "n_failed": self.n_failed, "n_folds": self.n_folds, "tuning_seconds": self.tuning_seconds,
+                "fit_seconds": self.fit_seconds, "cv_score": self.cv_score, "study_name": self.study_name,
+                "note": self.note}
+
+
+class _TrialFailed(Exception):
+    """A trial whose fit failed (bad hyper-parameter combination, degenerate fold)."""
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    import optuna
+
+    old = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(old)
+
+
+def _resolve(predictor) -> tuple[type[Predictor], dict[str, Any]]:
+    if isinstance(predictor, str):
+        return get_class(predictor), {}
+    if isinstance(predictor, Predictor):
+        return type(predictor), predictor.get_params()
+    if isinstance(predictor, type) and issubclass(predictor, Predictor):
+        return predictor, {}
+    raise ConfigError(f"tune: expected a predictor name, class or instance, got {type(predictor).__name__}")
+
+
+def _build(cls: type[Predictor], params: dict[str, Any]) -> Predictor:
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise PredictorError(f"{cls.name}: bad hyper-parameters ({exc}); valid: {cls._param_names()}") from None
+
+
+def _check_data(proto: Predictor, archs, y) -> tuple[np.ndarray, np.ndarray]:
+    """The checks ``Predictor.fit`` makes, done once up front so that CV folds never hit them first."""
+    a = proto._archs(archs)
+    y = np.asarray(y, dtype=np.float64).ravel()
+    name = proto.name
+    if len(a) != len(y):
+        raise PredictorError(f"{name}: {len(a)} architectures but {len(y)} targets")
+    if len(y) < proto.min_samples:
+        raise PredictorError(f"{name}: needs at least {proto.min_samples} training samples, got {len(y)}")
+    if not np.all(np.isfinite(y)):
+        raise PredictorError(f"{name}: targets contain {int((~np.isfinite(y)).sum())} NaN/inf value(s)")
+    if float(np.std(y)) == 0.0:
+        raise PredictorError(f"{name}: all {len(y)} targets are equal ({y[0]}); nothing to learn")
+    return a, y
+
+
+class _PinnedTrial:
+    """A trial that answers ``suggest_*`` for fixed parameters with their fixed value.
+
+    So a parameter the caller fixed is not searched at all (no wasted dimension for the sampler,
+    and the trial's recorded params are only what was really searched).
+    """
+
+    def __init__(self, trial, pinned: dict[str, Any]):
+        self._trial = trial
+        self._pinned = pinned
+
+    def __getattr__(self, attr):
+        return getattr(self._trial, attr)
+
+    def _suggest(self, kind: str, name: str, *args, **kwargs):
+        if name in self._pinned:
+            return self._pinned[name]
+        return getattr(self._trial, kind)(name, *args, **kwargs)
+
+    def suggest_float(self, name, *args, **kwargs):
+        return self._suggest("suggest_float", name, *args, **kwargs)
+
+    def suggest_int(self, name, *args, **kwargs):
+        return self._suggest("suggest_int", name, *args, **kwargs)
+
+    def suggest_categorical(self, name, *args, **kwargs):
+        return self._suggest("suggest_categorical", name, *args, **kwargs)
+
+
+def has_search_space(cls: type[Predictor], fixed: dict[str, Any] | None = None) -> bool:
+    """Whether the family has any hyper-parameter left to search once ``fixed`` ones are pinned."""
+    import optuna
+
+    with _quiet_optuna():
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        trial = study.ask()
+        cls.search_space(_PinnedTrial(trial, dict(fixed or {})))
+        return bool(trial.params)
+
+
+def n_folds_for(n: int, cv: int = 3, min_cv_samples: int = MIN_CV_SAMPLES) -> int:
+    """K for ``n`` samples: ``cv``, lowered so each validation fold keeps >= 4 samples; 0 = no CV."""
+    if n < min_cv_samples:
+        return 0
+    return max(2, min(int(cv), n // MIN_FOLD_SIZE))
+
+
+def _make_sampler(sampler, seed: int):
+    import optuna
+
+    if isinstance(sampler, optuna.samplers.BaseSampler):
+        return sampler
+    if sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise ConfigError(f"tune: unknown sampler {sampler!r}; choose one of {SAMPLERS} or pass an optuna sampler")
+
+
+def _default_study_name(cls: type[Predictor], a: np.ndarray, y: np.ndarray, cv: int, seed: int,
+                        fixed: dict[str, Any]) -> str:
+    """Same family + data + folds + fixed params -> same name, so workers meet in one study."""
+    h = hashlib.sha1()
+    h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
+    h.update(repr((cv, seed, sorted(fixed.items()))).encode())
+    return f"hwpred-{cls.name}-{h.hexdigest()[:16]}"
+
+
+def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int = 30,
+         timeout: float | None = None, sampler: Any = "tpe", cv: int = 3, seed: int = 0,
+         storage: Any = None, study_name: str | None = None, fixed_params: dict[str, Any] | None = None,
+         space: str | None = None, min_cv_samples: int = MIN_CV_SAMPLES,
+         show_progress: bool = False) -> TuningResult:
+    """Cross-validated Optuna search on (archs, y), then a refit of the best parameters on all of it.
+
+    ``predictor`` is a family name (``"xgb"``), class or instance (its parameters are the starting
+    point). ``fixed_params`` (and ``space``) are never searched: the family's search space is
+    asked with those names pinned to their fixed values.
+    ``n_trials=0`` fits the defaults without a search. ``timeout`` (seconds) bounds this call's
+    search; a trial in progress finishes. ``storage``/``study_name`` share or resume a study.
+    """
+    import optuna
+
+    cls, start = _resolve(predictor)
+    fixed = dict(fixed_params or {})
+    if space is not None:
+        fixed["space"] = space
+    base = {**start, **fixed}
+    proto = _build(cls, base)
+    a, y = _check_data(proto, archs, y)
+    if int(n_trials) < 0:
+        raise ConfigError(f"tune: n_trials must be >= 0, got {n_trials}")
+    if int(cv) < 2:
+        raise ConfigError(f"tune: cv must be >= 2 folds, got {cv}")
+    if timeout is not None and not float(timeout) > 0:
+        raise ConfigError(f"tune: timeout must be > 0 seconds (or None), got {timeout}")
+    opt_sampler = _make_sampler(sampler, int(seed))
+
+    k = n_folds_for(len(y), cv, min_cv_samples)
+    note = ""
+    if int(n_trials) == 0:
+        note = "n_trials=0: defaults, no search"
+    elif not has_search_space(cls):
+        note = f"{cls.name} has no hyper-parameters to search"
+    elif not has_search_space(cls, fixed):
+        note = f"every searched hyper-parameter of {cls.name} is fixed by fixed_params: defaults fitted"
+    elif k == 0:
+        note = f"{len(y)} training samples (< {min_cv_samples}): too few to cross-validate, defaults fitted"
+    if note:
+        t0 = time.perf_counter()
+        fitted = proto.fit(a, y)
+        return TuningResult(predictor=fitted, best_params=dict(fixed), n_trials=0, tuning_seconds=0.0,
+                            cv_score=None, fit_seconds=time.perf_counter() - t0, note=note)
+
+    from sklearn.model_selection import KFold
+
+    folds = list(KFold(n_splits=k, shuffle=True, random_state=int(seed)).split(a))
+
+    def objective(trial) -> float:
+        params = {**start, **cls.search_space(_PinnedTrial(trial, fixed)), **fixed}
+        taus = []
+        for tr, va in folds:
+            try:
+                with np.errstate(all="ignore"):
+                    model = _build(cls, params).fit(a[tr], y[tr])
+                    pred = model.predict(a[va])
+            except (PredictorError, ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+                raise _TrialFailed(f"{type(exc).__name__}: {exc}") from exc
+            tau = kendall_tau(y[va], pred)
+            taus.append(0.0 if not np.isfinite(tau) else tau)  # constant predictions rank nothing
+        trial.set_user_attr("fold_taus", taus)
+        return float(np.mean(taus))
+
+    with _quiet_optuna():
+        name = study_name
+        if storage is not None and name is None:
+            name = _default_study_name(cls, a, y, k, int(seed), fixed)
+        try:
+            study = optuna.create_study(storage=storage, sampler=opt_sampler, study_name=name,
+                                        direction="maximize", load_if_exists=storage is not None)
+        except Exception as exc:  # bad URL, unreachable database, name clash in memory
+            raise ConfigError(f"tune: cannot open Optuna study {name!r} in storage {storage!r} "
+                              f"({type(exc).__name__}: {exc})") from None
+        family = study.user_attrs.get("family")
+        if family is None:
+            study.set_user_attr("family", cls.name)
+            study.set_user_attr("n_folds", k)
+        elif family != cls.name:
+            raise ConfigError(f"tune: study {study.study_name!r} belongs to family {family!r}, not {cls.name!r}; "
+                              "use another study_name")
+        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL, optuna.trial.TrialState.PRUNED)
+        done = len(study.get_trials(deepcopy=False, states=finished))
+        t0 = time.perf_counter()
+        if done < int(n_trials):
+            study.optimize(objective, n_trials=int(n_trials) - done, timeout=timeout, catch=(_TrialFailed,),
+                           callbacks=[optuna.study.MaxTrialsCallback(int(n_trials), states=finished)],
+                           show_progress_bar=show_progress)
+        tuning_seconds = time.perf_counter() - t0
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+
+    trials = [{"number": t.number, "value": t.value, "params": dict(t.params),
+               "fold_taus": t.user_attrs.get("fold_taus")} for t in complete]
+    if not complete:
+        t1 = time.perf_counter()
+        fitted = proto.fit(a, y)
+        return TuningResult(predictor=fitted, best_params=dict(fixed), n_trials=0, tuning_seconds=tuning_seconds,
+                            cv_score=None, n_folds=k, n_failed=len(failed), fit_seconds=time.perf_counter() - t1,
+                            study_name=study.study_name,
+                            note=f"all {len(failed)} trials failed; defaults fitted")
+    best = study.best_trial
+    searched = cls.search_space(_PinnedTrial(optuna.trial.FixedTrial(best.params), fixed))
+    best_params = {**searched, **fixed}
+    t1 = time.perf_counter()
+    fitted = _build(cls, {**start, **best_params}).fit(a, y)
+    return TuningResult(predictor=fitted, best_params=best_params, n_trials=len(complete),
+                        tuning_seconds=tuning_seconds, cv_score=float(best.value), n_folds=k,
+                        n_failed=len(failed), fit_seconds=time.perf_counter() - t1,
+                        study_name=study.study_name, trials=trials)
