@@ -1,0 +1,94 @@
+"""``hwpred study run|report|default|plan``."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("study", help="run the large-scale predictor study and report it",
+                              description="Run a predictor study from a YAML config, resume it, and report it.")
+    sub = p.add_subparsers(dest="study_command", metavar="SUBCOMMAND")
+
+    def exec_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--workers", type=int, default=None, help="worker processes (default: the config's, else 1)")
+        q.add_argument("--executor", choices=["local", "dask"], default=None,
+                       help="local process pool or a Dask cluster (default: the config's)")
+        q.add_argument("--scheduler", default=None,
+                       help="Dask scheduler address (tcp://host:8786); without it a LocalCluster is started")
+        q.add_argument("--output", default=None, help="override the config's output folder")
+        q.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+
+    r = sub.add_parser("run", help="run (or resume) a study; finished cells are skipped")
+    r.add_argument("config", help="study YAML, e.g. studies/quick.yaml")
+    exec_args(r)
+    r.add_argument("--report", action="store_true", help="write the report when the run ends")
+    r.add_argument("--dry-run", action="store_true", help="validate and print the grid size; run nothing")
+    r.set_defaults(func=_run)
+
+    d = sub.add_parser("default", help="the embedded default study (mirror tables, or a table measured here)")
+    exec_args(d)
+    d.set_defaults(func=_default)
+
+    rep = sub.add_parser("report", help="figures, table and an HTML page from a study store")
+    rep.add_argument("dir", help="the study store (<output>/<name>) or an output folder holding one")
+    rep.add_argument("--out", default=None, help="where to write the report (default: DIR/report)")
+    rep.set_defaults(func=_report)
+    p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
+
+
+def _workers(args) -> int | None:
+    if args.workers is not None and args.workers < 1:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    return args.workers
+
+
+def _start(cfg, args) -> int:
+    from rich.console import Console
+
+    from .runner import plan, run_study
+
+    console = Console(stderr=True)
+    if args.output:
+        cfg = cfg.with_overrides(output=Path(args.output).expanduser())
+    if getattr(args, "dry_run", False):
+        v, grid = plan(cfg)
+        for note in grid.notes:
+            console.print(f"[yellow]note:[/] {note}")
+        console.print(f"study {cfg.name}: {len(grid.cells)} cells; store {cfg.store_dir} (config hash {cfg.config_hash})")
+        return 0
+    run = run_study(cfg, executor=args.executor, workers=_workers(args), scheduler=args.scheduler,
+                    progress=not args.no_progress, console=console)
+    print(run.store_dir)
+    if getattr(args, "report", False) or args.func is _default:
+        from .report import write_report
+
+        rep = write_report(run.store_dir)
+        console.print(f"report: {rep.html}")
+    return 0
+
+
+def _run(args) -> int:
+    from .config import load_config
+
+    return _start(load_config(args.config), args)
+
+
+def _default(args) -> int:
+    from .config import parse_config
+    from .default import default_config_dict
+
+    output = Path(args.output or "results/studies").expanduser()
+    cfg = parse_config(default_config_dict(output), source="<embedded default study>")
+    args.output = None
+    return _start(cfg, args)
+
+
+def _report(args) -> int:
+    from .report import write_report
+
+    rep = write_report(args.dir, out=args.out)
+    print(rep.html)
+    return 0

@@ -1,0 +1,260 @@
+"""Study report: the seed study's figures, a mean +- std table, and one self-contained HTML page.
+
+Figures (PNG + SVG, next to the tables):
+
+- ``kendall_tau``: test Kendall tau against training-set size per predictor (mean over seeds,
+  band = +- std when at most 6 predictors are drawn; the table has the std), one panel per
+  dataset; the lookup table is a horizontal reference line.
+- ``kendall_tau_centred``: the same minus the average over learning predictors at each size,
+  which makes the ranking of families readable where all curves crowd near 1.
+- ``fit_time``: fit time against training-set size (log-log).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataError
+from .store import ResultStore, open_store
+
+METRICS = ["kendall_tau", "spearman", "pearson", "rmse", "dev_std", "fit_time_s", "tuning_time_s", "query_time_s"]
+
+
+@dataclass
+class Report:
+    out: Path
+    html: Path
+    figures: dict[str, list[Path]]
+    table_csv: Path
+    summary: pd.DataFrame
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds per (dataset, predictor, train size), with cell and failure counts."""
+    ok = df[df["status"] == "ok"]
+    keys = ["dataset", "predictor", "train_size"]
+    if ok.empty:
+        return pd.DataFrame(columns=keys + ["n_seeds"])
+    g = ok.groupby(keys)
+    mean = g[METRICS].mean().add_suffix("_mean")
+    std = g[METRICS].std(ddof=1).fillna(0.0).add_suffix("_std")
+    out = pd.concat([mean, std], axis=1)
+    out["n_seeds"] = g.size()
+    failed = df[df["status"] != "ok"].groupby(keys).size()
+    out["n_failed"] = failed.reindex(out.index).fillna(0).astype(int)
+    ref = ok.groupby(keys)["reference"].first()
+    out["reference"] = ref
+    return out.reset_index()
+
+
+def _colours(predictors: list[str]) -> dict[str, tuple]:
+    import matplotlib
+
+    from ..predictors import available
+
+    order = [p for p in available() if p in predictors] + sorted(p for p in predictors if p not in available())
+    cmap = matplotlib.colormaps["tab20"]
+    return {p: cmap(i % 20) for i, p in enumerate(order)}
+
+
+_MARKERS = "osD^v<>pP*Xhd"
+
+
+def _panels(n: int):
+    import matplotlib.pyplot as plt
+
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols + 2.2, 3.9 * rows), squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()
+
+
+def _plot_metric(summary: pd.DataFrame, value: str, ylabel: str, title: str, centred: bool = False,
+                 logy: bool = False):
+    datasets = list(dict.fromkeys(summary["dataset"]))
+    preds = list(dict.fromkeys(summary["predictor"]))
+    colours = _colours(preds)
+    fig, axes = _panels(len(datasets))
+    handles = {}
+    for ax, ds in zip(axes, datasets):
+        sub = summary[summary["dataset"] == ds]
+        learn = sub[~sub["reference"].astype(bool)]
+        avg = learn.groupby("train_size")[f"{value}_mean"].mean() if centred else None
+        for i, p in enumerate(preds):
+            s = learn[learn["predictor"] == p].sort_values("train_size")
+            if s.empty:
+                continue
+            x = s["train_size"].to_numpy(float)
+            y = s[f"{value}_mean"].to_numpy(float)
+            sd = s[f"{value}_std"].to_numpy(float)
+            if centred:
+                y = y - avg.reindex(s["train_size"]).to_numpy(float)
+            (ln,) = ax.plot(x, y, marker=_MARKERS[i % len(_MARKERS)], ms=3.5, lw=1.3, color=colours[p], label=p)
+            if len(s) > 1 and not logy and len(preds) <= 6:  # bands of many families hide the lines
+                ax.fill_between(x, y - sd, y + sd, color=colours[p], alpha=0.10, lw=0)
+            handles[p] = ln
+        refs = sub[sub["reference"].astype(bool)]
+        xs = sorted(learn["train_size"].unique()) if not learn.empty else sorted(sub["train_size"].unique())
+        for p, r in refs.groupby("predictor"):
+            level = float(r[f"{value}_mean"].mean())
+            if centred and avg is not None and len(avg):
+                ax.plot(avg.index, level - avg.to_numpy(float), ls="--", color="k", lw=1.2, label=f"{p} (reference)")
+                handles[f"{p} (reference)"] = ax.lines[-1]
+            else:
+                ln = ax.axhline(level, ls="--", color="k", lw=1.2, label=f"{p} (reference)")
+                handles[f"{p} (reference, {int(r['train_size'].iloc[0])} archs)"] = ln
+        if centred:
+            ax.axhline(0.0, color="0.6", lw=0.8)
+        ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
+        if xs:
+            ax.set_xticks(xs)
+            ax.set_xticklabels([str(int(v)) for v in xs], rotation=45, fontsize=7)
+            ax.minorticks_off() if not logy else None
+        ax.set_title(ds, fontsize=10)
+        ax.set_xlabel("training-set size")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=11)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="center right", fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1 - 2.0 / fig.get_figwidth(), 0.96))
+    return fig
+
+
+def _save(fig, out: Path, stem: str) -> tuple[list[Path], str]:
+    import matplotlib.pyplot as plt
+
+    png, svg = out / f"{stem}.png", out / f"{stem}.svg"
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=130)
+    _atomic(png, buf.getvalue())
+    sbuf = io.BytesIO()
+    fig.savefig(sbuf, format="svg")
+    _atomic(svg, sbuf.getvalue())
+    plt.close(fig)
+    return [png, svg], base64.b64encode(buf.getvalue()).decode()
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _fmt_table(summary: pd.DataFrame) -> pd.DataFrame:
+    def pm(m, s, nd=3):
+        return f"{m:.{nd}f} ± {s:.{nd}f}"
+
+    rows = []
+    for _, r in summary.iterrows():
+        rows.append({
+            "dataset": r["dataset"], "predictor": r["predictor"] + (" (ref)" if r["reference"] else ""),
+            "train size": int(r["train_size"]), "seeds": int(r["n_seeds"]),
+            "Kendall tau": pm(r["kendall_tau_mean"], r["kendall_tau_std"]),
+            "Spearman": pm(r["spearman_mean"], r["spearman_std"]),
+            "RMSE": pm(r["rmse_mean"], r["rmse_std"], 4),
+            "dev std": pm(r["dev_std_mean"], r["dev_std_std"]),
+            "fit s": pm(r["fit_time_s_mean"], r["fit_time_s_std"], 3),
+            "tuning s": f"{r['tuning_time_s_mean']:.2f}",
+            "query ms": f"{1000 * r['query_time_s_mean']:.2f}",
+            "failed": int(r["n_failed"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Report:
+    """Figures (PNG+SVG), ``summary.csv`` and a self-contained ``report.html``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    store: ResultStore = open_store(store_dir)
+    df = store.read()
+    if df.empty:
+        raise DataError(f"{store.root} holds no finished cells yet; run the study first (hwpred study run CONFIG)")
+    meta = store.read_meta() or {}
+    out = Path(out) if out else store.root / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarise(df)
+    if summary.empty:
+        raise DataError(f"every cell in {store.root} failed; nothing to plot (see the 'error' column: "
+                        f"{df['error'].iloc[0]})")
+    table_csv = out / "summary.csv"
+    tmp = out / ".summary.csv.tmp"
+    summary.to_csv(tmp, index=False)
+    os.replace(tmp, table_csv)
+    pretty = _fmt_table(summary)
+    _atomic(out / "summary.md", pretty.to_markdown(index=False).encode() if _has_tabulate()
+            else pretty.to_string(index=False).encode())
+
+    figures, embedded = {}, {}
+    specs = [
+        ("kendall_tau", dict(value="kendall_tau", ylabel="Kendall tau (test set)",
+                             title="Kendall tau vs training-set size")),
+        ("kendall_tau_centred", dict(value="kendall_tau", ylabel="Kendall tau - predictor average",
+                                     title="Kendall tau centred on the average of the predictors", centred=True)),
+        ("fit_time", dict(value="fit_time_s", ylabel="fit time (s)", title="Fit time vs training-set size",
+                          logy=True)),
+    ]
+    for stem, kw in specs:
+        fig = _plot_metric(summary, **kw)
+        figures[stem], embedded[stem] = _save(fig, out, stem)
+
+    failed = df[df["status"] != "ok"]
+    page = _html(meta, df, pretty, embedded, failed)
+    html_path = out / "report.html"
+    _atomic(html_path, page.encode())
+    return Report(out, html_path, figures, table_csv, summary)
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def _html(meta: dict, df: pd.DataFrame, pretty: pd.DataFrame, images: dict[str, str], failed: pd.DataFrame) -> str:
+    esc = html.escape
+    name = meta.get("name", "study")
+    versions = df["versions"].dropna().iloc[0] if df["versions"].notna().any() else "{}"
+    hosts = ", ".join(sorted(df["host"].dropna().unique()))
+    fail_html = ""
+    if len(failed):
+        fr = failed[["cell_id", "error"]].head(50)
+        fail_html = (f"<h2>Failed cells ({len(failed)})</h2>" + fr.to_html(index=False, escape=True, border=0))
+    imgs = "".join(
+        f'<figure><img alt="{esc(k)}" src="data:image/png;base64,{v}"/><figcaption>{esc(k)}</figcaption></figure>'
+        for k, v in images.items())
+    cfg = json.dumps(meta.get("config", {}), indent=1)
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>hwpred study {esc(name)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}}
+img{{max-width:100%;border:1px solid #ddd}} figure{{margin:1.5em 0}}
+table{{border-collapse:collapse;font-size:12px}} td,th{{padding:2px 8px;border-bottom:1px solid #eee;text-align:right}}
+th{{background:#f4f4f4}} td:first-child,td:nth-child(2){{text-align:left}} pre{{background:#f7f7f7;padding:1em;font-size:11px}}
+</style></head><body>
+<h1>Predictor study <code>{esc(name)}</code></h1>
+<p>{len(df)} cells ({int((df['status'] == 'ok').sum())} ok, {len(failed)} failed) on
+{df['dataset'].nunique()} dataset(s), {df['predictor'].nunique()} predictor(s), {df['seed'].nunique()} seed(s).
+Config hash <code>{esc(str(meta.get('config_hash')))}</code>; hosts: {esc(hosts)}.</p>
+{imgs}
+<h2>Mean ± std over seeds</h2>
+{pretty.to_html(index=False, escape=True, border=0)}
+{fail_html}
+<h2>Library versions</h2><pre>{esc(versions)}</pre>
+<h2>Config</h2><pre>{esc(cfg)}</pre>
+</body></html>
+"""
