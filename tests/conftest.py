@@ -13,6 +13,14 @@ def mirror() -> Path:
     return Path(p)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Two test workers' worth of torch threads on a 2-core machine makes small fits 10x slower."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Keep caches and the local-table registry of tests out of the user's home."""
