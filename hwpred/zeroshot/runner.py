@@ -1,0 +1,251 @@
+"""Score many architectures of a search space: cache, resume, progress, MetricTable output.
+
+Each architecture's untrained network is built with a seed derived from (space, arch, seed),
+so a score does not depend on which other architectures were scored, in which order, or
+whether the run was resumed. Finished values go to a per-score cache file every few
+architectures; re-running the same request skips what is cached.
+
+Missing values: a score that comes out NaN or +-inf is recorded as missing (one warning per
+score with the count and examples). MetricTable holds finite values only, so
+:meth:`ScoreResult.table` keeps the rows where every requested column is finite and lists the
+dropped architectures per column in ``meta["missing"]``; :meth:`ScoreResult.column_table`
+gives one column with only its own missing rows dropped.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tempfile
+import time
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.table import MetricTable
+from ..errors import ConfigError, DataError
+from ..spaces import as_arch_array, get_space
+from .data import Batch, load_batch
+from .scores import ZeroShotError, ensemble_name, ensemble_rank, get_score, parse_scores
+
+DEFAULT_IMAGE_SIZE = {"nb201": 32, "transnas_macro": 64}  # macro nets downsample up to 64x
+
+
+class MissingScoreWarning(UserWarning):
+    """A score was NaN/inf for some architectures; they are recorded as missing, never ranked."""
+
+
+def hwpred_home() -> Path:
+    return Path(os.environ.get("HWPRED_HOME") or Path.home() / ".hwpred")
+
+
+def model_seed(space: str, arch_string: str, seed: int) -> int:
+    """Initialisation seed of one architecture's network: independent of run order."""
+    return zlib.crc32(f"{space}:{arch_string}:{seed}".encode()) & 0x7FFFFFFF
+
+
+def column_name(score: str, data: str) -> str:
+    return f"{score}/{data}"
+
+
+@dataclass
+class ScoreResult:
+    """Scores of ``archs`` (NaN where missing), seconds per score and provenance."""
+
+    space: str
+    data: str
+    archs: np.ndarray
+    values: dict[str, np.ndarray]  # column name -> values, NaN = missing
+    seconds: dict[str, np.ndarray]  # score name -> seconds per architecture (NaN if from an old cache)
+    meta: dict = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+
+    def arch_strings(self) -> list[str]:
+        sp = get_space(self.space)
+        return [sp.to_string(a) for a in self.archs]
+
+    def missing(self) -> dict[str, list[str]]:
+        names = self.arch_strings()
+        return {c: [names[i] for i in np.flatnonzero(~np.isfinite(v))] for c, v in self.values.items()}
+
+    def add_ensemble(self, members: Sequence[str]) -> str:
+        """Add the mean-rank column of ``members`` (score names); missing in any member -> missing."""
+        cols = [column_name(m, self.data) for m in members]
+        for c in cols:
+            if c not in self.values:
+                raise ConfigError(f"ensemble member {c!r} was not scored; add it to --scores")
+        name = ensemble_name(list(members), self.data)
+        self.values[name] = ensemble_rank([self.values[c] for c in cols])
+        self.units[name] = "mean rank"
+        return name
+
+    def _table(self, keep: np.ndarray, columns: list[str]) -> MetricTable:
+        dropped = {c: [s for s, bad in zip(self.arch_strings(), ~np.isfinite(self.values[c])) if bad]
+                   for c in columns}
+        meta = {**self.meta, "missing": {c: v for c, v in dropped.items() if v},
+                "missing_policy": "rows with a NaN/inf score are dropped; dropped archs listed per column"}
+        if not keep.any():
+            raise DataError(f"every architecture has a missing value in {columns}; nothing to tabulate")
+        return MetricTable(self.space, self.archs[keep], {c: self.values[c][keep] for c in columns}, meta,
+                           {c: u for c, u in self.units.items() if c in columns})
+
+    def table(self) -> MetricTable:
+        """All columns, only the architectures where every column is finite."""
+        cols = list(self.values)
+        keep = np.all(np.column_stack([np.isfinite(self.values[c]) for c in cols]), axis=1)
+        return self._table(keep, cols)
+
+    def column_table(self, column: str) -> MetricTable:
+        if column not in self.values:
+            raise ConfigError(f"no column {column!r}; scored: {', '.join(self.values)}")
+        return self._table(np.isfinite(self.values[column]), [column])
+
+    def seconds_per_arch(self) -> dict[str, float]:
+        return {s: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for s, v in self.seconds.items()}
+
+
+class _ScoreCache:
+    """One Parquet file per score: arch string -> value, seconds (NaN allowed)."""
+
+    def __init__(self, folder: Path | None, score: str):
+        self.path = folder / f"{score}.parquet" if folder is not None else None
+        self.values: dict[str, tuple[float, float]] = {}
+        if self.path is not None and self.path.exists():
+            try:
+                df = pd.read_parquet(self.path)
+                self.values = {a: (float(v), float(t)) for a, v, t in zip(df["arch"], df["value"], df["seconds"])}
+            except Exception as exc:  # a truncated cache is useless; say how to fix
+                raise DataError(f"zero-shot cache {self.path} is unreadable ({exc}); delete it to start over") from None
+        self.dirty = False
+
+    def put(self, arch: str, value: float, seconds: float) -> None:
+        self.values[arch] = (value, seconds)
+        self.dirty = True
+
+    def flush(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        df = pd.DataFrame({"arch": list(self.values), "value": [v for v, _ in self.values.values()],
+                           "seconds": [t for _, t in self.values.values()]})
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            df.to_parquet(tmp, index=False)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self.dirty = False
+
+
+def cache_folder(root: Path, space: str, batch: Batch, image_size: int) -> Path:
+    return root / space / f"{batch.name}-b{len(batch)}-s{batch.seed}-i{image_size}-c{batch.num_classes}"
+
+
+def _progress(total: int, enabled: bool, label: str):
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
+    return prog
+
+
+def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot", "synflow"), data: str = "digits",
+                batch_size: int = 128, seed: int = 0, image_size: int | None = None, limit: int | None = None,
+                cache_dir: str | os.PathLike | None | bool = None, progress: bool = True,
+                checkpoint_every: int = 20, data_root: str | None = None, batch: Batch | None = None,
+                cached_only: bool = False) -> ScoreResult:
+    """Score ``archs`` (default: the whole space in enumeration order).
+
+    ``limit``: score only that many of them, drawn at random with ``seed`` (kept in order).
+
+    ``cache_dir``: a folder, None for ``$HWPRED_HOME/cache/zeroshot``, or False for no cache.
+    ``cached_only``: compute nothing; return the architectures whose scores are all cached
+    (to report on a run that is still going or was interrupted).
+    """
+    sp = get_space(space)
+    names = parse_scores(scores)
+    if image_size is None:
+        image_size = DEFAULT_IMAGE_SIZE.get(sp.name, 32)
+    if batch is None:
+        batch = load_batch(data, batch_size, seed, image_size, data_root)
+    image_size = batch.input_shape[-1]
+    seed = batch.seed
+    data = batch.name
+    for n in names:  # batch-size problems are known before any network is built
+        spec = get_score(n)
+        if len(batch) < spec.min_batch:
+            raise ZeroShotError(f"score {n!r} needs a batch of at least {spec.min_batch} samples, got "
+                                f"{len(batch)}; raise --batch-size")
+    arr = as_arch_array(sp.enumerate() if archs is None else archs, sp)
+    if limit is not None:
+        if limit < 1:
+            raise ConfigError(f"--limit must be at least 1, got {limit}")
+        # a seeded random subset, not the first N: the first cells in enumeration order are
+        # mostly disconnected ones. Permutation prefixes nest, so a larger limit reuses the cache.
+        arr = arr[np.sort(np.random.default_rng(seed).permutation(len(arr))[:limit])]
+    if len(arr) == 0:
+        raise ConfigError("no architectures to score")
+    strings = [sp.to_string(a) for a in arr]
+    if cache_dir is False:
+        folder = None
+    else:
+        root = Path(cache_dir) if cache_dir else hwpred_home() / "cache" / "zeroshot"
+        folder = cache_folder(root, sp.name, batch, image_size)
+    caches = {n: _ScoreCache(folder, n) for n in names}
+    todo = [i for i, s in enumerate(strings) if any(s not in caches[n].values for n in names)]
+    if cached_only:
+        keep = np.setdiff1d(np.arange(len(strings)), todo)
+        if len(keep) == 0:
+            raise DataError(f"no architecture has all of {names} cached under {folder}")
+        arr, strings, todo = arr[keep], [strings[i] for i in keep], []
+    prog = _progress(len(todo), progress, f"{sp.name} {','.join(names)}/{data}")
+    task = prog.add_task("score", total=len(todo)) if prog else None
+    try:
+        if prog:
+            prog.start()
+        for k, i in enumerate(todo):
+            torch.manual_seed(model_seed(sp.name, strings[i], seed))
+            model = sp.build_model(tuple(int(v) for v in arr[i]), num_classes=batch.num_classes,
+                                   input_size=image_size)
+            for n in names:
+                if strings[i] in caches[n].values:
+                    continue
+                spec = get_score(n)  # its __call__ checks ReLUs / batch and raises ZeroShotError
+                t0 = time.perf_counter()
+                value = spec(model, batch)
+                caches[n].put(strings[i], value, time.perf_counter() - t0)
+            if (k + 1) % checkpoint_every == 0:
+                for c in caches.values():
+                    c.flush()
+            if prog:
+                prog.advance(task)
+    finally:
+        for c in caches.values():
+            c.flush()
+        if prog:
+            prog.stop()
+    values, seconds, units = {}, {}, {}
+    for n in names:
+        got = [caches[n].values[s] for s in strings]
+        col = column_name(n, data)
+        values[col] = np.array([v for v, _ in got], dtype=np.float64)
+        seconds[n] = np.array([t for _, t in got], dtype=np.float64)
+        units[col] = get_score(n).unit
+        bad = ~np.isfinite(values[col])
+        if bad.any():
+            ex = ", ".join(strings[j] for j in np.flatnonzero(bad)[:3])
+            warnings.warn(f"{n}: {int(bad.sum())} of {len(bad)} architectures gave NaN/inf (e.g. {ex}); "
+                          "recorded as missing and never ranked", MissingScoreWarning, stacklevel=2)
+    meta = {"source": "hwpred.zeroshot", "data": data, "batch_size": len(batch), "seed": int(seed),
+            "image_size": int(image_size), "num_classes": batch.num_classes, "scores": names,
+            "model_init": "torch default init, seed = crc32('<space>:<arch string>:<seed>')",
+            "torch": torch.__version__, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    return ScoreResult(sp.name, data, arr, values, seconds, meta, units)
