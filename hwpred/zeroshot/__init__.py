@@ -3,11 +3,34 @@
 ``score_archs`` scores architectures of a search space into a :class:`ScoreResult`, whose
 ``table()`` is a MetricTable with ``<score>/<data>`` columns usable like any other table.
 """
-from .data import Batch, available_data, load_batch
-from .runner import MissingScoreWarning, ScoreResult, column_name, score_archs
-from .scores import (ScoreSpec, ZeroShotError, available_scores, ensemble_name, ensemble_rank, get_score,
-                     parse_scores)
+from __future__ import annotations
 
-__all__ = ["Batch", "available_data", "load_batch", "MissingScoreWarning", "ScoreResult", "column_name",
-           "score_archs", "ScoreSpec", "ZeroShotError", "available_scores", "ensemble_name", "ensemble_rank",
-           "get_score", "parse_scores"]
+import importlib
+
+# name -> submodule; imported on first use so that `hwpred --help` does not pay for torch/pymoo
+_EXPORTS = {
+    "Batch": "data",
+    "available_data": "data",
+    "load_batch": "data",
+    "MissingScoreWarning": "runner",
+    "ScoreResult": "runner",
+    "column_name": "runner",
+    "score_archs": "runner",
+    "ScoreSpec": "scores",
+    "ZeroShotError": "scores",
+    "available_scores": "scores",
+    "ensemble_name": "scores",
+    "ensemble_rank": "scores",
+    "get_score": "scores",
+    "parse_scores": "scores",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    return getattr(importlib.import_module(f".{module}", __name__), name)
