@@ -1,0 +1,251 @@
+"""Repeatability and speed of the measurement harness on this CPU.
+
+500 random NAS-Bench-201 cells (batch 1, 1 thread) measured in two interleaved, independent
+passes by ``hwpred.measure``; Kendall tau between the passes (the measurement noise floor), the
+median coefficient of variation of the repeats per architecture, and the throughput. Then the
+same 500 cells, same two-pass interleaved order, timed with ``torch.utils.benchmark.Timer``
+(``blocked_autorange``) at an equal wall-time budget, taus side by side.
+
+    python benchmarks/measure.py --n 500 --repeats 10 --warmup 2
+
+Prints the figures and writes them as JSON next to the measured table (``--out-dir``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hwpred.measure import MeasureConfig, RepeatPolicy, measure_space
+from hwpred.measure.device import describe_device
+from hwpred.measure.harness import _Progress, schedule, select_archs
+from hwpred.metrics import kendall_tau, spearman
+from hwpred.spaces import NB201
+
+
+def ours(args, out_dir: Path) -> dict:
+    cfg = MeasureConfig(space="nb201", device="cpu", threads=1, batch_size=1, two_pass=True, seed=args.seed,
+                        policy=RepeatPolicy(repeats=args.repeats, warmup=args.warmup), reference_every=50,
+                        paired_reference=args.paired)
+    out = out_dir / "ours.parquet"
+    t0 = time.time()
+    res = measure_space(cfg, limit=args.n, out=out, resume=True, progress=True)
+    t = res.table
+    tag = cfg.resolved().tag
+    p1, p2 = t.column(f"{tag}/latency_ms"), t.column(f"{tag}/latency_pass2_ms")
+    cv = t.column(f"{tag}/latency_std_ms") / t.column(f"{tag}/latency_mean_ms")
+    wall = t.meta["measure"]["wall_s"]  # summed over sessions, in case the run was resumed
+    ref = t.meta["reference"]
+    c1, c2 = t.column(f"{tag}/cpu_time_ms"), t.column(f"{tag}/cpu_time_pass2_ms")
+    paired = {}
+    if args.paired:
+        r1, r2 = t.column(f"{tag}/rel_latency"), t.column(f"{tag}/rel_latency_pass2")
+        paired = {"tau_rel_latency": kendall_tau(r1, r2), "spearman_rel_latency": spearman(r1, r2),
+                  "median_rel_diff_rel_latency": float(np.median(np.abs(r1 - r2) / ((r1 + r2) / 2)))}
+    return {**paired,"rows": len(t), "tau": kendall_tau(p1, p2), "spearman": spearman(p1, p2),
+            "tau_cpu_time": kendall_tau(c1, c2), "spearman_cpu_time": spearman(c1, c2),
+            "median_rel_diff_cpu_time": float(np.median(np.abs(c1 - c2) / ((c1 + c2) / 2))),
+            "median_cv_within_arch": float(np.median(cv)),
+            "median_rel_diff_between_passes": float(np.median(np.abs(p1 - p2) / ((p1 + p2) / 2))),
+            "wall_s": wall, "wall_s_this_session": time.time() - t0, "jobs": 2 * len(t),
+            "archs_per_min_two_passes": len(t) / wall * 60 if wall else None,
+            "jobs_per_min": 2 * len(t) / wall * 60 if wall else None,
+            "latency_ms_median": float(np.median(p1)), "latency_ms_range": [float(p1.min()), float(p1.max())],
+            "reference_drift_rel": ref.get("drift_rel"), "reference_range_rel": ref.get("range_rel"),
+            "failed": len(t.meta["failed"]), "table": str(out)}
+
+
+def torch_timer(args, budget_s: float) -> dict:
+    """Same archs, same interleaved two-pass order, ``blocked_autorange`` within the budget."""
+    from torch.utils.benchmark import Timer
+
+    torch.set_num_threads(1)
+    pool = select_archs(NB201, limit=args.n, seed=args.seed)
+    jobs = schedule(pool, two_pass=True, seed=args.seed)
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(args.seed))
+    per_job = budget_s / len(jobs)
+    res: dict[tuple, dict[int, float]] = {}
+    t0 = time.time()
+    with _Progress(len(jobs), "torch.utils.benchmark.Timer") as bar:
+        for k, (arch, p) in enumerate(jobs):
+            tb = time.perf_counter()
+            model = NB201.build_model(arch).eval()
+            build = time.perf_counter() - tb
+            # what is left of this job's share of the budget, after building the model
+            left = max(per_job * (k + 1) - (time.time() - t0), 0.0)
+            with torch.inference_mode():
+                timer = Timer(stmt="m(x)", globals={"m": model, "x": x}, num_threads=1)
+                m = timer.blocked_autorange(min_run_time=max(left - 0.0, 0.01))
+            res.setdefault(arch, {})[p] = m.median * 1e3
+            bar.advance()
+            del model, build
+    wall = time.time() - t0
+    archs = sorted(res)
+    p1 = np.array([res[a][0] for a in archs])
+    p2 = np.array([res[a][1] for a in archs])
+    return {"rows": len(archs), "tau": kendall_tau(p1, p2), "spearman": spearman(p1, p2),
+            "median_rel_diff_between_passes": float(np.median(np.abs(p1 - p2) / ((p1 + p2) / 2))),
+            "wall_s": wall, "budget_s": budget_s, "jobs_per_min": len(jobs) / wall * 60}
+
+
+def head_to_head(args, out_dir: Path) -> dict:
+    """Both timers on the same freshly built model, one right after the other (alternating which
+    goes first), Timer given exactly the wall time ours took: load changes hit both alike."""
+    from torch.utils.benchmark import Timer
+
+    from hwpred.measure import CPUTimer
+
+    torch.set_num_threads(1)
+    pool = select_archs(NB201, limit=args.n, seed=args.seed)
+    jobs = schedule(pool, two_pass=True, seed=args.seed)
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(args.seed))
+    timer = CPUTimer(RepeatPolicy(repeats=args.repeats, warmup=args.warmup), threads=1)
+    res: dict[str, dict[tuple, dict[int, float]]] = {"ours": {}, "ours_cpu": {}, "timer": {}}
+    t0 = time.time()
+    spent = {"ours": 0.0, "timer": 0.0}
+    with _Progress(len(jobs), "head to head") as bar:
+        for k, (arch, p) in enumerate(jobs):
+            model = NB201.build_model(arch).eval()
+            budget = None
+            for who in (("ours", "timer") if k % 2 == 0 else ("timer", "ours")):
+                if who == "ours":
+                    ts = time.perf_counter()
+                    st = timer.measure(model, x)
+                    took = time.perf_counter() - ts
+                    res["ours"].setdefault(arch, {})[p] = st.median_ms
+                    res["ours_cpu"].setdefault(arch, {})[p] = st.cpu_median_ms
+                    spent["ours"] += took
+                    budget = took
+                else:
+                    # when Timer goes first it gets what ours took on the previous job (same protocol)
+                    b = budget if budget is not None else spent["ours"] / max(k, 1) if k else 0.2
+                    if args.equal_total and spent["timer"] > 0:
+                        # blocked_autorange adds calibration on top of min_run_time: scale it so
+                        # that the two totals stay equal
+                        b *= spent["ours"] / spent["timer"]
+                    ts = time.perf_counter()
+                    with torch.inference_mode():
+                        m = Timer(stmt="m(x)", globals={"m": model, "x": x}, num_threads=1).blocked_autorange(
+                            min_run_time=max(b, 0.01))
+                    spent["timer"] += time.perf_counter() - ts
+                    res["timer"].setdefault(arch, {})[p] = m.median * 1e3
+            bar.advance()
+    out = {"rows": len(pool), "wall_s": time.time() - t0, "seconds_ours": spent["ours"], "seconds_timer": spent["timer"]}
+    for name, d in res.items():
+        archs = sorted(d)
+        p1 = np.array([d[a][0] for a in archs])
+        p2 = np.array([d[a][1] for a in archs])
+        out[name] = {"tau": kendall_tau(p1, p2), "spearman": spearman(p1, p2),
+                     "median_rel_diff_between_passes": float(np.median(np.abs(p1 - p2) / ((p1 + p2) / 2)))}
+    (out_dir / "head_to_head.json").write_text(json.dumps(out, indent=2))
+    return out
+
+
+def plot(out_dir: Path) -> list[Path]:
+    """Pass 1 against pass 2 (wall-clock latency and thread CPU time), PNG + SVG next to the table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    from hwpred.data.table import MetricTable
+
+    t = MetricTable.read_parquet(out_dir / "ours.parquet")
+    tag = t.column_names[0].split("/")[0]
+    panels = [("wall-clock latency (median)", "latency_ms", "latency_pass2_ms"),
+              ("thread CPU time (median)", "cpu_time_ms", "cpu_time_pass2_ms")]
+    if f"{tag}/rel_latency" in t.columns:
+        panels.append(("paired: ratio to reference", "rel_latency", "rel_latency_pass2"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.5))
+    for ax, (name, a, b) in zip(axes, panels):
+        x, y = t.column(f"{tag}/{a}"), t.column(f"{tag}/{b}")
+        ax.scatter(x, y, s=6, alpha=0.6)
+        lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_minor_formatter(NullFormatter())
+            axis.set_major_formatter(ScalarFormatter())
+        unit = "" if a.startswith("rel") else " (ms)"
+        ax.set_xlabel("pass 1" + unit)
+        ax.set_ylabel("pass 2" + unit)
+        ax.set_title(f"{name}: tau {kendall_tau(x, y):.3f}")
+    fig.suptitle(f"{len(t)} NAS-Bench-201 cells, two independent passes, {t.meta['device']['cpu_model']}, "
+                 "batch 1, 1 thread (shared machine)", fontsize=9)
+    fig.tight_layout()
+    outs = [out_dir / "passes.png", out_dir / "passes.svg"]
+    for o in outs:
+        fig.savefig(o, dpi=130)
+    plt.close(fig)
+    return outs
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out-dir", default="results/measure/bench")
+    ap.add_argument("--skip-timer", action="store_true", help="only our harness")
+    ap.add_argument("--paired", action="store_true", help="our harness with --paired-reference")
+    ap.add_argument("--head-to-head", action="store_true",
+                    help="both timers on each freshly built model back to back, equal time")
+    ap.add_argument("--equal-total", action="store_true",
+                    help="head to head: shrink Timer's min_run_time so its total time equals ours")
+    ap.add_argument("--plot-only", action="store_true", help="only redraw the figure from the measured table")
+    args = ap.parse_args()
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if args.plot_only:
+        print("wrote", *plot(out_dir))
+        return 0
+    if args.head_to_head:
+        h = head_to_head(args, out_dir)
+        print(f"head to head, {h['rows']} archs x 2 passes, same models back to back, equal time "
+              f"(ours {h['seconds_ours']:.0f} s, Timer {h['seconds_timer']:.0f} s):")
+        for name, label in (("ours", "hwpred.measure median wall clock"), ("timer", "torch.utils.benchmark.Timer"),
+                            ("ours_cpu", "hwpred.measure thread CPU time")):
+            r = h[name]
+            print(f"  {label:34s}: tau {r['tau']:.4f}, spearman {r['spearman']:.4f}, "
+                  f"median |p1-p2|/mean {r['median_rel_diff_between_passes']:.4f}")
+        return 0
+    torch.set_num_threads(1)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    a = ours(args, out_dir)
+    print(f"hwpred.measure   : {a['rows']} archs x 2 passes, repeats {args.repeats} (+{args.warmup} warm-up): "
+          f"tau {a['tau']:.4f}, spearman {a['spearman']:.4f}, median CV within arch {a['median_cv_within_arch']:.4f}, "
+          f"median |p1-p2|/mean {a['median_rel_diff_between_passes']:.4f}, {a['jobs_per_min']:.1f} measurements/min "
+          f"({a['wall_s']:.0f} s), reference drift {a['reference_drift_rel']:+.3f} (range {a['reference_range_rel']:.3f})",
+          flush=True)
+    if args.paired:
+        print(f"  same run, paired rel_latency column: tau {a['tau_rel_latency']:.4f}, spearman "
+              f"{a['spearman_rel_latency']:.4f}, median |p1-p2|/mean {a['median_rel_diff_rel_latency']:.4f}", flush=True)
+    print(f"  same run, thread CPU time column: tau {a['tau_cpu_time']:.4f}, spearman {a['spearman_cpu_time']:.4f}, "
+          f"median |p1-p2|/mean {a['median_rel_diff_cpu_time']:.4f}", flush=True)
+    b = None
+    if not args.skip_timer:
+        b = torch_timer(args, a["wall_s"])
+        print(f"torch Timer      : {b['rows']} archs x 2 passes, blocked_autorange at equal budget "
+              f"({b['budget_s']:.0f} s budget, {b['wall_s']:.0f} s used): tau {b['tau']:.4f}, spearman {b['spearman']:.4f}, "
+              f"median |p1-p2|/mean {b['median_rel_diff_between_passes']:.4f}", flush=True)
+        print(f"tau side by side : hwpred.measure {a['tau']:.4f} vs torch.utils.benchmark.Timer {b['tau']:.4f}")
+    summary = {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "command": " ".join(["python"] + sys.argv), "machine": describe_device("cpu", threads=1, batch_size=1,
+                                                                                         input_size=32),
+               "python": platform.python_version(), "ours": a, "torch_timer": b}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"wrote {out_dir / 'summary.json'}", *plot(out_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
