@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hwpred: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("hwpred: interrupted; finished work is kept, re-run the same command to resume", file=sys.stderr)
+        print("hwpred: interrupted; finished work is kept: re-run the same command to continue "
+              "(add --resume for 'hwpred measure')", file=sys.stderr)
         return 130
     return int(result or 0)
 

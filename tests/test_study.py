@@ -13,7 +13,8 @@ import yaml
 from hwpred.errors import ConfigError, HwpredError
 from hwpred.study import ResultStore, load_config, parse_config, validate
 from hwpred.study.grid import build_grid, split, train_indices
-from hwpred.study.store import RESULT_COLUMNS, cell_filename
+from hwpred._io import part_filename
+from hwpred.study.store import RESULT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +230,7 @@ def test_store_atomic_names_and_temp_files_ignored(tmp_path):
     store.write(rec)  # same cell twice: still one file, one row
     assert store.has(rec["cell_id"]) and len(store.finished_files()) == 1
     assert len(store.read()) == 1
-    assert cell_filename("a|b/c") != cell_filename("a|b_c")  # sanitised names never collide
+    assert part_filename("a|b/c") != part_filename("a|b_c")  # sanitised names never collide
 
 
 def test_report_writes_figures_table_and_self_contained_html(tmp_path, table_path):

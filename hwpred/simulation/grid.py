@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError, HwpredError
+from .._io import atomic_write_bytes, check_writable, part_filename
 from ..metrics import kendall_tau
 from .noise import NoiseModel, check_std, rng_for, std_key
 from .pairs import ACCURACY_SCALES, SimPair, load_pair
@@ -527,18 +527,6 @@ def _task(pair: SimPair, cfg: SimulationConfig, size: int | str, t0: int, t1: in
 # ---------------------------------------------------------------------------------------------
 # store
 # ---------------------------------------------------------------------------------------------
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _parquet_bytes(df: pd.DataFrame) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -546,11 +534,6 @@ def _parquet_bytes(df: pd.DataFrame) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink, compression="zstd")
     return sink.getvalue().to_pybytes()
-
-
-def part_filename(part_id: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._=-]+", "_", part_id).strip("._")[:140]
-    return f"{safe}-{hashlib.sha1(part_id.encode()).hexdigest()[:10]}.parquet"
 
 
 class SimulationStore:
@@ -602,7 +585,7 @@ class SimulationStore:
             doc = {"format": FORMAT_VERSION, "name": cfg.name, "config_hash": cfg.config_hash, "source": cfg.source,
                    "config": cfg.result_fields(), "hwpred": __version__,
                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-            _atomic_write(self.meta_path, json.dumps(doc, indent=1, default=str).encode())
+            atomic_write_bytes(self.meta_path, json.dumps(doc, indent=1, default=str).encode())
 
     def path_of(self, part_id: str) -> Path:
         return self.parts_dir / part_filename(part_id)
@@ -611,7 +594,7 @@ class SimulationStore:
         return self.path_of(part_id).is_file()
 
     def write_part(self, part_id: str, df: pd.DataFrame) -> None:
-        _atomic_write(self.path_of(part_id), _parquet_bytes(df))
+        atomic_write_bytes(self.path_of(part_id), _parquet_bytes(df))
 
     def read(self) -> pd.DataFrame:
         """All rows: the consolidated file when complete, otherwise every finished part."""
@@ -636,7 +619,7 @@ class SimulationStore:
     def consolidate(self) -> Path:
         df = self._read_parts()
         df = df.sort_values(["pair", "subset_size", "noise_std", "acc_noise_std", "trial"]).reset_index(drop=True)
-        _atomic_write(self.results_path, _parquet_bytes(df))
+        atomic_write_bytes(self.results_path, _parquet_bytes(df))
         return self.results_path
 
 
@@ -650,17 +633,6 @@ def plan(cfg: SimulationConfig, pairs: list[SimPair]) -> list[UnitTask]:
             for t0 in range(0, cfg.trials, cfg.trials_per_part):
                 tasks.append(_task(pair, cfg, size, t0, min(t0 + cfg.trials_per_part, cfg.trials)))
     return tasks
-
-
-def _check_writable(output: Path, source: str) -> None:
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=output, prefix=".hwpred-write-test-")
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        raise ConfigError(f"{source}: output directory {output} is not writable ({exc.strerror or exc}); "
-                          "choose another output") from None
 
 
 def _work(task: UnitTask) -> tuple[str, pd.DataFrame]:
@@ -680,10 +652,10 @@ def run_simulation(cfg: SimulationConfig, workers: int | None = None, progress: 
         for pair in pairs:
             for s in cfg.subset_sizes:
                 resolve_size(s, len(pair), pair.key, cfg.source)
-    _check_writable(cfg.output, cfg.source)
+    check_writable(cfg.output, cfg.source)
     store = SimulationStore(cfg.store_dir)
     store.init(cfg)
-    _atomic_write(store.pairs_path, json.dumps({"pairs": [p.info() for p in pairs], "skipped": skipped},
+    atomic_write_bytes(store.pairs_path, json.dumps({"pairs": [p.info() for p in pairs], "skipped": skipped},
                                                indent=1).encode())
     todo = [t for t in plan(cfg, pairs) if not store.has(t.part_id)]
     combos = len(cfg.noise_stds) * len(cfg.accuracy_noise_stds)
@@ -713,6 +685,6 @@ def run_simulation(cfg: SimulationConfig, workers: int | None = None, progress: 
     store.consolidate()
     ex_pair = pairs[min(cfg.example.pair, len(pairs) - 1)]
     ex_df, ex_info = example_selection(ex_pair, cfg)
-    _atomic_write(store.example_path, _parquet_bytes(ex_df))
-    _atomic_write(store.example_info_path, json.dumps(ex_info, indent=1).encode())
+    atomic_write_bytes(store.example_path, _parquet_bytes(ex_df))
+    atomic_write_bytes(store.example_info_path, json.dumps(ex_info, indent=1).encode())
     return store

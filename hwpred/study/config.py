@@ -11,12 +11,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ConfigError, HwpredError
+from .._io import check_writable
 
 EXECUTORS = ("local", "dask")
 SAMPLERS = ("tpe", "random")
@@ -334,20 +334,9 @@ def validate(cfg: StudyConfig, check_store: bool = True) -> Validated:
         raise ConfigError(f"{cfg.source}: none of the datasets is available here "
                           f"({'; '.join(f'{k}: {v}' for k, v in out.skipped.items())})")
 
-    _check_writable(cfg.output, cfg.source)
+    check_writable(cfg.output, cfg.source)
     if check_store:
         from .store import ResultStore
 
         ResultStore(cfg.store_dir).check_config(cfg)
     return out
-
-
-def _check_writable(output: Path, source: str) -> None:
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=output, prefix=".hwpred-write-test-")
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        raise ConfigError(f"{source}: output directory {output} is not writable ({exc.strerror or exc}); "
-                          "choose another output or fix its permissions") from None

@@ -67,11 +67,11 @@ def _one_thread_env() -> Iterator[None]:
 
 
 def pending_cells(cells: Iterable[Cell], store: ResultStore) -> tuple[list[Cell], int]:
-    from .store import cell_filename
+    from .._io import part_filename
 
     cells = list(cells)
     done = store.finished_files()
-    todo = [c for c in cells if cell_filename(c.cell_id) not in done]
+    todo = [c for c in cells if part_filename(c.cell_id) not in done]
     return todo, len(cells) - len(todo)
 
 

@@ -13,10 +13,8 @@ last rename wins. Resuming is "run every cell whose file does not exist".
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ConfigError, DataError
+
+from .._io import TMP_PREFIX, atomic_write_bytes, part_filename
 
 FORMAT_VERSION = 1
 
@@ -46,14 +46,6 @@ SCHEMA = pa.schema([
 RESULT_COLUMNS = ["cell_id", "dataset", "predictor", "train_size", "seed", "n_test", "status",
                   "kendall_tau", "spearman", "pearson", "rmse", "dev_std", "monotonicity", "best_params"]
 
-_TMP_PREFIX = ".tmp-"
-
-
-def cell_filename(cell_id: str) -> str:
-    """A safe, readable, collision-free file name for a cell id."""
-    safe = re.sub(r"[^A-Za-z0-9._=-]+", "_", cell_id).strip("._")[:150]
-    digest = hashlib.sha1(cell_id.encode()).hexdigest()[:10]
-    return f"{safe}-{digest}.parquet"
 
 
 class ResultStore:
@@ -99,7 +91,7 @@ class ResultStore:
                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         # publish with link(): it fails if the file exists, so of two runs starting together exactly
         # one claims the store and the other is checked against that claim
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_TMP_PREFIX, suffix=".json")
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=TMP_PREFIX, suffix=".json")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(json.dumps(doc, indent=1, default=str).encode())
@@ -116,7 +108,7 @@ class ResultStore:
 
     # ---- cells -------------------------------------------------------------------------------
     def path_of(self, cell_id: str) -> Path:
-        return self.cells_dir / cell_filename(cell_id)
+        return self.cells_dir / part_filename(cell_id)
 
     def has(self, cell_id: str) -> bool:
         return self.path_of(cell_id).is_file()
@@ -134,7 +126,7 @@ class ResultStore:
         path = self.path_of(str(record["cell_id"]))
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")
-        _atomic_write_bytes(path, sink.getvalue().to_pybytes())
+        atomic_write_bytes(path, sink.getvalue().to_pybytes())
         return path
 
     def read(self, statuses: Iterable[str] | None = None) -> pd.DataFrame:
@@ -160,7 +152,7 @@ class ResultStore:
             return 0
         now = time.time()
         for e in os.scandir(self.cells_dir):
-            if e.name.startswith(_TMP_PREFIX):
+            if e.name.startswith(TMP_PREFIX):
                 try:
                     if now - e.stat().st_mtime > older_than_s:
                         os.unlink(e.path)
@@ -168,18 +160,6 @@ class ResultStore:
                 except FileNotFoundError:
                     pass
         return n
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)  # no fsync: rename is atomic against a killed process; a file a power
-            # cut left empty is unreadable, skipped by read() and redone by the next run
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def open_store(path: str | os.PathLike) -> ResultStore:

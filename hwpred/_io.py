@@ -1,0 +1,45 @@
+"""Small file-system helpers shared by the result stores (study, simulation)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .errors import ConfigError
+
+TMP_PREFIX = ".tmp-"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename: a killed process leaves either
+    the old file or the complete new one, never a partial one. (No fsync: a file a power cut left
+    empty is unreadable, skipped by the readers and redone by the next run.)"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def part_filename(part_id: str, limit: int = 140) -> str:
+    """A safe, readable, collision-free Parquet file name for a part/cell id."""
+    safe = re.sub(r"[^A-Za-z0-9._=-]+", "_", part_id).strip("._")[:limit]
+    return f"{safe}-{hashlib.sha1(part_id.encode()).hexdigest()[:10]}.parquet"
+
+
+def check_writable(output: Path, source: str) -> None:
+    """Fail before any work starts when ``output`` cannot be created or written."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=output, prefix=".hwpred-write-test-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise ConfigError(f"{source}: output directory {output} is not writable ({exc.strerror or exc}); "
+                          "choose another output or fix its permissions") from None
