@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError, HwpredError
-from .._io import atomic_write_bytes, check_writable, part_filename
+from .._io import atomic_write_bytes, check_writable, part_filename, read_yaml
 from ..metrics import kendall_tau
 from .noise import NoiseModel, check_std, rng_for, std_key
 from .pairs import ACCURACY_SCALES, SimPair, load_pair
@@ -284,16 +284,7 @@ def parse_config(doc: Mapping[str, Any], source: str = "<dict>") -> SimulationCo
 
 
 def load_config(path: str | os.PathLike) -> SimulationConfig:
-    import yaml
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"no simulation config at {p}; see simulation/small.yaml for an example")
-    try:
-        doc = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p} is not valid YAML: {exc}") from None
-    return parse_config(doc, str(p))
+    return parse_config(read_yaml(path, "simulation config", "simulation/small.yaml"), str(path))
 
 
 def resolve_size(size: int | str, n: int, pair_key: str, source: str = "config") -> int:

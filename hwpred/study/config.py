@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ConfigError, HwpredError
-from .._io import check_writable
+from .._io import check_writable, read_yaml
 
 EXECUTORS = ("local", "dask")
 SAMPLERS = ("tpe", "random")
@@ -104,16 +104,7 @@ def _canon(obj):
 # ---- parsing -----------------------------------------------------------------------------------
 def load_config(path: str | os.PathLike) -> StudyConfig:
     """Read and parse a YAML study config (structure only; see :func:`validate` for the rest)."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"study config {path} does not exist; pass a YAML file such as studies/quick.yaml")
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    return parse_config(doc, source=str(path))
+    return parse_config(read_yaml(path, "study config", "studies/quick.yaml"), source=str(path))
 
 
 def parse_config(doc: Any, source: str = "<dict>") -> StudyConfig:
