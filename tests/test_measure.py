@@ -402,3 +402,15 @@ def test_energy_column_when_a_counter_exists(tmp_path, monkeypatch):
     e = res.table.column("cpu-t1-b1/energy_mj")
     assert np.allclose(e, 7.0 / 2)  # one counter step over two timed forwards
     assert res.table.units["cpu-t1-b1/energy_mj"] == "mJ"
+
+
+def test_resume_ignores_adaptive_settings_of_a_fixed_repeat_run():
+    from hwpred.measure.harness import same_protocol
+
+    base = {"space": "nb201", "policy": {"repeats": 10, "warmup": 2, "adaptive": False, "target_rel_ci": 0.02,
+                                         "confidence": 0.95, "max_repeats": 200, "max_time_s": None, "step": 5}}
+    other_target = {**base, "policy": {**base["policy"], "target_rel_ci": 0.5, "max_repeats": 50}}
+    assert same_protocol(base, other_target)
+    assert not same_protocol(base, {**base, "policy": {**base["policy"], "repeats": 20}})
+    adaptive = {**base, "policy": {**base["policy"], "adaptive": True}}
+    assert not same_protocol(adaptive, {**adaptive, "policy": {**adaptive["policy"], "target_rel_ci": 0.5}})

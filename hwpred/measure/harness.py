@@ -312,6 +312,27 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg[:400]}"
 
 
+_ADAPTIVE_ONLY = ("target_rel_ci", "confidence", "max_repeats", "max_time_s", "step")
+
+
+def same_protocol(a: dict | None, b: dict | None) -> bool:
+    """Protocols match when everything that changes a measurement matches: the settings of the
+    adaptive stopping rule are ignored when neither run is adaptive."""
+    if a is None or b is None:
+        return a is b
+
+    def norm(p: dict) -> dict:
+        p = dict(p)
+        pol = dict(p.get("policy") or {})
+        if not pol.get("adaptive"):
+            for k in _ADAPTIVE_ONLY:
+                pol.pop(k, None)
+        p["policy"] = pol
+        return p
+
+    return norm(a) == norm(b)
+
+
 def _check_existing_output(out: Path, protocol: dict) -> None:
     """An existing output must be a measurement table of the same protocol."""
     try:
@@ -322,7 +343,7 @@ def _check_existing_output(out: Path, protocol: dict) -> None:
     if old.meta.get("source") != SOURCE or prot is None:
         raise MeasureError(f"output {out} holds another table (source {old.meta.get('source')!r}, space "
                            f"{old.space}); choose another --out or pass --overwrite to replace it")
-    if prot != protocol:
+    if not same_protocol(prot, protocol):
         diff = sorted(k for k in set(prot) | set(protocol) if prot.get(k) != protocol.get(k))
         raise MeasureError(f"output {out} holds a measurement table of another protocol (differs in: "
                            f"{', '.join(diff)}); choose another --out or pass --overwrite to replace it")
@@ -481,7 +502,7 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
     records = journal.load() if resume else []
     if records:
         header = next((r for r in records if r.get("kind") == "header"), None)
-        if header is None or header.get("protocol") != protocol:
+        if header is None or not same_protocol(header.get("protocol"), protocol):
             raise MeasureError(f"journal {journal.path} was written with another protocol; resume with the same "
                                "options, or pass --overwrite to start over")
         if header.get("fingerprint") != fingerprint(device):
