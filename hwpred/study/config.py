@@ -24,6 +24,21 @@ _TOP_KEYS = {"name", "description", "datasets", "predictors", "train_sizes", "te
              "tuning", "executor", "workers", "scheduler", "output", "missing_datasets"}
 _DATASET_KEYS = {"name", "train_sizes", "test_size"}
 _PREDICTOR_KEYS = {"name", "params", "tuning"}
+
+
+def _named_entries(doc: Mapping, key: str, valid: set[str], where: str):
+    """Yield (index, mapping) for a list whose items are names or mappings with a 'name' key."""
+    if not isinstance(doc[key], list):
+        raise ConfigError(f"{where}: {key} must be a list of names or mappings")
+    for i, item in enumerate(doc[key]):
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, Mapping) or "name" not in item:
+            raise ConfigError(f"{where}: {key}[{i}] must be a name or a mapping with a 'name' key")
+        bad = set(item) - valid
+        if bad:
+            raise ConfigError(f"{where}: {key}[{i}] has unknown key(s) {sorted(bad)}; valid: {sorted(valid)}")
+        yield i, item
 _TUNING_KEYS = {"n_trials", "timeout", "sampler", "n_folds"}
 
 
@@ -126,16 +141,7 @@ def parse_config(doc: Any, source: str = "<dict>") -> StudyConfig:
     default_sizes = _sizes(doc.get("train_sizes"), f"{where}: train_sizes", required=False)
     default_test = doc.get("test_size")
     datasets = []
-    if not isinstance(doc["datasets"], list):
-        raise ConfigError(f"{where}: datasets must be a list of names or mappings")
-    for i, d in enumerate(doc["datasets"]):
-        if isinstance(d, str):
-            d = {"name": d}
-        if not isinstance(d, Mapping) or "name" not in d:
-            raise ConfigError(f"{where}: datasets[{i}] must be a name or a mapping with a 'name' key")
-        bad = set(d) - _DATASET_KEYS
-        if bad:
-            raise ConfigError(f"{where}: datasets[{i}] has unknown key(s) {sorted(bad)}; valid: {sorted(_DATASET_KEYS)}")
+    for i, d in _named_entries(doc, "datasets", _DATASET_KEYS, where):
         sizes = _sizes(d.get("train_sizes"), f"{where}: datasets[{i}] ({d['name']}) train_sizes", required=False) \
             or default_sizes
         if not sizes:
@@ -154,16 +160,7 @@ def parse_config(doc: Any, source: str = "<dict>") -> StudyConfig:
 
     default_tuning = _tuning(doc.get("tuning"), f"{where}: tuning", TuningSpec())
     predictors = []
-    if not isinstance(doc["predictors"], list):
-        raise ConfigError(f"{where}: predictors must be a list of names or mappings")
-    for i, p in enumerate(doc["predictors"]):
-        if isinstance(p, str):
-            p = {"name": p}
-        if not isinstance(p, Mapping) or "name" not in p:
-            raise ConfigError(f"{where}: predictors[{i}] must be a name or a mapping with a 'name' key")
-        bad = set(p) - _PREDICTOR_KEYS
-        if bad:
-            raise ConfigError(f"{where}: predictors[{i}] has unknown key(s) {sorted(bad)}; valid: {sorted(_PREDICTOR_KEYS)}")
+    for i, p in _named_entries(doc, "predictors", _PREDICTOR_KEYS, where):
         params = p.get("params") or {}
         if not isinstance(params, Mapping):
             raise ConfigError(f"{where}: predictors[{i}] ({p['name']}) params must be a mapping")

@@ -5,7 +5,7 @@
 """
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 # name -> submodule; imported on first use so that `hwpred --help` does not pay for torch/pymoo
 _EXPORTS = {
@@ -26,11 +26,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

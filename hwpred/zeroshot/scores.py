@@ -291,15 +291,7 @@ def relu_count(model: nn.Module, batch: Batch) -> float:
     def hook(_m, _inp, out):
         total[0] += out[0].numel()
 
-    handles = [m.register_forward_hook(hook) for m in _relu_modules(model)]
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(1, *batch.input_shape))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train()
+    _forward_one_zero_input(model, batch, _relu_modules(model), hook)
     return float(total[0])
 
 
@@ -440,6 +432,20 @@ def l2_norm(model: nn.Module, batch: Batch) -> float:
     return float(sum(float(m.weight.detach().norm()) for m in _weight_layers(model)))
 
 
+def _forward_one_zero_input(model: nn.Module, batch: Batch, modules, hook) -> None:
+    """Run one all-zeros input through ``model`` in eval mode with ``hook`` on ``modules`` (for
+    data-free counts), then remove the hooks and restore training mode."""
+    handles = [m.register_forward_hook(hook) for m in modules]
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *batch.input_shape))
+    finally:
+        for h in handles:
+            h.remove()
+        model.train()
+
+
 @register("params", needs_data=False, unit="M")
 def params(model: nn.Module, batch: Batch) -> float:
     """Number of parameters (all tensors, BN included), in millions."""
@@ -462,15 +468,7 @@ def flops(model: nn.Module, batch: Batch) -> float:
         else:
             total[0] += m.in_features * m.out_features
 
-    handles = [m.register_forward_hook(hook) for m in _weight_layers(model)]
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(1, *batch.input_shape))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train()
+    _forward_one_zero_input(model, batch, _weight_layers(model), hook)
     return total[0] / 1e6
 
 
