@@ -310,3 +310,39 @@ def test_shared_gradient_pass_is_invalidated_when_weights_change():
     assert get_score("snip")(model, b) != pytest.approx(first)
     gw, *_ = _softmax_grad(2 * W, X, Y)
     assert get_score("grad_norm")(model, b) == pytest.approx(np.linalg.norm(gw), rel=1e-5)
+
+
+def test_channels_last_layout_gives_the_same_scores_and_restores_the_model():
+    """naswot, jacob_cov and snip run in the channels-last layout for speed: the values equal a
+    plain-layout computation (up to float rounding), and the model comes back unchanged."""
+    from hwpred.zeroshot import scores as zs
+
+    torch.manual_seed(0)
+    model = NB201.build_model((3, 1, 2, 4, 3, 1), num_classes=10)
+    batch = load_batch(batch_size=16)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    got = {n: get_score(n)(model, batch) for n in ("naswot", "jacob_cov", "snip")}
+    for k, v in model.state_dict().items():
+        assert v.is_contiguous(), k
+        if v.is_floating_point() and "running" not in k:
+            assert torch.equal(v, before[k]), k
+    plain = {}
+    real = zs._channels_last
+    try:  # the reference: the same scores with the layout change switched off
+        zs._channels_last = _no_layout_change
+        zs._MEMO.clear()
+        plain = {n: get_score(n)(model, batch) for n in got}
+    finally:
+        zs._channels_last = real
+        zs._MEMO.clear()
+    for n in got:
+        assert got[n] == pytest.approx(plain[n], rel=2e-3), n
+
+
+def _no_layout_change(model, x):
+    import contextlib
+
+    @contextlib.contextmanager
+    def same():
+        yield x
+    return same()

@@ -203,3 +203,15 @@ def test_naswot_correlates_with_nats_accuracy_like_published(mirror):
     ok = np.isfinite(v)
     acc = load_table("nats:cifar10").lookup("cifar10/test_acc", archs[ok])
     assert spearman(v[ok], acc) >= 0.6
+
+
+def test_two_worker_processes_give_the_values_of_one(tmp_path):
+    archs = [A1, A2, A3, A4]
+    kw = dict(scores=["synflow", "params"], cache_dir=False, progress=False)
+    one = score_archs("nb201", archs, **kw)
+    two = score_archs("nb201", archs, workers=2, **kw)
+    for col in one.values:
+        np.testing.assert_array_equal(one.values[col], two.values[col])
+    assert np.isfinite(two.seconds["synflow"]).all()
+    with pytest.raises(ConfigError, match="workers"):
+        score_archs("nb201", archs, workers=0, **kw)

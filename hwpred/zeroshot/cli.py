@@ -28,7 +28,9 @@ def add_parser(subparsers) -> None:
     s.add_argument("--out", required=True, help="output MetricTable (.parquet)")
     s.add_argument("--cache", default=None, help="cache folder (default $HWPRED_HOME/cache/zeroshot)")
     s.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-    s.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    s.add_argument("--threads", type=int, default=None, help="torch CPU threads (per worker; default 1 with --workers)")
+    s.add_argument("--workers", type=int, default=1,
+                   help="processes scoring in parallel (e.g. the number of cores); values do not change")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_score)
 
@@ -61,13 +63,9 @@ def _read_archs(path: str) -> list[str]:
 
 
 def _score(args: argparse.Namespace) -> int:
-    import torch
-
     from .runner import score_archs
     from .scores import parse_scores
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     out = Path(args.out)
     if out.suffix != ".parquet":
         raise ConfigError(f"--out {out} must end in .parquet (a MetricTable file)")
@@ -81,7 +79,8 @@ def _score(args: argparse.Namespace) -> int:
         res = score_archs(args.space, _read_archs(args.archs) if args.archs else None, names, args.data,
                           batch_size=args.batch_size, seed=args.seed, image_size=args.image_size,
                           limit=args.limit, cache_dir=False if args.no_cache else args.cache,
-                          progress=not args.quiet, data_root=args.data_root)
+                          progress=not args.quiet, data_root=args.data_root, workers=args.workers,
+                          threads=args.threads)
     for w in caught:
         print(f"hwpred: warning: {w.message}", file=sys.stderr)
     if members:

@@ -157,11 +157,79 @@ def _progress(total: int, enabled: bool, label: str):
     return prog
 
 
+def _score_one(space: str, arch: tuple[int, ...], arch_string: str, names: list[str], batch: Batch, seed: int,
+               image_size: int) -> list[tuple[str, str, float, float]]:
+    """Build one architecture's seeded network and compute ``names`` on it: (arch, score, value, s)."""
+    sp = get_space(space)
+    torch.manual_seed(model_seed(sp.name, arch_string, seed))
+    model = sp.build_model(arch, num_classes=batch.num_classes, input_size=image_size)
+    out = []
+    for n in names:
+        spec = get_score(n)  # its __call__ checks ReLUs / batch and raises ZeroShotError
+        t0 = time.perf_counter()
+        value = spec(model, batch)
+        out.append((arch_string, n, value, time.perf_counter() - t0))
+    return out
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(space: str, batch: Batch, seed: int, image_size: int, threads: int) -> None:
+    torch.set_num_threads(threads)
+    _WORKER.update(space=space, batch=batch, seed=seed, image_size=image_size)
+
+
+def _worker_job(arch: tuple[int, ...], arch_string: str, names: list[str]) -> list[tuple[str, str, float, float]]:
+    w = _WORKER
+    return _score_one(w["space"], arch, arch_string, names, w["batch"], w["seed"], w["image_size"])
+
+
+def _run_jobs(space: str, jobs: list, batch: Batch, seed: int, image_size: int, workers: int,
+              threads: int | None):
+    """Yield each job's results, in this process or in a pool of ``workers`` processes."""
+    if workers == 1 or len(jobs) <= 1:
+        old = torch.get_num_threads()
+        if threads:
+            torch.set_num_threads(threads)
+        try:
+            for arch, arch_string, names in jobs:
+                yield _score_one(space, arch, arch_string, names, batch, seed, image_size)
+        finally:
+            torch.set_num_threads(old)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # spawn, not fork: a forked child of a process that has run torch's thread pool can hang
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
+                             initializer=_init_worker,
+                             initargs=(space, batch, seed, image_size, threads or 1)) as pool:
+        pending = iter(jobs)
+        running = set()
+        try:
+            # keep a few jobs queued per worker so results stream back (and get cached) steadily
+            for job in pending:
+                running.add(pool.submit(_worker_job, *job))
+                if len(running) >= 4 * workers:
+                    break
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    yield f.result()
+                    nxt = next(pending, None)
+                    if nxt is not None:
+                        running.add(pool.submit(_worker_job, *nxt))
+        finally:
+            for f in running:
+                f.cancel()
+
+
 def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot", "synflow"), data: str = "digits",
                 batch_size: int = 128, seed: int = 0, image_size: int | None = None, limit: int | None = None,
                 cache_dir: str | os.PathLike | None | bool = None, progress: bool = True,
                 checkpoint_every: int = 20, data_root: str | None = None, batch: Batch | None = None,
-                cached_only: bool = False) -> ScoreResult:
+                cached_only: bool = False, workers: int = 1, threads: int | None = None) -> ScoreResult:
     """Score ``archs`` (default: the whole space in enumeration order).
 
     ``limit``: score only that many of them, drawn at random with ``seed`` (kept in order).
@@ -169,6 +237,11 @@ def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot",
     ``cache_dir``: a folder, None for ``$HWPRED_HOME/cache/zeroshot``, or False for no cache.
     ``cached_only``: compute nothing; return the architectures whose scores are all cached
     (to report on a run that is still going or was interrupted).
+
+    ``workers`` > 1 scores in that many processes (each with ``threads`` torch threads,
+    default 1); the values do not depend on it, because every network's initialisation is
+    seeded from its own architecture. ``threads`` with one worker sets this process's
+    torch thread count for the run.
     """
     sp = get_space(space)
     names = parse_scores(scores)
@@ -206,23 +279,21 @@ def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot",
         if len(keep) == 0:
             raise DataError(f"no architecture has all of {names} cached under {folder}")
         arr, strings, todo = arr[keep], [strings[i] for i in keep], []
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers}")
+    jobs = [(tuple(int(v) for v in arr[i]), strings[i], [n for n in names if strings[i] not in caches[n].values])
+            for i in todo]
     prog = _progress(len(todo), progress, f"{sp.name} {','.join(names)}/{data}")
     task = prog.add_task("score", total=len(todo)) if prog else None
+    done = 0
     try:
         if prog:
             prog.start()
-        for k, i in enumerate(todo):
-            torch.manual_seed(model_seed(sp.name, strings[i], seed))
-            model = sp.build_model(tuple(int(v) for v in arr[i]), num_classes=batch.num_classes,
-                                   input_size=image_size)
-            for n in names:
-                if strings[i] in caches[n].values:
-                    continue
-                spec = get_score(n)  # its __call__ checks ReLUs / batch and raises ZeroShotError
-                t0 = time.perf_counter()
-                value = spec(model, batch)
-                caches[n].put(strings[i], value, time.perf_counter() - t0)
-            if (k + 1) % checkpoint_every == 0:
+        for results in _run_jobs(sp.name, jobs, batch, seed, image_size, workers, threads):
+            for arch_string, n, value, secs in results:
+                caches[n].put(arch_string, value, secs)
+            done_before, done = done, done + 1
+            if done // checkpoint_every > done_before // checkpoint_every:
                 for c in caches.values():
                     c.flush()
             if prog:

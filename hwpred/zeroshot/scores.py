@@ -12,6 +12,7 @@ such a value as missing, with a warning, and never ranks it.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import dataclass
@@ -108,10 +109,10 @@ def _weight_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def _loss_backward(model: nn.Module, batch: Batch) -> torch.Tensor:
+def _loss_backward(model: nn.Module, batch: Batch, x: torch.Tensor | None = None) -> torch.Tensor:
     model.train()
     model.zero_grad(set_to_none=True)
-    out = model(batch.x)
+    out = model(batch.x if x is None else x)
     loss = nn.functional.cross_entropy(out, batch.y)
     loss.backward()
     return loss
@@ -119,6 +120,26 @@ def _loss_backward(model: nn.Module, batch: Batch) -> torch.Tensor:
 
 def _clear(model: nn.Module) -> None:
     model.zero_grad(set_to_none=True)
+
+
+@contextlib.contextmanager
+def _channels_last(model: nn.Module, x: torch.Tensor):
+    """Run ``model`` on ``x`` in the channels-last memory layout, then restore the model.
+
+    On the CPU, oneDNN's channels-last kernels make NAS-Bench-201's 3x3 average pooling about
+    5x and its 1x1 convolutions about 2x faster at batch 128 (whole forward pass: ~1.9x). Only
+    the memory layout changes: tensors keep their logical shape and indexing, so scores read
+    the same values (up to float rounding). Models without 4-D weights, or inputs that are not
+    images, run unchanged.
+    """
+    if x.dim() != 4 or not any(p.dim() == 4 for p in model.parameters()):
+        yield x
+        return
+    model.to(memory_format=torch.channels_last)
+    try:
+        yield x.contiguous(memory_format=torch.channels_last)
+    finally:
+        model.to(memory_format=torch.contiguous_format)
 
 
 _MEMO: dict[str, tuple] = {}
@@ -165,7 +186,11 @@ def _compute_loss_pass(model: nn.Module, batch: Batch) -> _LossPass:
 
     handles = [m.register_forward_hook(hook) for m in _weight_layers(model)]
     try:
-        _loss_backward(model, batch)
+        with _channels_last(model, batch.x) as x:
+            _loss_backward(model, batch, x)
+            used = [m for m in order if m.weight.grad is not None]
+            weights = [m.weight.detach().clone(memory_format=torch.contiguous_format) for m in used]
+            grads = [m.weight.grad.detach().clone(memory_format=torch.contiguous_format) for m in used]
     finally:
         for h in handles:
             h.remove()
@@ -176,9 +201,7 @@ def _compute_loss_pass(model: nn.Module, batch: Batch) -> _LossPass:
         prod = (a.detach() * a.grad).double()
         g = prod.sum(dim=(2, 3)) if prod.dim() == 4 else prod
         fisher_total += float((0.5 * g.pow(2).mean(0)).sum())
-    used = [m for m in order if m.weight.grad is not None]
-    out = _LossPass([m.weight.detach().clone() for m in used], [m.weight.grad.detach().clone() for m in used],
-                    fisher_total)
+    out = _LossPass(weights, grads, fisher_total)
     _clear(model)
     return out
 
@@ -191,12 +214,13 @@ def _compute_input_grads(model: nn.Module, batch: Batch, of_loss: bool) -> np.nd
     """Per-sample input gradients: of sum(outputs) (Jacobian scores) or of the summed loss."""
     model.train()
     model.zero_grad(set_to_none=True)
-    x = batch.x.clone().requires_grad_(True)
-    out = model(x)
-    if of_loss:
-        nn.functional.cross_entropy(out, batch.y, reduction="sum").backward()
-    else:
-        out.backward(torch.ones_like(out))
+    with _channels_last(model, batch.x) as x0:
+        x = x0.clone().requires_grad_(True)
+        out = model(x)
+        if of_loss:
+            nn.functional.cross_entropy(out, batch.y, reduction="sum").backward()
+        else:
+            out.backward(torch.ones_like(out))
     g = x.grad.detach().reshape(len(x), -1).double().numpy()
     _clear(model)
     return g
@@ -236,6 +260,14 @@ def hamming_kernel(codes: list[torch.Tensor]) -> np.ndarray:
     return k.numpy()
 
 
+def _rows(x: torch.Tensor) -> torch.Tensor:
+    """(n, rest) view of ``x`` without a copy: channels-last tensors are flattened in memory
+    order (a fixed permutation of each row, which C C^T does not see)."""
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
+    return x.reshape(x.shape[0], -1)
+
+
 class _KernelAccumulator:
     """Adds each ReLU's Hamming kernel to K as the forward pass runs (codes are not kept).
 
@@ -255,7 +287,7 @@ class _KernelAccumulator:
             if seen is x:
                 self.k += kern
                 return
-        kern = hamming_kernel([x.detach().reshape(x.shape[0], -1) > 0])
+        kern = hamming_kernel([_rows(x.detach() > 0)])
         kern_t = torch.from_numpy(kern)
         self.k += kern_t
         self.recent.append((x, kern_t))
@@ -274,8 +306,8 @@ def naswot(model: nn.Module, batch: Batch) -> float:
     handles = [m.register_forward_hook(acc) for m in _relu_modules(model)]
     try:
         model.train()
-        with torch.no_grad():
-            model(batch.x)
+        with torch.no_grad(), _channels_last(model, batch.x) as x:
+            model(x)
     finally:
         for h in handles:
             h.remove()
@@ -375,6 +407,8 @@ def grasp(model: nn.Module, batch: Batch) -> float:
     """-sum over weights w * (H g), g = dL/dw, H the Hessian of L (Wang et al., GraSP).
 
     H g is the gradient of z = sum(stop_grad(g) * g(w)): one forward, one double backward.
+    Runs in the default memory layout: the channels-last double backward is slower here, and
+    this score's cancelling sum is sensitive to the changed rounding.
     """
     layers = _weight_layers(model)
     weights = [m.weight for m in layers]
