@@ -90,15 +90,16 @@ def stage_score(args) -> None:
         elif part == "naswot":
             sub = subset(c10, args.naswot_cells)
             print(f"naswot on {len(sub)} cells", flush=True)
-            score_archs("nb201", sub, ["naswot"], batch=digits, progress=args.progress)
+            score_archs("nb201", sub, ["naswot"], batch=digits, progress=args.progress, workers=args.workers)
         elif part == "data":
             sub = subset(c10, args.data_cells)
             print(f"data scores on {len(sub)} cells", flush=True)
-            score_archs("nb201", sub, [s for s in DATA_SCORES if s != "grasp"], batch=digits, progress=args.progress)
+            score_archs("nb201", sub, [s for s in DATA_SCORES if s != "grasp"], batch=digits, progress=args.progress,
+                        workers=args.workers)
         elif part == "grasp":
-            sub = subset(c10, args.data_cells)
+            sub = subset(c10, args.grasp_cells or args.data_cells)
             print(f"grasp on {len(sub)} cells", flush=True)
-            score_archs("nb201", sub, ["grasp"], batch=digits, progress=args.progress)
+            score_archs("nb201", sub, ["grasp"], batch=digits, progress=args.progress, workers=args.workers)
         else:
             raise SystemExit(f"unknown part {part!r}; parts: free, shapes, naswot, data, grasp")
 
@@ -259,7 +260,9 @@ def main() -> None:
     ap.add_argument("--parts", default="free,naswot,data,shapes,grasp", help="score stage parts, in order")
     ap.add_argument("--naswot-cells", type=int, default=200)
     ap.add_argument("--data-cells", type=int, default=40)
+    ap.add_argument("--grasp-cells", type=int, default=None, help="cells for grasp (default: --data-cells)")
     ap.add_argument("--speed-cells", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1, help="score stage: processes scoring in parallel")
     ap.add_argument("--out", default="results/zeroshot")
     ap.add_argument("--no-progress", dest="progress", action="store_false")
     args = ap.parse_args()
