@@ -226,6 +226,33 @@ def stage_select(args) -> None:
     print("wrote " + ", ".join(str(f) for f in rep.files))
 
 
+def stage_space(args) -> None:
+    """Spearman / Kendall tau of whole-space score columns (and their mean-rank ensemble) with the
+    NATS-Bench test accuracy of every cell, per dataset; cells with a missing score are listed."""
+    from hwpred.data import MetricTable
+    from hwpred.metrics import kendall_tau
+
+    t = MetricTable.read_parquet(args.table)
+    cols = list(t.column_names)
+    missing = {c: len(v) for c, v in t.meta.get("missing", {}).items()}
+    print(f"{args.table}: {len(t)} cells with every column finite; missing per column: {missing}")
+    scores = {c: t.column(c) for c in cols}
+    if len(cols) > 1:
+        scores["mean rank " + "+".join(c.split("/")[0] for c in cols)] = ensemble_rank([t.column(c) for c in cols])
+    rows = []
+    for ds in DATASETS:
+        acc = load_table(f"nats:{ds}")
+        y = acc.lookup(f"{ds}/test_acc", t.archs)
+        for name, v in scores.items():
+            rows.append({"dataset": ds, "score": name, "n": len(v), "spearman": spearman(v, y),
+                         "kendall_tau": kendall_tau(v, y)})
+    df = pd.DataFrame(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "space_vs_accuracy.csv", index=False)
+    print(md(df))
+
+
 def stage_speed(args) -> None:
     torch.set_num_threads(1)
     batch = load_batch("digits", 128, 0, 32)
@@ -253,7 +280,9 @@ def stage_speed(args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["score", "report", "speed", "select"])
+    ap.add_argument("stage", choices=["score", "report", "speed", "select", "space"])
+    ap.add_argument("--table", default="results/zeroshot/nb201-naswot-synflow-all.parquet",
+                    help="space: a 'hwpred zeroshot score' table of the whole space")
     ap.add_argument("--accuracy", default="cifar10", help="select: NATS dataset of the true accuracy")
     ap.add_argument("--hardware", default="help:raspi4,help:pixel3", help="select: hardware datasets")
     ap.add_argument("--trials", type=int, default=200, help="select: trials per grid cell")
@@ -268,7 +297,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    {"score": stage_score, "report": stage_report, "speed": stage_speed, "select": stage_select}[args.stage](args)
+    {"score": stage_score, "report": stage_report, "speed": stage_speed, "select": stage_select,
+     "space": stage_space}[args.stage](args)
     print(f"\n{args.stage}: {time.perf_counter() - t0:.1f} s wall, {json.dumps({'threads': 1})}")
 
 
