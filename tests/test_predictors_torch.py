@@ -264,3 +264,28 @@ def test_cuda_matches_cpu(name):
     cpu = _make(name).fit(a, y).predict(q)
     gpu = _make(name, device="cuda").fit(a, y).predict(q)
     assert kendall_tau(cpu, gpu) > 0.8
+
+
+def test_a_dead_ensemble_member_is_redrawn_and_learns():
+    """A member whose ReLUs are all off outputs a constant and gets no gradient; the fit re-draws it."""
+    from hwpred.predictors.bananas import BananasPredictor
+    from hwpred.predictors.mlp import dead_members
+
+    class KillFirstMember(BananasPredictor):
+        def _build(self, in_dim):
+            net = super()._build(in_dim)
+            with torch.no_grad():
+                net.biases[0][0].fill_(-1e3)  # member 0: every first-layer ReLU off for any input
+            return net
+
+    archs, y = nb201_additive(200, 0)
+    test_a, test_y = nb201_additive(200, 1)
+    p = KillFirstMember(**FAST["bananas"], random_state=0).fit(archs, y)
+    assert p.restarts_ >= 1
+    x = tu.to_tensor(p._encode(p._archs(archs)))
+    assert dead_members(p.model_, x) == []
+    with torch.no_grad():
+        member0 = tu.to_numpy(p.model_(tu.to_tensor(p._encode(p._archs(test_a))))[0])
+    assert kendall_tau(test_y, member0) > 0.4  # a constant or random member: 0 +- 0.05
+    # a healthy fit draws nothing again
+    assert create("bananas", **FAST["bananas"], random_state=0).fit(archs, y).restarts_ == 0

@@ -59,10 +59,21 @@ def batched_mlp_forward(x: torch.Tensor, weights: list[torch.Tensor], biases: li
     return h.squeeze(-1)
 
 
+def dead_members(net: BatchedMLP, X: torch.Tensor, tol: float = 1e-6) -> list[int]:
+    """Members whose output does not vary over the inputs ``X`` (std below ``tol``, z units)."""
+    if X.shape[0] < 2:
+        return []
+    with torch.no_grad():
+        spread = net(X).std(1)
+    return [int(i) for i in torch.nonzero(spread < tol).flatten()]
+
+
 class MLPEnsembleBase(Predictor):
     """``n_models`` independently initialised MLPs trained on the same data; prediction = their mean.
 
     Each member sees its own mini-batches (a fixed per-member relabelling of the shared shuffle).
+    A member that ends training dead (the same output for every training input) is re-drawn
+    and retrained, up to :attr:`max_restarts` times; ``restarts_`` counts the re-draws.
     """
 
     differentiable: ClassVar[bool] = True
@@ -73,6 +84,10 @@ class MLPEnsembleBase(Predictor):
         return BatchedMLP(self.n_models, in_dim, self.num_layers, self.layer_width,
                           getattr(self, "activation", "relu"))
 
+    #: how many times a dead member (constant output: every path through its ReLUs switched off,
+    #: which deep narrow default networks hit on some seeds) is re-drawn and trained again
+    max_restarts: ClassVar[int] = 3
+
     def _fit(self, X, z, archs) -> None:
         dev = tu.resolve_device(self.device)
         Xt, zt = tu.to_tensor(X, dev), tu.to_tensor(z, dev)
@@ -81,16 +96,34 @@ class MLPEnsembleBase(Predictor):
             self.model_ = self._build(self.in_dim_).to(dev)
             relabel = torch.stack([torch.arange(n)] + [torch.randperm(n, generator=gen)
                                                       for _ in range(self.n_models - 1)]).to(dev)
-
-            def batch_loss(idx: torch.Tensor) -> torch.Tensor:
-                rows = relabel[:, idx.to(dev)]  # (n_models, batch)
-                pred = self.model_(Xt[rows])
-                # sum over members of each member's mean loss: independent gradients per member
-                return ((pred - zt[rows]) ** 2).mean(1).sum()
-
-            self.train_result_ = tu.train_loop(self.model_, n, batch_loss, epochs=self.epochs, lr=self.lr,
-                                               batch_size=self.batch_size, generator=gen)
+            self.train_result_ = self._train(self.model_, relabel, Xt, zt, gen)
+            self.restarts_ = 0
+            for _ in range(self.max_restarts):
+                dead = dead_members(self.model_, Xt)
+                if not dead:
+                    break
+                # members train independently, so a dead one is replaced by a fresh draw trained
+                # on its own mini-batch order; the live members are kept as they are
+                fresh = BatchedMLP(len(dead), self.in_dim_, self.num_layers, self.layer_width,
+                                   getattr(self, "activation", "relu")).to(dev)
+                self._train(fresh, relabel[dead], Xt, zt, gen)
+                with torch.no_grad():
+                    for mine, new in zip(list(self.model_.weights) + list(self.model_.biases),
+                                         list(fresh.weights) + list(fresh.biases)):
+                        mine[dead] = new
+                self.restarts_ += len(dead)
         self.model_.eval()
+
+    def _train(self, net: "BatchedMLP", relabel: torch.Tensor, Xt: torch.Tensor, zt: torch.Tensor,
+               gen: torch.Generator) -> tu.TrainResult:
+        def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+            rows = relabel[:, idx.to(relabel.device)]  # (members, batch)
+            pred = net(Xt[rows])
+            # sum over members of each member's mean loss: independent gradients per member
+            return ((pred - zt[rows]) ** 2).mean(1).sum()
+
+        return tu.train_loop(net, int(Xt.shape[0]), batch_loss, epochs=self.epochs, lr=self.lr,
+                             batch_size=self.batch_size, generator=gen)
 
     def torch_forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_fitted()
