@@ -22,7 +22,7 @@ from hwpred.spaces import NB201, TRANSNAS_MACRO
 
 FAMILIES = ["mlp", "minimlp", "bohamiann", "bananas", "nao", "gp", "sparse_gp"]
 
-#: small budgets that still learn (defaults are larger; see docs/parts/predictors-torch.md)
+#: small budgets that still learn (defaults are larger; see docs/predictors.md)
 FAST = {
     "mlp": {"epochs": 30, "num_layers": 8},
     "minimlp": {"epochs": 40},
