@@ -27,7 +27,7 @@ for p in (ROOT, ROOT / "benchmarks"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from predictors import load_split  # noqa: E402  (the benchmark's fixed test set)
+from predictors import load_split, training_rows  # noqa: E402  (the benchmark's split)
 
 DEFAULT_DIR = ROOT / "results" / "predictor-query"
 
@@ -36,7 +36,6 @@ def fit(args) -> None:
     from hwpred.predictors import available, create
 
     split = load_split(args.dataset)
-    rows = split.train_rows(args.n, 0)
     np.save(args.dir / "test_archs.npy", split.archs[split.test])
     for fam in (args.families.split(",") if args.families else available()):
         out = args.dir / fam
@@ -44,12 +43,8 @@ def fit(args) -> None:
             print(f"{fam}: already fitted", flush=True)
             continue
         t0 = time.perf_counter()
-        if fam == "lut":
-            from hwpred.predictors import get_class
-            req = [split.index[tuple(a)] for a in get_class("lut").required_archs("nb201")]
-            model = create(fam, random_state=0).fit(split.archs[req], split.y[req])
-        else:
-            model = create(fam, random_state=0).fit(split.archs[rows], split.y[rows])
+        rows = training_rows(fam, split, args.n, 0)
+        model = create(fam, random_state=0).fit(split.archs[rows], split.y[rows])
         model.save(out)
         print(f"{fam}: fitted in {time.perf_counter() - t0:.1f} s -> {out}", flush=True)
 

@@ -101,19 +101,25 @@ def load_split(dataset: str) -> Split:
                  {tuple(a): i for i, a in enumerate(archs.tolist())})
 
 
+def training_rows(family: str, split: Split, n: int, seed: int) -> np.ndarray:
+    """The rows a family is fitted on: the Lookup Table's required architectures, else the seed's first n."""
+    if family == "lut":
+        from hwpred.predictors import get_class
+
+        return np.array([split.index[tuple(a)] for a in get_class("lut").required_archs("nb201")])
+    return split.train_rows(n, seed)
+
+
 # ---- one cell -----------------------------------------------------------------------------------
 
 def run_cell(family: str, dataset: str, split: Split, n: int, seed: int, trials: int, timeout: float | None,
              overrides: dict) -> Row:
     from hwpred.metrics import kendall_tau, spearman
-    from hwpred.predictors import create, get_class
+    from hwpred.predictors import create
     from hwpred.tuning import tune
 
     mode = "tuned" if trials > 0 else "default"
-    if family == "lut":
-        rows = np.array([split.index[tuple(a)] for a in get_class("lut").required_archs("nb201")])
-    else:
-        rows = split.train_rows(n, seed)
+    rows = training_rows(family, split, n, seed)
     a, y = split.archs[rows], split.y[rows]
     params = {"random_state": seed, **overrides.get(family, {})}
     note, best, done = "", {}, 0

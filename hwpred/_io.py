@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -56,3 +57,15 @@ def read_yaml(path, what: str, example: str):
         return yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p} is not valid YAML: {exc}") from None
+
+
+def read_store_meta(path: Path, kind: str) -> dict | None:
+    """A store's JSON metadata file, None when it does not exist; a clear DataError when unreadable."""
+    from .errors import DataError
+
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path} is unreadable ({exc}); it is not a {kind}") from None

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError, HwpredError
-from .._io import atomic_write_bytes, check_writable, part_filename, read_yaml
+from .._io import atomic_write_bytes, check_writable, part_filename, read_store_meta, read_yaml
 from ..metrics import kendall_tau
 from .noise import NoiseModel, check_std, rng_for, std_key
 from .pairs import ACCURACY_SCALES, SimPair, load_pair
@@ -554,12 +554,7 @@ class SimulationStore:
                         "`hwpred simulate run` wrote, <output>/<name>")
 
     def read_meta(self) -> dict | None:
-        if not self.meta_path.is_file():
-            return None
-        try:
-            return json.loads(self.meta_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{self.meta_path} is unreadable ({exc}); it is not a simulation store") from None
+        return read_store_meta(self.meta_path, "simulation store")
 
     def init(self, cfg: SimulationConfig) -> None:
         meta = self.read_meta()

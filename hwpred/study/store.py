@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from ..errors import ConfigError, DataError
 
-from .._io import TMP_PREFIX, atomic_write_bytes, part_filename
+from .._io import TMP_PREFIX, atomic_write_bytes, part_filename, read_store_meta
 
 FORMAT_VERSION = 1
 
@@ -56,12 +56,7 @@ class ResultStore:
 
     # ---- ownership ---------------------------------------------------------------------------
     def read_meta(self) -> dict | None:
-        if not self.meta_path.is_file():
-            return None
-        try:
-            return json.loads(self.meta_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{self.meta_path} is unreadable ({exc}); it is not a study store") from None
+        return read_store_meta(self.meta_path, "study store")
 
     def check_config(self, cfg) -> None:
         """A store belongs to one config: refuse to mix results of a different one under the same name."""
