@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
+from threadpoolctl import threadpool_limits
 
 from ..data.table import MetricTable
 from ..errors import ConfigError, DataError
@@ -177,6 +178,7 @@ _WORKER: dict = {}
 
 def _init_worker(space: str, batch: Batch, seed: int, image_size: int, threads: int) -> None:
     torch.set_num_threads(threads)
+    threadpool_limits(threads)  # numpy's BLAS too (naswot's kernels), so workers do not oversubscribe
     _WORKER.update(space=space, batch=batch, seed=seed, image_size=image_size)
 
 
@@ -193,8 +195,9 @@ def _run_jobs(space: str, jobs: list, batch: Batch, seed: int, image_size: int, 
         if threads:
             torch.set_num_threads(threads)
         try:
-            for arch, arch_string, names in jobs:
-                yield _score_one(space, arch, arch_string, names, batch, seed, image_size)
+            with threadpool_limits(threads):
+                for arch, arch_string, names in jobs:
+                    yield _score_one(space, arch, arch_string, names, batch, seed, image_size)
         finally:
             torch.set_num_threads(old)
         return

@@ -249,15 +249,23 @@ def _relu_modules(model: nn.Module) -> list[nn.Module]:
 def hamming_kernel(codes: list[torch.Tensor]) -> np.ndarray:
     """K = sum over layers of C C^T + (1-C)(1-C)^T for binary codes C (n, units)."""
     n = codes[0].shape[0]
-    k = torch.zeros(n, n, dtype=torch.float64)
+    k = np.zeros((n, n))
     for c in codes:
-        c = c.float()
-        units = c.shape[1]
-        s = c.sum(1, keepdim=True).double()
-        cc = (c @ c.T).double()
-        # (1-C)(1-C)^T = units - s_i - s_j + C C^T
-        k += 2 * cc - s - s.T + units
-    return k.numpy()
+        k += _code_kernel(c.float().numpy())
+    return k
+
+
+def _code_kernel(c: np.ndarray) -> np.ndarray:
+    """C C^T + (1-C)(1-C)^T for one float32 0/1 code matrix C (n, units), in float64.
+
+    (1-C)(1-C)^T = units - s_i - s_j + C C^T with s the row sums, which for 0/1 codes are the
+    diagonal of C C^T, so one product suffices. numpy hands ``c @ c.T`` to BLAS's symmetric
+    rank-k update (half the work of the general product torch would run). Counts stay below
+    2^24, so float32 is exact.
+    """
+    cc = (c @ c.T).astype(np.float64)
+    s = np.diag(cc)[:, None]
+    return 2.0 * cc - s - s.T + c.shape[1]
 
 
 def _rows(x: torch.Tensor) -> torch.Tensor:
@@ -266,6 +274,15 @@ def _rows(x: torch.Tensor) -> torch.Tensor:
     if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
         return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
     return x.reshape(x.shape[0], -1)
+
+
+def _relu_codes(x: torch.Tensor) -> np.ndarray:
+    """float32 (n, units) matrix of 1[x > 0], written straight into a float buffer (a bool
+    tensor converted afterwards costs several times more)."""
+    rows = _rows(x.detach())
+    out = torch.empty(rows.shape, dtype=torch.float32)
+    torch.gt(rows, 0, out=out)
+    return out.numpy()
 
 
 class _KernelAccumulator:
@@ -277,8 +294,8 @@ class _KernelAccumulator:
     """
 
     def __init__(self, n: int, recent: int = 8):
-        self.k = torch.zeros(n, n, dtype=torch.float64)
-        self.recent: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.k = np.zeros((n, n))
+        self.recent: list[tuple[torch.Tensor, np.ndarray]] = []
         self.size = recent
 
     def __call__(self, _m, inp, _out) -> None:
@@ -287,10 +304,9 @@ class _KernelAccumulator:
             if seen is x:
                 self.k += kern
                 return
-        kern = hamming_kernel([_rows(x.detach() > 0)])
-        kern_t = torch.from_numpy(kern)
-        self.k += kern_t
-        self.recent.append((x, kern_t))
+        kern = _code_kernel(_relu_codes(x))
+        self.k += kern
+        self.recent.append((x, kern))
         if len(self.recent) > self.size:
             self.recent.pop(0)
 
@@ -311,7 +327,7 @@ def naswot(model: nn.Module, batch: Batch) -> float:
     finally:
         for h in handles:
             h.remove()
-    sign, logdet = np.linalg.slogdet(acc.k.numpy())
+    sign, logdet = np.linalg.slogdet(acc.k)
     return float(logdet) if sign > 0 else float("-inf")
 
 
