@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from threadpoolctl import threadpool_limits
 
 from hwpred.data import load_table
 from hwpred.metrics import spearman
@@ -255,6 +256,7 @@ def stage_space(args) -> None:
 
 def stage_speed(args) -> None:
     torch.set_num_threads(1)
+    threadpool_limits(1)  # numpy's BLAS too (naswot's kernel products): one thread in all
     batch = load_batch("digits", 128, 0, 32)
     archs = NB201.random(args.speed_cells, rng=123)
     rows = []
