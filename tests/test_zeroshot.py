@@ -54,6 +54,14 @@ def test_naswot_equals_log_det_of_hand_computed_hamming_kernel():
     assert get_score("naswot")(model, b) == pytest.approx(math.log(4.0))
 
 
+def test_code_kernel_counts_agreeing_units():
+    from hwpred.zeroshot.scores import _code_kernel
+
+    c = (np.random.default_rng(3).random((7, 300)) > 0.4).astype(np.float32)
+    agree = (c[:, None, :] == c[None, :, :]).sum(-1)  # units minus Hamming distance, by brute force
+    np.testing.assert_array_equal(_code_kernel(c), agree)
+
+
 class _TwoReluSameInput(nn.Module):
     def __init__(self):
         super().__init__()

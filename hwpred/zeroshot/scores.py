@@ -246,17 +246,8 @@ def _relu_modules(model: nn.Module) -> list[nn.Module]:
 
 
 # -- activation-pattern scores ----------------------------------------------------------------
-def hamming_kernel(codes: list[torch.Tensor]) -> np.ndarray:
-    """K = sum over layers of C C^T + (1-C)(1-C)^T for binary codes C (n, units)."""
-    n = codes[0].shape[0]
-    k = np.zeros((n, n))
-    for c in codes:
-        k += _code_kernel(c.float().numpy())
-    return k
-
-
 def _code_kernel(c: np.ndarray) -> np.ndarray:
-    """C C^T + (1-C)(1-C)^T for one float32 0/1 code matrix C (n, units), in float64.
+    """K = C C^T + (1-C)(1-C)^T for one float32 0/1 code matrix C (n, units), in float64.
 
     (1-C)(1-C)^T = units - s_i - s_j + C C^T with s the row sums, which for 0/1 codes are the
     diagonal of C C^T, so one product suffices. numpy hands ``c @ c.T`` to BLAS's symmetric
