@@ -29,13 +29,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from threadpoolctl import threadpool_limits
 
 from hwpred.data import load_table
 from hwpred.metrics import spearman
 from hwpred.spaces import NB201
 from hwpred.zeroshot import Batch, load_batch, score_archs
-from hwpred.zeroshot.runner import MissingScoreWarning
+from hwpred.zeroshot.runner import MissingScoreWarning, set_threads
 from hwpred.zeroshot.scores import _MEMO, available_scores, ensemble_rank, get_score
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
@@ -255,8 +254,6 @@ def stage_space(args) -> None:
 
 
 def stage_speed(args) -> None:
-    torch.set_num_threads(1)
-    threadpool_limits(1)  # numpy's BLAS too (naswot's kernel products): one thread in all
     batch = load_batch("digits", 128, 0, 32)
     archs = NB201.random(args.speed_cells, rng=123)
     rows = []
@@ -297,7 +294,7 @@ def main() -> None:
     ap.add_argument("--out", default="results/zeroshot")
     ap.add_argument("--no-progress", dest="progress", action="store_false")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    set_threads(1)  # torch and numpy's BLAS: every stage runs on one thread (workers: one each)
     t0 = time.perf_counter()
     {"score": stage_score, "report": stage_report, "speed": stage_speed, "select": stage_select,
      "space": stage_space}[args.stage](args)

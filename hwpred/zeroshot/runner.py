@@ -176,9 +176,15 @@ def _score_one(space: str, arch: tuple[int, ...], arch_string: str, names: list[
 _WORKER: dict = {}
 
 
-def _init_worker(space: str, batch: Batch, seed: int, image_size: int, threads: int) -> None:
+def set_threads(threads: int) -> None:
+    """One scoring process's threads: torch's intra-op pool and numpy's BLAS (naswot's kernel
+    products run there), so parallel workers do not oversubscribe the cores."""
     torch.set_num_threads(threads)
-    threadpool_limits(threads)  # numpy's BLAS too (naswot's kernels), so workers do not oversubscribe
+    threadpool_limits(threads)
+
+
+def _init_worker(space: str, batch: Batch, seed: int, image_size: int, threads: int) -> None:
+    set_threads(threads)
     _WORKER.update(space=space, batch=batch, seed=seed, image_size=image_size)
 
 
@@ -191,15 +197,15 @@ def _run_jobs(space: str, jobs: list, batch: Batch, seed: int, image_size: int, 
               threads: int | None):
     """Yield each job's results, in this process or in a pool of ``workers`` processes."""
     if workers == 1 or len(jobs) <= 1:
-        old = torch.get_num_threads()
+        old, blas = torch.get_num_threads(), threadpool_limits()  # the second records BLAS's limits
         if threads:
-            torch.set_num_threads(threads)
+            set_threads(threads)
         try:
-            with threadpool_limits(threads):
-                for arch, arch_string, names in jobs:
-                    yield _score_one(space, arch, arch_string, names, batch, seed, image_size)
+            for arch, arch_string, names in jobs:
+                yield _score_one(space, arch, arch_string, names, batch, seed, image_size)
         finally:
             torch.set_num_threads(old)
+            blas.restore_original_limits()
         return
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
