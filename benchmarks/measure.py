@@ -147,6 +147,80 @@ def head_to_head(args, out_dir: Path) -> dict:
     return out
 
 
+def op_multiset_ties(archs) -> dict:
+    """Pairs of cells with the same multiset of ops. All NAS-Bench-201 edges run on tensors of one
+    shape, so such cells do the same work and their latency order is a coin toss in each pass:
+    with a fraction f of such pairs, two passes cannot agree beyond tau = 1 - f on average."""
+    from collections import Counter
+
+    a = np.asarray(archs)
+    groups = Counter(tuple(row) for row in np.stack([(a == k).sum(1) for k in range(len(NB201.op_names))], 1))
+    pairs = len(a) * (len(a) - 1) // 2
+    tied = sum(v * (v - 1) // 2 for v in groups.values())
+    return {"pairs": pairs, "same_op_multiset": tied, "fraction": tied / pairs, "tau_ceiling": 1 - tied / pairs}
+
+
+#: statistics of the paired samples (columns: cell wall, reference wall, cell CPU, reference CPU; ms)
+ESTIMATORS = {
+    "median of ratios (harness)": lambda s: np.median(s[:, 0] / s[:, 1]),
+    "ratio of medians": lambda s: np.median(s[:, 0]) / np.median(s[:, 1]),
+    "ratio of 10th percentiles": lambda s: np.quantile(s[:, 0], 0.1) / np.quantile(s[:, 1], 0.1),
+    "ratio of minima": lambda s: s[:, 0].min() / s[:, 1].min(),
+    "median of CPU-time ratios": lambda s: np.median(s[:, 2] / s[:, 3]),
+    "unpaired median wall": lambda s: np.median(s[:, 0]),
+    "unpaired minimum wall": lambda s: s[:, 0].min(),
+    "unpaired median CPU": lambda s: np.median(s[:, 2]),
+}
+
+
+def estimators(args, out_dir: Path) -> dict:
+    """Raw paired samples (cell forward next to a reference forward, alternating which goes first)
+    for ``--n`` cells in two shuffled passes; then the pass-to-pass Kendall tau of several
+    statistics computed on the first k pairs. Same forwards for every statistic, so their
+    differences are not load differences."""
+    from hwpred.measure.harness import SPACE_DEFAULTS
+
+    torch.set_num_threads(1)
+    pool = select_archs(NB201, limit=args.n, seed=args.seed)
+    jobs = schedule(pool, two_pass=True, seed=args.seed)
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(args.seed))
+    ref = NB201.build_model(SPACE_DEFAULTS["nb201"][2]).eval()
+    clock, tclock = time.perf_counter_ns, time.thread_time_ns
+    raw: dict[tuple, dict[int, np.ndarray]] = {}
+    t0 = time.time()
+    with torch.inference_mode(), _Progress(len(jobs), "paired raw samples") as bar:
+        for arch, p in jobs:
+            model = NB201.build_model(arch).eval()
+            for _ in range(args.warmup):
+                model(x)
+                ref(x)
+            s = np.zeros((args.estimators, 4))
+            for i in range(args.estimators):
+                for j in ((1, 0) if i % 2 == 0 else (0, 1)):
+                    m = model if j == 0 else ref
+                    c, t = tclock(), clock()
+                    m(x)
+                    t1, c1 = clock(), tclock()
+                    s[i, j], s[i, 2 + j] = (t1 - t) / 1e6, (c1 - c) / 1e6
+            raw.setdefault(arch, {})[p] = s
+            bar.advance()
+    wall = time.time() - t0
+    np.savez_compressed(out_dir / "paired_samples.npz", archs=np.array(sorted(raw)),
+                        pass1=np.stack([raw[a][0] for a in sorted(raw)]), pass2=np.stack([raw[a][1] for a in sorted(raw)]))
+    ks = [k for k in (10, 20, 40, 80, 160, 320, 640, 1280) if k <= args.estimators]
+    table = {}
+    for name, f in ESTIMATORS.items():
+        table[name] = {}
+        for k in ks:
+            a = np.array([f(raw[c][0][:k]) for c in sorted(raw)])
+            b = np.array([f(raw[c][1][:k]) for c in sorted(raw)])
+            table[name][k] = {"tau": kendall_tau(a, b), "median_rel_diff": float(np.median(np.abs(a - b) / ((a + b) / 2)))}
+    out = {"rows": len(raw), "pairs_per_measurement": args.estimators, "wall_s": wall, "table": table,
+           "ties": op_multiset_ties(sorted(raw))}
+    (out_dir / "estimators.json").write_text(json.dumps(out, indent=2))
+    return out
+
+
 def plot(out_dir: Path) -> list[Path]:
     """Pass 1 against pass 2 (wall-clock latency and thread CPU time), PNG + SVG next to the table."""
     import matplotlib
@@ -202,11 +276,26 @@ def main() -> int:
     ap.add_argument("--equal-total", action="store_true",
                     help="head to head: shrink Timer's min_run_time so its total time equals ours")
     ap.add_argument("--plot-only", action="store_true", help="only redraw the figure from the measured table")
+    ap.add_argument("--estimators", type=int, default=0, metavar="K",
+                    help="record K raw paired forwards per cell and pass, and compare statistics on them")
     args = ap.parse_args()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.plot_only:
         print("wrote", *plot(out_dir))
+        return 0
+    if args.estimators:
+        e = estimators(args, out_dir)
+        print(f"{e['rows']} archs x 2 passes, {e['pairs_per_measurement']} paired forwards each ({e['wall_s']:.0f} s); "
+              "Kendall tau pass 1 vs 2 (median |p1-p2|/mean) on the first k pairs:")
+        ks = list(next(iter(e["table"].values())))
+        print("| statistic | " + " | ".join(f"k={k}" for k in ks) + " |")
+        print("|---|" + "---|" * len(ks))
+        for name, row in e["table"].items():
+            print(f"| {name} | " + " | ".join(f"{v['tau']:.3f} ({v['median_rel_diff']:.4f})" for v in row.values()) + " |")
+        t = e["ties"]
+        print(f"pairs with the same op multiset: {t['same_op_multiset']} of {t['pairs']} "
+              f"({t['fraction']:.4f}); expected tau ceiling {t['tau_ceiling']:.4f}")
         return 0
     if args.head_to_head:
         h = head_to_head(args, out_dir)

@@ -10,6 +10,10 @@ script asks what the tables allow, with the benchmark's own fixed 625-architectu
    cell with nodes 1 and 2 swapped (same ops on the same shapes). The two published latencies of
    such a pair differ only by measurement noise (and any measurement-order effect), so their
    Kendall tau is what repeating the measurement would give.
+3. Order drift (``--drift``): is that noise tied to the order the cells were measured in? The
+   table rows follow the NAS-Bench-201 benchmark index (HELP's file order). Out-of-fold residuals
+   of a LightGBM fit on log latency (5 folds over all cells) are checked for autocorrelation
+   along that order; a drift the index could predict would show up there.
 
     HWPRED_DATA_MIRROR=/work/shared/datasets python benchmarks/predictor_ceiling.py
 """
@@ -50,13 +54,47 @@ def twins(split) -> tuple[np.ndarray, np.ndarray]:
     return np.array(first), np.array(second)
 
 
+def order_drift(dataset: str, folds: int = 5, half_window: int = 25) -> dict:
+    """Autocorrelation of out-of-fold log-latency residuals along the table's row (benchmark index) order."""
+    from hwpred.data import load_dataset
+
+    archs, y = load_dataset(dataset).arrays()
+    archs, y = np.asarray(archs, dtype=np.int64), np.log(np.asarray(y, dtype=np.float64))
+    fold = np.random.default_rng(0).permutation(len(y)) % folds
+    oof = np.empty_like(y)
+    for k in range(folds):
+        tr = fold != k
+        oof[~tr] = create("lgb", random_state=0).fit(archs[tr], y[tr]).predict(archs[~tr])
+    r = y - oof
+
+    def autocorr(lag: int) -> float:
+        return float(np.corrcoef(r[:-lag], r[lag:])[0, 1])
+
+    # mean of the 2*half_window neighbours in index order, the cell itself left out
+    w = np.ones(2 * half_window + 1)
+    w[half_window] = 0.0
+    neigh = np.convolve(r, w, mode="same") / np.convolve(np.ones_like(r), w, mode="same")
+    explained = 1.0 - np.var(r - neigh) / np.var(r)
+    return {"resid_sd": float(np.std(r)), "lag1": autocorr(1), "lag25": autocorr(25), "lag625": autocorr(625),
+            "explained_by_neighbours": float(explained)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="help:raspi4,help:pixel3,help:gold_6226")
     ap.add_argument("--families", default="xgb,lgb")
     ap.add_argument("--sizes", default="100,1000,3000,7000,15000")
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--drift", action="store_true", help="only the order-drift check")
     args = ap.parse_args()
+    if args.drift:
+        print("| dataset | residual sd (log) | autocorr lag 1 | lag 25 | lag 625 | variance explained by 50 index neighbours |")
+        print("|---|---|---|---|---|---|")
+        for ds in args.datasets.split(","):
+            d = order_drift(ds)
+            print(f"| {ds} | {d['resid_sd']:.3f} | {d['lag1']:.3f} | {d['lag25']:.3f} | {d['lag625']:.3f} | "
+                  f"{d['explained_by_neighbours']:.3f} |", flush=True)
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     print("| dataset | family | " + " | ".join(f"tau @{n}" for n in sizes) + " |")

@@ -189,6 +189,10 @@ def stage_select(args) -> None:
     digits = load_batch("digits", 128, 0, 32)
     sub = subset(cells("cifar10"), args.naswot_cells)
     pool = ("naswot", "synflow", "flops", "params", "relu_count", "l2_norm")
+    if args.select_pool == "cached":  # every score cached on all of the universe's cells
+        pool = tuple(n for n in available_scores()
+                     if (f := _cached(sub, (n,), digits)) is not None and len(f) == len(sub))
+        print(f"ensemble pool (every score cached on all {len(sub)} cells): {', '.join(pool)}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingScoreWarning)
         res = score_archs("nb201", sub, list(pool), batch=digits, progress=False, cached_only=True)
@@ -287,6 +291,8 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=200, help="select: trials per grid cell")
     ap.add_argument("--parts", default="free,naswot,data,shapes,grasp", help="score stage parts, in order")
     ap.add_argument("--naswot-cells", type=int, default=200)
+    ap.add_argument("--select-pool", choices=("cheap", "cached"), default="cheap",
+                    help="select: ensemble members from the cheap scores, or from every score cached on the universe")
     ap.add_argument("--data-cells", type=int, default=40)
     ap.add_argument("--grasp-cells", type=int, default=None, help="cells for grasp (default: --data-cells)")
     ap.add_argument("--speed-cells", type=int, default=3)
