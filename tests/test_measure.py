@@ -87,14 +87,43 @@ def test_cpu_clock_option_makes_cpu_time_primary():
         CPUTimer(threads=2, clock="cpu")
 
 
+class _ScriptedCost(nn.Module):
+    """Advances a fake clock by the next cost in its script (ms) on every forward."""
+
+    def __init__(self, clock: list, costs):
+        super().__init__()
+        self.clock, self.costs = clock, iter(costs)
+
+    def forward(self, x):
+        self.clock[0] += int(next(self.costs) * 1e6)
+        return x
+
+
+def test_paired_statistics_from_scripted_forward_times(monkeypatch):
+    clock = [0]
+    monkeypatch.setattr(time, "perf_counter_ns", lambda: clock[0])
+    rng = np.random.default_rng(3)
+    cell = np.r_[[10.0], 10.0 + rng.exponential(3.0, 40)]  # warm-up forward, then 40 timed ones
+    ref = np.r_[[2.0], 2.0 + rng.exponential(0.5, 40)]
+    timer = CPUTimer(RepeatPolicy(repeats=40, warmup=1), threads=1)
+    st = timer.measure(_ScriptedCost(clock, cell), torch.zeros(1), reference=_ScriptedCost(clock, ref))
+    c, r = cell[1:], ref[1:]
+    assert st.n == 40 and st.median_ms == pytest.approx(np.median(c))
+    assert st.ratio_median == pytest.approx(np.median(c / r))
+    assert st.ratio_q10 == pytest.approx(np.quantile(c, 0.1) / np.quantile(r, 0.1))
+    assert st.ref_median_ms == pytest.approx(np.median(r))
+
+
 def test_paired_reference_ratio():
     timer = CPUTimer(RepeatPolicy(repeats=6, warmup=0), threads=1)
     st = timer.measure(Sleeper(8.0), torch.zeros(1), reference=Sleeper(2.0))
     # ~8 ms / ~2 ms; wide bounds because sleep wake-ups are late by varying amounts on a busy machine
     assert st.ratio_median is not None and 1.5 < st.ratio_median < 8.0
     assert st.ref_median_ms >= 2.0 and st.min_ms >= 8.0 and st.n == 6
+    assert st.ratio_q10 is not None and 1.5 < st.ratio_q10 < 8.0
     res = measure_space(_cfg(paired_reference=True, two_pass=True), limit=3, progress=False, build_fn=tiny_build)
-    assert {"cpu-t1-b1/rel_latency", "cpu-t1-b1/rel_latency_pass2"} <= set(res.table.columns)
+    assert {"cpu-t1-b1/rel_latency", "cpu-t1-b1/rel_latency_pass2", "cpu-t1-b1/rel_latency_q10",
+            "cpu-t1-b1/rel_latency_q10_pass2"} <= set(res.table.columns)
     assert res.table.meta["measure"]["protocol"]["paired_reference"] is True
     with pytest.raises(MeasureError, match="CPU option"):
         MeasureConfig(device="cuda", paired_reference=True).resolved()

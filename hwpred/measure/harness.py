@@ -112,7 +112,7 @@ def default_tag(kind: str, threads: int | None, batch_size: int) -> str:
 
 
 def columns_for(tag: str, two_pass: bool, energy: bool, cpu_time: bool = False,
-                paired: bool = False) -> dict[str, str]:
+                paired: bool = False, paired_q10: bool = False) -> dict[str, str]:
     """Column name -> unit of a measurement table."""
     cols = {f"{tag}/latency_ms": "ms", f"{tag}/latency_iqr_ms": "ms", f"{tag}/latency_std_ms": "ms",
             f"{tag}/latency_mean_ms": "ms", f"{tag}/latency_min_ms": "ms", f"{tag}/n_repeats": "count"}
@@ -123,6 +123,10 @@ def columns_for(tag: str, two_pass: bool, energy: bool, cpu_time: bool = False,
         cols[f"{tag}/rel_latency"] = "ratio to reference"
         if two_pass:
             cols[f"{tag}/rel_latency_pass2"] = "ratio to reference"
+    if paired_q10:
+        cols[f"{tag}/rel_latency_q10"] = "ratio to reference"
+        if two_pass:
+            cols[f"{tag}/rel_latency_q10_pass2"] = "ratio to reference"
     if cpu_time:
         cols[f"{tag}/cpu_time_ms"] = "ms"
         if two_pass:
@@ -366,6 +370,8 @@ def _records_from_table(table: MetricTable, tag: str, two_pass: bool) -> list[di
                 st["min_ms"] = float(cols[f"{tag}/latency_min_ms"][i])
             rl = cols.get(f"{tag}/rel_latency{'_pass2' if p else ''}")
             st["ratio_median"] = float(rl[i]) if rl is not None else None
+            rq = cols.get(f"{tag}/rel_latency_q10{'_pass2' if p else ''}")
+            st["ratio_q10"] = float(rq[i]) if rq is not None else None
             c = cols.get(f"{tag}/cpu_time{suffix}_ms")
             st["cpu_median_ms"] = float(c[i]) if c is not None else None
             e = cols.get(f"{tag}/energy{suffix}_mj")
@@ -408,7 +414,9 @@ def build_table(records: list[dict], cfg: MeasureConfig, device: dict, *, comple
     has_energy = bool(archs) and all(stats[a][p].get("energy_mj") is not None for a in archs for p in range(npass))
     has_cpu = bool(archs) and all(stats[a][p].get("cpu_median_ms") is not None for a in archs for p in range(npass))
     has_ratio = bool(archs) and all(stats[a][p].get("ratio_median") is not None for a in archs for p in range(npass))
-    units = columns_for(cfg.tag, cfg.two_pass, has_energy, has_cpu, has_ratio)
+    # tables journalled before the q10 ratio existed keep their columns when resumed
+    has_q10 = has_ratio and all(stats[a][p].get("ratio_q10") is not None for a in archs for p in range(npass))
+    units = columns_for(cfg.tag, cfg.two_pass, has_energy, has_cpu, has_ratio, has_q10)
     t = cfg.tag
     cols: dict[str, list] = {c: [] for c in units}
     for a in archs:
@@ -428,6 +436,10 @@ def build_table(records: list[dict], cfg: MeasureConfig, device: dict, *, comple
             cols[f"{t}/rel_latency"].append(s0["ratio_median"])
             if cfg.two_pass:
                 cols[f"{t}/rel_latency_pass2"].append(stats[a][1]["ratio_median"])
+        if has_q10:
+            cols[f"{t}/rel_latency_q10"].append(s0["ratio_q10"])
+            if cfg.two_pass:
+                cols[f"{t}/rel_latency_q10_pass2"].append(stats[a][1]["ratio_q10"])
         if has_cpu:
             cols[f"{t}/cpu_time_ms"].append(s0["cpu_median_ms"])
             if cfg.two_pass:

@@ -109,6 +109,10 @@ class TimingStats:
     cpu_median_ms: float | None = None  # median thread CPU time per forward (CPU, 1 thread)
     ratio_median: float | None = None  # paired mode: median of (this forward / adjacent reference forward)
     ref_median_ms: float | None = None  # paired mode: median of the paired reference forwards
+    # paired mode: 10th percentile of this model's forwards over that of the reference forwards.
+    # The undisturbed forwards change least from job to job: with hundreds of pairs this ratio
+    # repeats better than the median of ratios (docs/benchmarks.md, "which statistic").
+    ratio_q10: float | None = None
 
     @classmethod
     def from_samples(cls, samples_ms, energy_mj: float | None = None, confidence: float = 0.95,
@@ -152,6 +156,10 @@ def collect(time_chunk: Callable[[int], list[float]], policy: RepeatPolicy) -> n
                 break
             samples.extend(time_chunk(min(policy.step, policy.max_repeats - len(samples))))
     return np.asarray(samples, dtype=np.float64)
+
+
+#: quantile of the paired forwards whose ratio gives ``TimingStats.ratio_q10``
+RATIO_QUANTILE = 0.1
 
 
 class EnergyCounter(Protocol):
@@ -255,7 +263,10 @@ class CPUTimer:
         st = TimingStats.from_samples(samples, energy_mj=e, confidence=self.policy.confidence,
                                       cpu_samples_ms=cpu_ms if with_cpu else None)
         if reference is not None:
+            own = cpu_ms if primary_cpu else wall_ms
+            q_ref = float(np.quantile(ref_ms, RATIO_QUANTILE))
             st = replace(st, ratio_median=float(np.median(ratios)), ref_median_ms=float(np.median(ref_ms)),
+                         ratio_q10=float(np.quantile(own, RATIO_QUANTILE)) / q_ref if q_ref > 0 else float("inf"),
                          rel_ci=relative_ci_halfwidth(ratios, self.policy.confidence))
         return st
 
