@@ -25,6 +25,7 @@ import torch
 from hwpred.measure import MeasureConfig, RepeatPolicy, measure_space
 from hwpred.measure.device import describe_device
 from hwpred.measure.harness import _Progress, schedule, select_archs
+from hwpred.measure.timers import RATIO_QUANTILE
 from hwpred.metrics import kendall_tau, spearman
 from hwpred.spaces import NB201
 
@@ -167,7 +168,7 @@ def op_multiset_ties(archs) -> dict:
 ESTIMATORS = {
     "median of ratios (harness)": lambda s: np.median(s[:, 0] / s[:, 1]),
     "ratio of medians": lambda s: np.median(s[:, 0]) / np.median(s[:, 1]),
-    "ratio of 10th percentiles": lambda s: np.quantile(s[:, 0], 0.1) / np.quantile(s[:, 1], 0.1),
+    "ratio of 10th percentiles": lambda s: np.quantile(s[:, 0], RATIO_QUANTILE) / np.quantile(s[:, 1], RATIO_QUANTILE),
     "ratio of minima": lambda s: s[:, 0].min() / s[:, 1].min(),
     "median of CPU-time ratios": lambda s: np.median(s[:, 2] / s[:, 3]),
     "unpaired median wall": lambda s: np.median(s[:, 0]),
@@ -177,35 +178,26 @@ ESTIMATORS = {
 
 
 def estimators(args, out_dir: Path) -> dict:
-    """Raw paired samples (cell forward next to a reference forward, alternating which goes first)
-    for ``--n`` cells in two shuffled passes; then the pass-to-pass Kendall tau of several
-    statistics computed on the first k pairs. Same forwards for every statistic, so their
-    differences are not load differences."""
+    """Raw paired samples from the harness's own timer (each cell forward next to a reference
+    forward, alternating which goes first) for ``--n`` cells in two shuffled passes; then the
+    pass-to-pass Kendall tau of several statistics computed on the first k pairs. Same forwards
+    for every statistic, so their differences are not load differences."""
+    from hwpred.measure import CPUTimer
     from hwpred.measure.harness import SPACE_DEFAULTS
 
-    torch.set_num_threads(1)
     pool = select_archs(NB201, limit=args.n, seed=args.seed)
     jobs = schedule(pool, two_pass=True, seed=args.seed)
     x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(args.seed))
     ref = NB201.build_model(SPACE_DEFAULTS["nb201"][2]).eval()
-    clock, tclock = time.perf_counter_ns, time.thread_time_ns
+    timer = CPUTimer(RepeatPolicy(repeats=args.estimators, warmup=args.warmup), threads=1)
     raw: dict[tuple, dict[int, np.ndarray]] = {}
     t0 = time.time()
-    with torch.inference_mode(), _Progress(len(jobs), "paired raw samples") as bar:
+    with _Progress(len(jobs), "paired raw samples") as bar:
         for arch, p in jobs:
-            model = NB201.build_model(arch).eval()
-            for _ in range(args.warmup):
-                model(x)
-                ref(x)
-            s = np.zeros((args.estimators, 4))
-            for i in range(args.estimators):
-                for j in ((1, 0) if i % 2 == 0 else (0, 1)):
-                    m = model if j == 0 else ref
-                    c, t = tclock(), clock()
-                    m(x)
-                    t1, c1 = clock(), tclock()
-                    s[i, j], s[i, 2 + j] = (t1 - t) / 1e6, (c1 - c) / 1e6
-            raw.setdefault(arch, {})[p] = s
+            timer.measure(NB201.build_model(arch).eval(), x, reference=ref)
+            ls = timer.last_samples  # columns: cell wall, reference wall, cell CPU, reference CPU (ms)
+            raw.setdefault(arch, {})[p] = np.column_stack([ls["wall_ms"], ls["ref_wall_ms"], ls["cpu_ms"],
+                                                           ls["ref_cpu_ms"]])
             bar.advance()
     wall = time.time() - t0
     np.savez_compressed(out_dir / "paired_samples.npz", archs=np.array(sorted(raw)),

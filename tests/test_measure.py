@@ -112,6 +112,7 @@ def test_paired_statistics_from_scripted_forward_times(monkeypatch):
     assert st.ratio_median == pytest.approx(np.median(c / r))
     assert st.ratio_q10 == pytest.approx(np.quantile(c, 0.1) / np.quantile(r, 0.1))
     assert st.ref_median_ms == pytest.approx(np.median(r))
+    assert timer.last_samples["wall_ms"] == pytest.approx(c) and timer.last_samples["ref_wall_ms"] == pytest.approx(r)
 
 
 def test_paired_reference_ratio():

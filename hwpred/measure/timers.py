@@ -197,6 +197,7 @@ class CPUTimer:
         self.policy = policy
         self.threads = threads
         self.clock = clock
+        self.last_samples: dict[str, list[float]] | None = None  # raw times of the last measure() call
 
     def prepare(self) -> None:
         import torch
@@ -220,7 +221,8 @@ class CPUTimer:
         wall_ms: list[float] = []
         cpu_ms: list[float] = []
         ratios: list[float] = []
-        ref_ms: list[float] = []
+        ref_wall_ms: list[float] = []
+        ref_cpu_ms: list[float] = []
         clock, tclock = time.perf_counter_ns, time.thread_time_ns
 
         def one(m) -> tuple[float, float]:
@@ -248,8 +250,10 @@ class CPUTimer:
                     if with_cpu:
                         cpu_ms.append(c)
                     if reference is not None:
+                        ref_wall_ms.append(rw)
+                        if with_cpu:
+                            ref_cpu_ms.append(rc)
                         r = rc if primary_cpu else rw
-                        ref_ms.append(r)
                         ratios.append((c if primary_cpu else w) / r if r > 0 else float("inf"))
                 if reference is not None:
                     return ratios[-k:]
@@ -259,14 +263,16 @@ class CPUTimer:
             collect(chunk, self.policy)
             e1 = energy.read_mj() if energy is not None else None
         samples = cpu_ms if primary_cpu else wall_ms
+        # the raw per-forward times of this call, for studies of other statistics (benchmarks/measure.py)
+        self.last_samples = {"wall_ms": wall_ms, "cpu_ms": cpu_ms, "ref_wall_ms": ref_wall_ms, "ref_cpu_ms": ref_cpu_ms}
         e = (e1 - e0) / len(samples) if e0 is not None and e1 is not None else None
         st = TimingStats.from_samples(samples, energy_mj=e, confidence=self.policy.confidence,
                                       cpu_samples_ms=cpu_ms if with_cpu else None)
         if reference is not None:
-            own = cpu_ms if primary_cpu else wall_ms
+            ref_ms = ref_cpu_ms if primary_cpu else ref_wall_ms
             q_ref = float(np.quantile(ref_ms, RATIO_QUANTILE))
             st = replace(st, ratio_median=float(np.median(ratios)), ref_median_ms=float(np.median(ref_ms)),
-                         ratio_q10=float(np.quantile(own, RATIO_QUANTILE)) / q_ref if q_ref > 0 else float("inf"),
+                         ratio_q10=float(np.quantile(samples, RATIO_QUANTILE)) / q_ref if q_ref > 0 else float("inf"),
                          rel_ci=relative_ci_halfwidth(ratios, self.policy.confidence))
         return st
 
