@@ -44,11 +44,11 @@ class MetricTable:
         if not isinstance(archs, np.ndarray) or archs.dtype.kind not in "iu":
             archs = [sp.from_string(a) if isinstance(a, str) else a for a in archs]
         archs = np.asarray(archs, dtype=np.int64)
-        if archs.ndim != 2 or (len(archs) and archs.shape[1] != sp.num_positions):
+        if archs.size == 0:  # no rows (e.g. read back from Parquet, where it comes as shape (0,))
+            archs = archs.reshape(0, sp.num_positions)
+        if archs.ndim != 2 or archs.shape[1] != sp.num_positions:
             raise DataError(f"MetricTable archs must be an (n, {sp.num_positions}) array for space {sp.name}, "
                             f"got shape {archs.shape}")
-        if len(archs) == 0:
-            archs = archs.reshape(0, sp.num_positions)
         bad = ~sp.valid_mask(archs)
         if bad.any():
             row = archs[np.flatnonzero(bad)[0]]
