@@ -8,6 +8,10 @@ same 500 cells, same two-pass interleaved order, timed with ``torch.utils.benchm
 
     python benchmarks/measure.py --n 500 --repeats 10 --warmup 2
 
+Both halves are resumable: the harness through its journal, the Timer through
+``timer.journal.jsonl`` in ``--out-dir``. A long harness run made with ``--skip-timer`` gets its
+Timer half later with ``--timer-only`` (same ``--n``/``--seed``/``--out-dir``).
+
 Prints the figures and writes them as JSON next to the measured table (``--out-dir``).
 """
 from __future__ import annotations
@@ -24,7 +28,8 @@ import torch
 
 from hwpred.measure import MeasureConfig, RepeatPolicy, measure_space
 from hwpred.measure.device import describe_device
-from hwpred.measure.harness import _Progress, schedule, select_archs
+from hwpred.data import MetricTable
+from hwpred.measure.harness import Journal, _Progress, schedule, select_archs
 from hwpred.measure.timers import RATIO_QUANTILE
 from hwpred.metrics import kendall_tau, spearman
 from hwpred.spaces import NB201
@@ -36,8 +41,13 @@ def ours(args, out_dir: Path) -> dict:
                         paired_reference=args.paired)
     out = out_dir / "ours.parquet"
     t0 = time.time()
-    res = measure_space(cfg, limit=args.n, out=out, resume=True, progress=True)
-    t = res.table
+    if args.timer_only:
+        # the harness's run is finished: summarise its table without touching its journal
+        if not out.exists():
+            raise SystemExit(f"--timer-only: no finished table at {out}; run without it first")
+        t = MetricTable.read_parquet(out)
+    else:
+        t = measure_space(cfg, limit=args.n, out=out, resume=True, progress=True).table
     tag = cfg.resolved().tag
     p1, p2 = t.column(f"{tag}/latency_ms"), t.column(f"{tag}/latency_pass2_ms")
     cv = t.column(f"{tag}/latency_std_ms") / t.column(f"{tag}/latency_mean_ms")
@@ -52,7 +62,11 @@ def ours(args, out_dir: Path) -> dict:
                   "median_rel_diff_rel_latency": float(np.median(np.abs(r1 - r2) / ((r1 + r2) / 2))),
                   "tau_rel_latency_q10": kendall_tau(q1, q2), "spearman_rel_latency_q10": spearman(q1, q2),
                   "median_rel_diff_rel_latency_q10": float(np.median(np.abs(q1 - q2) / ((q1 + q2) / 2)))}
-    return {**paired,"rows": len(t), "tau": kendall_tau(p1, p2), "spearman": spearman(p1, p2),
+    archs = t.arch_tuples
+    paired["pair_classes"] = {"latency_ms": pair_classes(archs, p1, p2)}
+    if args.paired:
+        paired["pair_classes"]["rel_latency_q10"] = pair_classes(archs, q1, q2)
+    return {**paired, "rows": len(t), "tau": kendall_tau(p1, p2), "spearman": spearman(p1, p2),
             "tau_cpu_time": kendall_tau(c1, c2), "spearman_cpu_time": spearman(c1, c2),
             "median_rel_diff_cpu_time": float(np.median(np.abs(c1 - c2) / ((c1 + c2) / 2))),
             "median_cv_within_arch": float(np.median(cv)),
@@ -65,31 +79,63 @@ def ours(args, out_dir: Path) -> dict:
             "failed": len(t.meta["failed"]), "table": str(out)}
 
 
-def torch_timer(args, budget_s: float) -> dict:
-    """Same archs, same interleaved two-pass order, ``blocked_autorange`` within the budget."""
+TIMER_JOURNAL = "timer.journal.jsonl"
+
+
+def timer_results(out_dir: Path) -> dict[tuple, dict[int, float]] | None:
+    """Timer medians (ms) journalled in ``out_dir``, by cell and pass; None when there is no journal."""
+    path = out_dir / TIMER_JOURNAL
+    if not path.exists():
+        return None
+    res: dict[tuple, dict[int, float]] = {}
+    for r in Journal(path).load():
+        if r.get("kind") == "result":
+            res.setdefault(tuple(r["arch"]), {})[int(r["pass"])] = r["median_ms"]
+    return res
+
+
+def torch_timer(args, budget_s: float, out_dir: Path) -> dict:
+    """Same archs, same interleaved two-pass order, ``blocked_autorange`` within the budget.
+
+    Each finished job is journalled (``timer.journal.jsonl``), so a run of hours that is stopped
+    resumes with the same command; the jobs left share what is left of the budget.
+    """
     from torch.utils.benchmark import Timer
 
     torch.set_num_threads(1)
     pool = select_archs(NB201, limit=args.n, seed=args.seed)
     jobs = schedule(pool, two_pass=True, seed=args.seed)
     x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(args.seed))
-    per_job = budget_s / len(jobs)
-    res: dict[tuple, dict[int, float]] = {}
+    journal = Journal(out_dir / TIMER_JOURNAL)
+    header = {"kind": "header", "n": args.n, "seed": args.seed, "budget_s": budget_s}
+    records = journal.load()
+    if records and {k: records[0].get(k) for k in header} != header:
+        raise SystemExit(f"{journal.path} was written for another run ({records[0]}); delete it to start over")
+    if not records:
+        journal.append(header)
+    res = timer_results(out_dir) or {}
+    spent_before = sum(r["seconds"] for r in records if r.get("kind") == "result")
+    todo = [(a, p) for a, p in jobs if p not in res.get(a, {})]
+    per_job = max(budget_s - spent_before, 0.0) / max(len(todo), 1)
     t0 = time.time()
-    with _Progress(len(jobs), "torch.utils.benchmark.Timer") as bar:
-        for k, (arch, p) in enumerate(jobs):
-            tb = time.perf_counter()
-            model = NB201.build_model(arch).eval()
-            build = time.perf_counter() - tb
-            # what is left of this job's share of the budget, after building the model
-            left = max(per_job * (k + 1) - (time.time() - t0), 0.0)
-            with torch.inference_mode():
-                timer = Timer(stmt="m(x)", globals={"m": model, "x": x}, num_threads=1)
-                m = timer.blocked_autorange(min_run_time=max(left - 0.0, 0.01))
-            res.setdefault(arch, {})[p] = m.median * 1e3
-            bar.advance()
-            del model, build
-    wall = time.time() - t0
+    try:
+        with _Progress(len(todo), "torch.utils.benchmark.Timer") as bar:
+            for k, (arch, p) in enumerate(todo):
+                tj = time.time()
+                model = NB201.build_model(arch).eval()
+                # what is left of this session's share of the budget, after building the model
+                left = max(per_job * (k + 1) - (time.time() - t0), 0.0)
+                with torch.inference_mode():
+                    timer = Timer(stmt="m(x)", globals={"m": model, "x": x}, num_threads=1)
+                    m = timer.blocked_autorange(min_run_time=max(left, 0.01))
+                res.setdefault(arch, {})[p] = m.median * 1e3
+                journal.append({"kind": "result", "arch": list(arch), "pass": p, "median_ms": m.median * 1e3,
+                                "seconds": time.time() - tj})
+                bar.advance()
+                del model
+    finally:
+        journal.close()
+    wall = spent_before + (time.time() - t0)
     archs = sorted(res)
     p1 = np.array([res[a][0] for a in archs])
     p2 = np.array([res[a][1] for a in archs])
@@ -151,17 +197,56 @@ def head_to_head(args, out_dir: Path) -> dict:
     return out
 
 
+def op_counts(archs) -> np.ndarray:
+    """(cells, ops): how many of the six edges of each cell carry each op."""
+    a = np.asarray(archs)
+    return np.stack([(a == k).sum(1) for k in range(len(NB201.op_names))], 1)
+
+
 def op_multiset_ties(archs) -> dict:
     """Pairs of cells with the same multiset of ops. All NAS-Bench-201 edges run on tensors of one
     shape, so such cells do the same work and their latency order is a coin toss in each pass:
     with a fraction f of such pairs, two passes cannot agree beyond tau = 1 - f on average."""
     from collections import Counter
 
-    a = np.asarray(archs)
-    groups = Counter(tuple(row) for row in np.stack([(a == k).sum(1) for k in range(len(NB201.op_names))], 1))
-    pairs = len(a) * (len(a) - 1) // 2
+    groups = Counter(tuple(row) for row in op_counts(archs))
+    pairs = len(archs) * (len(archs) - 1) // 2
     tied = sum(v * (v - 1) // 2 for v in groups.values())
     return {"pairs": pairs, "same_op_multiset": tied, "fraction": tied / pairs, "tau_ceiling": 1 - tied / pairs}
+
+
+#: the two NAS-Bench-201 ops without weights: ``none`` is ``x.mul(0)``, ``skip_connect`` the identity
+WEIGHTLESS_OPS = ("none", "skip_connect")
+
+
+def pair_classes(archs, p1, p2) -> dict:
+    """Where do two passes disagree? Every pair of cells falls in one class:
+
+    - ``same_ops``: the same multiset of ops (the same work: a coin toss in each pass);
+    - ``none_vs_skip``: the same number of each conv and pool op, differing only in how many edges
+      are ``none`` rather than ``skip_connect`` (one elementwise kernel per edge and stacked cell
+      apart: the closest pairs that do differ in work);
+    - ``rest``: cells that differ in a conv or pool op.
+
+    For each class: its pairs, Kendall tau between the passes within it ((concordant -
+    discordant) / pairs, exact ties counted as half), and its share of all discordant pairs.
+    """
+    p1, p2 = np.asarray(p1, float), np.asarray(p2, float)
+    counts = op_counts(archs)
+    weighted = [k for k, name in enumerate(NB201.op_names) if name not in WEIGHTLESS_OPS]
+    i, j = np.triu_indices(len(counts), 1)
+    same_ops = (counts[i] == counts[j]).all(1)
+    same_weighted = (counts[i][:, weighted] == counts[j][:, weighted]).all(1)
+    cls = np.where(same_ops, "same_ops", np.where(same_weighted, "none_vs_skip", "rest"))
+    agree = np.sign(p1[i] - p1[j]) * np.sign(p2[i] - p2[j])  # +1 concordant, -1 discordant, 0 tie
+    discordant = agree < 0
+    out = {"pairs": len(i), "discordant": int(discordant.sum()), "tau_pairs": float(agree.mean())}
+    for name in ("same_ops", "none_vs_skip", "rest"):
+        m = cls == name
+        out[name] = {"pairs": int(m.sum()), "fraction": float(m.mean()),
+                     "tau": float(agree[m].mean()) if m.any() else float("nan"),
+                     "share_of_discordant": float(discordant[m].sum() / max(discordant.sum(), 1))}
+    return out
 
 
 #: statistics of the paired samples (columns: cell wall, reference wall, cell CPU, reference CPU; ms)
@@ -231,10 +316,19 @@ def plot(out_dir: Path) -> list[Path]:
     panels = [("wall-clock latency (median)", "latency_ms", "latency_pass2_ms"),
               ("thread CPU time (median)", "cpu_time_ms", "cpu_time_pass2_ms")]
     if f"{tag}/rel_latency" in t.columns:
-        panels.append(("paired: ratio to reference", "rel_latency", "rel_latency_pass2"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.5))
-    for ax, (name, a, b) in zip(axes, panels):
-        x, y = t.column(f"{tag}/{a}"), t.column(f"{tag}/{b}")
+        panels.append(("paired: median ratio to reference", "rel_latency", "rel_latency_pass2"))
+    if f"{tag}/rel_latency_q10" in t.columns:
+        panels.append(("paired: ratio of 10th percentiles", "rel_latency_q10", "rel_latency_q10_pass2"))
+    data = {a: (t.column(f"{tag}/{a}"), t.column(f"{tag}/{b}")) for _, a, b in panels}
+    timer = timer_results(out_dir)
+    if timer is not None:  # Timer's own journal, on the cells both have in both passes
+        both = [a for a in t.arch_tuples if len(timer.get(a, {})) == 2]
+        if len(both) >= 2:
+            panels.append((f"torch Timer, equal budget ({len(both)} cells)", "timer_ms", ""))
+            data["timer_ms"] = (np.array([timer[a][0] for a in both]), np.array([timer[a][1] for a in both]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5))
+    for ax, (name, a, _) in zip(axes, panels):
+        x, y = data[a]
         ax.scatter(x, y, s=6, alpha=0.6)
         lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
         ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8)
@@ -248,7 +342,7 @@ def plot(out_dir: Path) -> list[Path]:
         ax.set_ylabel("pass 2" + unit)
         ax.set_title(f"{name}: tau {kendall_tau(x, y):.3f}")
     fig.suptitle(f"{len(t)} NAS-Bench-201 cells, two independent passes, {t.meta['device']['cpu_model']}, "
-                 "batch 1, 1 thread (shared machine)", fontsize=9)
+                 "batch 1, 1 thread", fontsize=9)
     fig.tight_layout()
     outs = [out_dir / "passes.png", out_dir / "passes.svg"]
     for o in outs:
@@ -265,6 +359,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out-dir", default="results/measure/bench")
     ap.add_argument("--skip-timer", action="store_true", help="only our harness")
+    ap.add_argument("--timer-only", action="store_true",
+                    help="the harness's table in --out-dir is finished: summarise it and run (or resume) only "
+                         "the Timer at its budget")
     ap.add_argument("--paired", action="store_true", help="our harness with --paired-reference")
     ap.add_argument("--head-to-head", action="store_true",
                     help="both timers on each freshly built model back to back, equal time")
@@ -316,15 +413,21 @@ def main() -> int:
         print(f"  same run, paired rel_latency_q10 column: tau {a['tau_rel_latency_q10']:.4f}, spearman "
               f"{a['spearman_rel_latency_q10']:.4f}, median |p1-p2|/mean {a['median_rel_diff_rel_latency_q10']:.4f}",
               flush=True)
+    for col, pc in a["pair_classes"].items():
+        print(f"  where {col} disagrees: " + "; ".join(
+            f"{k} {pc[k]['pairs']} pairs ({pc[k]['fraction']:.4f}), tau {pc[k]['tau']:.3f}, "
+            f"{pc[k]['share_of_discordant']:.0%} of the discordant" for k in ("same_ops", "none_vs_skip", "rest")), flush=True)
     print(f"  same run, thread CPU time column: tau {a['tau_cpu_time']:.4f}, spearman {a['spearman_cpu_time']:.4f}, "
           f"median |p1-p2|/mean {a['median_rel_diff_cpu_time']:.4f}", flush=True)
     b = None
     if not args.skip_timer:
-        b = torch_timer(args, a["wall_s"])
+        b = torch_timer(args, a["wall_s"], out_dir)
         print(f"torch Timer      : {b['rows']} archs x 2 passes, blocked_autorange at equal budget "
               f"({b['budget_s']:.0f} s budget, {b['wall_s']:.0f} s used): tau {b['tau']:.4f}, spearman {b['spearman']:.4f}, "
               f"median |p1-p2|/mean {b['median_rel_diff_between_passes']:.4f}", flush=True)
-        print(f"tau side by side : hwpred.measure {a['tau']:.4f} vs torch.utils.benchmark.Timer {b['tau']:.4f}")
+        ours_best = f", paired rel_latency_q10 {a['tau_rel_latency_q10']:.4f}" if args.paired else ""
+        print(f"tau side by side : hwpred.measure latency_ms {a['tau']:.4f}{ours_best} vs "
+              f"torch.utils.benchmark.Timer {b['tau']:.4f}")
     summary = {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "command": " ".join(["python"] + sys.argv), "machine": describe_device("cpu", threads=1, batch_size=1,
                                                                                          input_size=32),
