@@ -35,6 +35,11 @@ from hwpred.metrics import kendall_tau, spearman
 from hwpred.spaces import NB201
 
 
+def rel_diff(a, b) -> float:
+    """Median over cells of |a - b| / mean(a, b): how far two passes are apart, relatively."""
+    return float(np.median(np.abs(a - b) / ((a + b) / 2)))
+
+
 def ours(args, out_dir: Path) -> dict:
     cfg = MeasureConfig(space="nb201", device="cpu", threads=1, batch_size=1, two_pass=True, seed=args.seed,
                         policy=RepeatPolicy(repeats=args.repeats, warmup=args.warmup), reference_every=50,
@@ -59,18 +64,17 @@ def ours(args, out_dir: Path) -> dict:
         r1, r2 = t.column(f"{tag}/rel_latency"), t.column(f"{tag}/rel_latency_pass2")
         q1, q2 = t.column(f"{tag}/rel_latency_q10"), t.column(f"{tag}/rel_latency_q10_pass2")
         paired = {"tau_rel_latency": kendall_tau(r1, r2), "spearman_rel_latency": spearman(r1, r2),
-                  "median_rel_diff_rel_latency": float(np.median(np.abs(r1 - r2) / ((r1 + r2) / 2))),
+                  "median_rel_diff_rel_latency": rel_diff(r1, r2),
                   "tau_rel_latency_q10": kendall_tau(q1, q2), "spearman_rel_latency_q10": spearman(q1, q2),
-                  "median_rel_diff_rel_latency_q10": float(np.median(np.abs(q1 - q2) / ((q1 + q2) / 2)))}
-    archs = t.arch_tuples
-    paired["pair_classes"] = {"latency_ms": pair_classes(archs, p1, p2)}
+                  "median_rel_diff_rel_latency_q10": rel_diff(q1, q2)}
+    classes = {"latency_ms": pair_classes(t.arch_tuples, p1, p2)}
     if args.paired:
-        paired["pair_classes"]["rel_latency_q10"] = pair_classes(archs, q1, q2)
-    return {**paired, "rows": len(t), "tau": kendall_tau(p1, p2), "spearman": spearman(p1, p2),
+        classes["rel_latency_q10"] = pair_classes(t.arch_tuples, q1, q2)
+    return {**paired, "pair_classes": classes, "rows": len(t), "tau": kendall_tau(p1, p2), "spearman": spearman(p1, p2),
             "tau_cpu_time": kendall_tau(c1, c2), "spearman_cpu_time": spearman(c1, c2),
-            "median_rel_diff_cpu_time": float(np.median(np.abs(c1 - c2) / ((c1 + c2) / 2))),
+            "median_rel_diff_cpu_time": rel_diff(c1, c2),
             "median_cv_within_arch": float(np.median(cv)),
-            "median_rel_diff_between_passes": float(np.median(np.abs(p1 - p2) / ((p1 + p2) / 2))),
+            "median_rel_diff_between_passes": rel_diff(p1, p2),
             "wall_s": wall, "wall_s_this_session": time.time() - t0, "jobs": 2 * len(t),
             "archs_per_min_two_passes": len(t) / wall * 60 if wall else None,
             "jobs_per_min": 2 * len(t) / wall * 60 if wall else None,
@@ -82,16 +86,18 @@ def ours(args, out_dir: Path) -> dict:
 TIMER_JOURNAL = "timer.journal.jsonl"
 
 
-def timer_results(out_dir: Path) -> dict[tuple, dict[int, float]] | None:
-    """Timer medians (ms) journalled in ``out_dir``, by cell and pass; None when there is no journal."""
-    path = out_dir / TIMER_JOURNAL
-    if not path.exists():
-        return None
+def _timer_medians(records: list[dict]) -> dict[tuple, dict[int, float]]:
     res: dict[tuple, dict[int, float]] = {}
-    for r in Journal(path).load():
+    for r in records:
         if r.get("kind") == "result":
             res.setdefault(tuple(r["arch"]), {})[int(r["pass"])] = r["median_ms"]
     return res
+
+
+def timer_results(out_dir: Path) -> dict[tuple, dict[int, float]] | None:
+    """Timer medians (ms) journalled in ``out_dir``, by cell and pass; None when there is no journal."""
+    path = out_dir / TIMER_JOURNAL
+    return _timer_medians(Journal(path).load()) if path.exists() else None
 
 
 def torch_timer(args, budget_s: float, out_dir: Path) -> dict:
@@ -113,7 +119,7 @@ def torch_timer(args, budget_s: float, out_dir: Path) -> dict:
         raise SystemExit(f"{journal.path} was written for another run ({records[0]}); delete it to start over")
     if not records:
         journal.append(header)
-    res = timer_results(out_dir) or {}
+    res = _timer_medians(records)
     spent_before = sum(r["seconds"] for r in records if r.get("kind") == "result")
     todo = [(a, p) for a, p in jobs if p not in res.get(a, {})]
     per_job = max(budget_s - spent_before, 0.0) / max(len(todo), 1)
@@ -132,7 +138,6 @@ def torch_timer(args, budget_s: float, out_dir: Path) -> dict:
                 journal.append({"kind": "result", "arch": list(arch), "pass": p, "median_ms": m.median * 1e3,
                                 "seconds": time.time() - tj})
                 bar.advance()
-                del model
     finally:
         journal.close()
     wall = spent_before + (time.time() - t0)
@@ -140,7 +145,7 @@ def torch_timer(args, budget_s: float, out_dir: Path) -> dict:
     p1 = np.array([res[a][0] for a in archs])
     p2 = np.array([res[a][1] for a in archs])
     return {"rows": len(archs), "tau": kendall_tau(p1, p2), "spearman": spearman(p1, p2),
-            "median_rel_diff_between_passes": float(np.median(np.abs(p1 - p2) / ((p1 + p2) / 2))),
+            "median_rel_diff_between_passes": rel_diff(p1, p2),
             "wall_s": wall, "budget_s": budget_s, "jobs_per_min": len(jobs) / wall * 60}
 
 
@@ -192,7 +197,7 @@ def head_to_head(args, out_dir: Path) -> dict:
         p1 = np.array([d[a][0] for a in archs])
         p2 = np.array([d[a][1] for a in archs])
         out[name] = {"tau": kendall_tau(p1, p2), "spearman": spearman(p1, p2),
-                     "median_rel_diff_between_passes": float(np.median(np.abs(p1 - p2) / ((p1 + p2) / 2)))}
+                     "median_rel_diff_between_passes": rel_diff(p1, p2)}
     (out_dir / "head_to_head.json").write_text(json.dumps(out, indent=2))
     return out
 
@@ -294,7 +299,7 @@ def estimators(args, out_dir: Path) -> dict:
         for k in ks:
             a = np.array([f(raw[c][0][:k]) for c in sorted(raw)])
             b = np.array([f(raw[c][1][:k]) for c in sorted(raw)])
-            table[name][k] = {"tau": kendall_tau(a, b), "median_rel_diff": float(np.median(np.abs(a - b) / ((a + b) / 2)))}
+            table[name][k] = {"tau": kendall_tau(a, b), "median_rel_diff": rel_diff(a, b)}
     out = {"rows": len(raw), "pairs_per_measurement": args.estimators, "wall_s": wall, "table": table,
            "ties": op_multiset_ties(sorted(raw))}
     (out_dir / "estimators.json").write_text(json.dumps(out, indent=2))
