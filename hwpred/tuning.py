@@ -285,12 +285,27 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
                             cv_score=None, n_folds=k, n_failed=len(failed), fit_seconds=time.perf_counter() - t1,
                             study_name=study.study_name,
                             note=f"all {len(failed)} trials failed; defaults fitted")
-    best = study.best_trial
-    searched = cls.search_space(_PinnedTrial(optuna.trial.FixedTrial(best.params), fixed))
-    best_params = {**searched, **fixed}
+    # the refit on all the data can fail where the folds did not (a network that dies on this draw):
+    # then the next best trial is refitted, and the note says so
+    ranked = sorted(complete, key=lambda t: t.value, reverse=True)
     t1 = time.perf_counter()
-    fitted = _build(cls, {**start, **best_params}).fit(a, y)
-    return TuningResult(predictor=fitted, best_params=best_params, n_trials=len(complete),
-                        tuning_seconds=tuning_seconds, cv_score=float(best.value), n_folds=k,
-                        n_failed=len(failed), fit_seconds=time.perf_counter() - t1,
-                        study_name=study.study_name, trials=trials)
+    refit_errors: list[str] = []
+    for best in ranked:
+        searched = cls.search_space(_PinnedTrial(optuna.trial.FixedTrial(best.params), fixed))
+        best_params = {**searched, **fixed}
+        try:
+            with np.errstate(all="ignore"):
+                fitted = _build(cls, {**start, **best_params}).fit(a, y)
+        except (PredictorError, ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+            refit_errors.append(f"trial {best.number}: {type(exc).__name__}: {exc}")
+            continue
+        note = ""
+        if refit_errors:
+            note = (f"refit of the {len(refit_errors)} best trial(s) failed ({refit_errors[0]}); "
+                    f"trial {best.number} (cv tau {best.value:.3f}) refitted instead")
+        return TuningResult(predictor=fitted, best_params=best_params, n_trials=len(complete),
+                            tuning_seconds=tuning_seconds, cv_score=float(best.value), n_folds=k,
+                            n_failed=len(failed), fit_seconds=time.perf_counter() - t1,
+                            study_name=study.study_name, trials=trials, note=note)
+    raise PredictorError(f"tune: the refit on all {len(a)} samples failed for every one of the {len(ranked)} "
+                         f"completed trials; first: {refit_errors[0]}")

@@ -17,7 +17,7 @@ from hwpred.metrics import kendall_tau
 from hwpred.predictors import PredictorError, create
 from hwpred.predictors import _torchutil as tu
 from hwpred.predictors.bohamiann import sghmc
-from hwpred.predictors.mlp import BatchedMLP
+from hwpred.predictors.mlp import BatchedMLP, MLPLargePredictor
 from hwpred.spaces import NB201, TRANSNAS_MACRO
 
 FAMILIES = ["mlp", "minimlp", "bohamiann", "bananas", "nao", "gp", "sparse_gp"]
@@ -289,3 +289,42 @@ def test_a_dead_ensemble_member_is_redrawn_and_learns():
     assert kendall_tau(test_y, member0) > 0.4  # a constant or random member: 0 +- 0.05
     # a healthy fit draws nothing again
     assert create("bananas", **FAST["bananas"], random_state=0).fit(archs, y).restarts_ == 0
+
+
+class _AlwaysDeadMLP(MLPLargePredictor):
+    """Every draw, the first one and each re-draw, starts with all first-layer ReLUs off."""
+
+    def _train(self, net, relabel, Xt, zt, gen):
+        with torch.no_grad():
+            net.biases[0].fill_(-1e3)
+        return super()._train(net, relabel, Xt, zt, gen)
+
+
+def test_a_network_that_stays_dead_is_an_error_not_a_constant_predictor():
+    archs, y = nb201_additive(60, 0)
+    with pytest.raises(PredictorError, match="stayed dead after 3 re-draws"):
+        _AlwaysDeadMLP(**FAST["mlp"], random_state=0).fit(archs, y)
+
+
+def test_tuning_refits_the_next_best_trial_when_the_best_one_dies(monkeypatch):
+    """The folds can survive where the refit on all the data dies; tune must not return a dead net."""
+    from hwpred import tuning
+
+    archs, y = nb201_additive(60, 0)
+    real_fit = MLPLargePredictor.fit
+    refits = []
+
+    def fit_dying_on_the_first_full_refit(self, a, yy):
+        if len(a) == len(archs):
+            refits.append(self.lr)
+            if len(refits) == 1:
+                raise PredictorError("mlp: every network stayed dead")
+        return real_fit(self, a, yy)
+
+    monkeypatch.setattr(MLPLargePredictor, "fit", fit_dying_on_the_first_full_refit)
+    res = tuning.tune(create("mlp", **FAST["mlp"], random_state=0), archs, y, n_trials=4, seed=0)
+    ranked = sorted((t["value"] for t in res.trials), reverse=True)
+    assert len(refits) == 2 and refits[0] != refits[1]
+    assert "refitted instead" in res.note and res.cv_score == pytest.approx(ranked[1])
+    test_a, test_y = nb201_additive(100, 1)
+    assert kendall_tau(test_y, res.predictor.predict(test_a)) > 0.3

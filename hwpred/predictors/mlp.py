@@ -112,6 +112,11 @@ class MLPEnsembleBase(Predictor):
                                          list(fresh.weights) + list(fresh.biases)):
                         mine[dead] = new
                 self.restarts_ += len(dead)
+            if len(dead_members(self.model_, Xt)) == self.n_models:
+                raise PredictorError(
+                    f"{self.name}: every network stayed dead after {self.max_restarts} re-draws (the same output "
+                    f"for every training architecture, so it ranks nothing); num_layers={self.num_layers}, "
+                    f"layer_width={self.layer_width}, lr={self.lr:g}: try a smaller lr or a shallower, wider network")
         self.model_.eval()
 
     def _train(self, net: "BatchedMLP", relabel: torch.Tensor, Xt: torch.Tensor, zt: torch.Tensor,
