@@ -32,6 +32,9 @@ MIN_CV_SAMPLES = 8
 MIN_FOLD_SIZE = 4
 
 
+#: what a fit with a bad draw of hyper-parameters may raise: a failed trial (or refit), not a failed search
+_FIT_ERRORS = (PredictorError, ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError)
+
 @dataclass
 class TuningResult:
     """The refitted predictor and what the search cost."""
@@ -241,7 +244,7 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
                 with np.errstate(all="ignore"):
                     model = _build(cls, params).fit(a[tr], y[tr])
                     pred = model.predict(a[va])
-            except (PredictorError, ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+            except _FIT_ERRORS as exc:
                 raise _TrialFailed(f"{type(exc).__name__}: {exc}") from exc
             tau = kendall_tau(y[va], pred)
             taus.append(0.0 if not np.isfinite(tau) else tau)  # constant predictions rank nothing
@@ -296,7 +299,7 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
         try:
             with np.errstate(all="ignore"):
                 fitted = _build(cls, {**start, **best_params}).fit(a, y)
-        except (PredictorError, ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError) as exc:
+        except _FIT_ERRORS as exc:
             refit_errors.append(f"trial {best.number}: {type(exc).__name__}: {exc}")
             continue
         note = ""

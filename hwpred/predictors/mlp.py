@@ -98,8 +98,8 @@ class MLPEnsembleBase(Predictor):
                                                       for _ in range(self.n_models - 1)]).to(dev)
             self.train_result_ = self._train(self.model_, relabel, Xt, zt, gen)
             self.restarts_ = 0
+            dead = dead_members(self.model_, Xt)
             for _ in range(self.max_restarts):
-                dead = dead_members(self.model_, Xt)
                 if not dead:
                     break
                 # members train independently, so a dead one is replaced by a fresh draw trained
@@ -112,7 +112,8 @@ class MLPEnsembleBase(Predictor):
                                          list(fresh.weights) + list(fresh.biases)):
                         mine[dead] = new
                 self.restarts_ += len(dead)
-            if len(dead_members(self.model_, Xt)) == self.n_models:
+                dead = dead_members(self.model_, Xt)
+            if len(dead) == self.n_models:
                 raise PredictorError(
                     f"{self.name}: every network stayed dead after {self.max_restarts} re-draws (the same output "
                     f"for every training architecture, so it ranks nothing); num_layers={self.num_layers}, "
