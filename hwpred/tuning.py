@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -52,7 +53,8 @@ class TuningResult:
     n_failed: int = 0
     fit_seconds: float = 0.0
     study_name: str | None = None
-    #: why no search ran (tiny training set, empty search space, n_trials=0), else ""
+    #: why no search ran (tiny training set, empty search space, n_trials=0), how many trials failed
+    #: and the first one's error, a refit that fell back to the next best trial; else ""
     note: str = ""
     trials: list[dict[str, Any]] = field(default_factory=list)
 
@@ -72,16 +74,36 @@ class _TrialFailed(Exception):
     """A trial whose fit failed (bad hyper-parameter combination, degenerate fold)."""
 
 
+class _DropFailedTrialLogs(logging.Filter):
+    """Optuna logs a warning and a traceback per failed trial; tune counts them and sums them up once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.getMessage().startswith("Trial ") and " failed with " in record.getMessage())
+
+
 @contextlib.contextmanager
 def _quiet_optuna() -> Iterator[None]:
     import optuna
 
     old = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    trial_logger = logging.getLogger("optuna.study._optimize")
+    drop = _DropFailedTrialLogs()
+    trial_logger.addFilter(drop)
     try:
         yield
     finally:
+        trial_logger.removeFilter(drop)
         optuna.logging.set_verbosity(old)
+
+
+def _failure_summary(failed: list, total: int) -> str:
+    """One line for the failed trials: how many, and the first one's error."""
+    if not failed:
+        return ""
+    first = failed[0]
+    return (f"{len(failed)} of {total} trials failed (first, trial {first.number}: "
+            f"{first.user_attrs.get('error', 'no error recorded')})")
 
 
 def _resolve(predictor) -> tuple[type[Predictor], dict[str, Any]]:
@@ -245,6 +267,7 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
                     model = _build(cls, params).fit(a[tr], y[tr])
                     pred = model.predict(a[va])
             except _FIT_ERRORS as exc:
+                trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
                 raise _TrialFailed(f"{type(exc).__name__}: {exc}") from exc
             tau = kendall_tau(y[va], pred)
             taus.append(0.0 if not np.isfinite(tau) else tau)  # constant predictions rank nothing
@@ -287,7 +310,7 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
         return TuningResult(predictor=fitted, best_params=dict(fixed), n_trials=0, tuning_seconds=tuning_seconds,
                             cv_score=None, n_folds=k, n_failed=len(failed), fit_seconds=time.perf_counter() - t1,
                             study_name=study.study_name,
-                            note=f"all {len(failed)} trials failed; defaults fitted")
+                            note=f"{_failure_summary(failed, len(failed))}; defaults fitted")
     # the refit on all the data can fail where the folds did not (a network that dies on this draw):
     # then the next best trial is refitted, and the note says so
     ranked = sorted(complete, key=lambda t: t.value, reverse=True)
@@ -302,10 +325,11 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
         except _FIT_ERRORS as exc:
             refit_errors.append(f"trial {best.number}: {type(exc).__name__}: {exc}")
             continue
-        note = ""
+        notes = [_failure_summary(failed, len(complete) + len(failed))]
         if refit_errors:
-            note = (f"refit of the {len(refit_errors)} best trial(s) failed ({refit_errors[0]}); "
-                    f"trial {best.number} (cv tau {best.value:.3f}) refitted instead")
+            notes.append(f"refit of the {len(refit_errors)} best trial(s) failed ({refit_errors[0]}); "
+                         f"trial {best.number} (cv tau {best.value:.3f}) refitted instead")
+        note = "; ".join(n for n in notes if n)
         return TuningResult(predictor=fitted, best_params=best_params, n_trials=len(complete),
                             tuning_seconds=tuning_seconds, cv_score=float(best.value), n_folds=k,
                             n_failed=len(failed), fit_seconds=time.perf_counter() - t1,

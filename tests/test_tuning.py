@@ -196,11 +196,34 @@ class _Flaky(Predictor):
         return X @ self.w_
 
 
-def test_failed_trials_are_recorded_not_fatal(data):
+def test_failed_trials_are_recorded_not_fatal(data, capfd):
     archs, y = data
     res = tune(_Flaky, archs, y, n_trials=12, sampler="random", seed=0)
     assert res.n_failed >= 1 and res.n_trials + res.n_failed == 12
     assert res.best_params["k"] == 1 and res.predictor.k == 1
+    # one summary line in the note instead of Optuna's warning and traceback per failed trial
+    assert f"{res.n_failed} of 12 trials failed" in res.note and "flaky: k=0 cannot be fitted" in res.note
+    err = capfd.readouterr().err
+    assert "failed with parameters" not in err and "Traceback" not in err
+
+
+class _FailsInSearch(_Flaky):
+    """Test family whose whole search space fails to fit; only its default (k=1) fits."""
+
+    name: ClassVar[str] = "fails_in_search"
+
+    @classmethod
+    def search_space(cls, trial):
+        return {"k": trial.suggest_int("k", 0, 0)}
+
+
+def test_a_search_whose_trials_all_fail_fits_the_defaults_and_says_why(data):
+    archs, y = data
+    res = tune(_FailsInSearch, archs, y, n_trials=5, sampler="random", seed=0)
+    assert not res.searched and res.n_failed == 5 and res.predictor.k == 1
+    assert res.note.startswith("5 of 5 trials failed") and "k=0 cannot be fitted" in res.note
+    assert res.note.endswith("defaults fitted")
+    assert kendall_tau(y, res.predictor.predict(archs)) > 0.5
 
 
 def test_shared_storage_resumes_and_shares(tmp_path, data):
