@@ -36,6 +36,11 @@ MIN_FOLD_SIZE = 4
 #: what a fit with a bad draw of hyper-parameters may raise: a failed trial (or refit), not a failed search
 _FIT_ERRORS = (PredictorError, ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError)
 
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 @dataclass
 class TuningResult:
     """The refitted predictor and what the search cost."""
@@ -78,7 +83,8 @@ class _DropFailedTrialLogs(logging.Filter):
     """Optuna logs a warning and a traceback per failed trial; tune counts them and sums them up once."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.getMessage().startswith("Trial ") and " failed with " in record.getMessage())
+        message = record.getMessage()
+        return not (message.startswith("Trial ") and " failed with " in message)
 
 
 @contextlib.contextmanager
@@ -267,8 +273,8 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
                     model = _build(cls, params).fit(a[tr], y[tr])
                     pred = model.predict(a[va])
             except _FIT_ERRORS as exc:
-                trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
-                raise _TrialFailed(f"{type(exc).__name__}: {exc}") from exc
+                trial.set_user_attr("error", _describe(exc))
+                raise _TrialFailed(_describe(exc)) from exc
             tau = kendall_tau(y[va], pred)
             taus.append(0.0 if not np.isfinite(tau) else tau)  # constant predictions rank nothing
         trial.set_user_attr("fold_taus", taus)
@@ -283,7 +289,7 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
                                         direction="maximize", load_if_exists=storage is not None)
         except Exception as exc:  # bad URL, unreachable database, name clash in memory
             raise ConfigError(f"tune: cannot open Optuna study {name!r} in storage {storage!r} "
-                              f"({type(exc).__name__}: {exc})") from None
+                              f"({_describe(exc)})") from None
         family = study.user_attrs.get("family")
         if family is None:
             study.set_user_attr("family", cls.name)
@@ -323,7 +329,7 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
             with np.errstate(all="ignore"):
                 fitted = _build(cls, {**start, **best_params}).fit(a, y)
         except _FIT_ERRORS as exc:
-            refit_errors.append(f"trial {best.number}: {type(exc).__name__}: {exc}")
+            refit_errors.append(f"trial {best.number}: {_describe(exc)}")
             continue
         notes = [_failure_summary(failed, len(complete) + len(failed))]
         if refit_errors:
