@@ -292,7 +292,7 @@ def estimators(args, out_dir: Path) -> dict:
     wall = time.time() - t0
     np.savez_compressed(out_dir / "paired_samples.npz", archs=np.array(sorted(raw)),
                         pass1=np.stack([raw[a][0] for a in sorted(raw)]), pass2=np.stack([raw[a][1] for a in sorted(raw)]))
-    ks = [k for k in (10, 20, 40, 80, 160, 320, 640, 1280) if k <= args.estimators]
+    ks = [k for k in (10, 20, 40, 80, 160, 320, 640, 1280, 2560) if k <= args.estimators]
     table = {}
     for name, f in ESTIMATORS.items():
         table[name] = {}
@@ -303,6 +303,89 @@ def estimators(args, out_dir: Path) -> dict:
     out = {"rows": len(raw), "pairs_per_measurement": args.estimators, "wall_s": wall, "table": table,
            "ties": op_multiset_ties(sorted(raw))}
     (out_dir / "estimators.json").write_text(json.dumps(out, indent=2))
+    return out
+
+
+def _q10_ratio(samples: dict) -> float:
+    """The harness's paired statistic from one job's raw times: 10th percentile of the cell's
+    forwards over that of the reference's."""
+    return float(np.quantile(samples["wall_ms"], RATIO_QUANTILE) / np.quantile(samples["ref_wall_ms"], RATIO_QUANTILE))
+
+
+def job_noise(args, out_dir: Path) -> dict:
+    """Where does the noise of the paired q10 ratio come from: the forwards of a job, the job,
+    or the built model?
+
+    Two experiments on the first ``--n`` cells, each job timed by the harness's own paired timer
+    with ``--job-noise`` pairs, in a seeded shuffled order:
+
+    - ``builds``: every cell built twice, each build measured 3 times (the same module object
+      re-timed); the spread between re-timings of one build against that between builds.
+    - ``rounds``: ``--rounds`` R jobs per cell and pass, each on a fresh build; the pass-to-pass
+      Kendall tau of one job per pass against the median and the mean of the R jobs of a pass.
+    """
+    from hwpred.measure import CPUTimer
+    from hwpred.measure.harness import SPACE_DEFAULTS
+
+    pool = select_archs(NB201, limit=args.n, seed=args.seed)
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(args.seed))
+    ref = NB201.build_model(SPACE_DEFAULTS["nb201"][2]).eval()
+    timer = CPUTimer(RepeatPolicy(repeats=args.job_noise, warmup=args.warmup), threads=1)
+    out: dict = {"cells": len(pool), "pairs_per_job": args.job_noise}
+
+    if args.experiment in ("builds", "both"):
+        models = {(i, b): NB201.build_model(a).eval() for i, a in enumerate(pool) for b in range(2)}
+        jobs = [(i, b, r) for i in range(len(pool)) for b in range(2) for r in range(3)]
+        np.random.default_rng(args.seed + 1).shuffle(jobs)
+        q = {}
+        t0 = time.time()
+        with _Progress(len(jobs), "re-timed builds") as bar:
+            for i, b, r in jobs:
+                timer.measure(models[(i, b)], x, reference=ref)
+                q[(i, b, r)] = np.log(_q10_ratio(timer.last_samples))
+                bar.advance()
+        within = [q[(i, b, r)] - np.mean([q[(i, b, s)] for s in range(3)])
+                  for i in range(len(pool)) for b in range(2) for r in range(3)]
+        sd_within = float(np.sqrt(np.sum(np.square(within)) / (len(within) - 2 * len(pool))))
+        build_diff = [np.mean([q[(i, 0, r)] for r in range(3)]) - np.mean([q[(i, 1, r)] for r in range(3)])
+                      for i in range(len(pool))]
+        ms = float(np.mean(np.square(build_diff)))
+        out["builds"] = {"wall_s": time.time() - t0, "sd_log_ratio_retimed_same_build": sd_within,
+                         "rms_difference_of_build_means": float(np.sqrt(ms)),
+                         # E[diff^2] = 2 sd_build^2 + 2 sd_within^2 / 3
+                         "sd_log_ratio_between_builds": float(np.sqrt(max(ms / 2 - sd_within ** 2 / 3, 0.0))),
+                         "values": {f"{i},{b},{r}": float(np.exp(v)) for (i, b, r), v in sorted(q.items())}}
+
+    if args.experiment in ("rounds", "both"):
+        R = args.rounds
+        jobs = [(i, p, r) for i in range(len(pool)) for p in range(2) for r in range(R)]
+        np.random.default_rng(args.seed + 2).shuffle(jobs)
+        v = np.zeros((len(pool), 2, R))
+        t0 = time.time()
+        with _Progress(len(jobs), f"{R} rounds per pass") as bar:
+            for i, p, r in jobs:
+                timer.measure(NB201.build_model(pool[i]).eval(), x, reference=ref)
+                v[i, p, r] = _q10_ratio(timer.last_samples)
+                bar.advance()
+        rows = {"one job per pass (round 1)": (v[:, 0, 0], v[:, 1, 0])}
+        if R >= 2:
+            rows["one job per pass, each round against each other"] = None
+        rows[f"median of {R} jobs per pass"] = (np.median(v[:, 0], 1), np.median(v[:, 1], 1))
+        rows[f"mean of {R} jobs per pass"] = (v[:, 0].mean(1), v[:, 1].mean(1))
+        table = {}
+        for name, ab in rows.items():
+            if ab is None:  # average over all R x R pairings of single jobs: a steadier one-job figure
+                taus = [kendall_tau(v[:, 0, r], v[:, 1, s]) for r in range(R) for s in range(R)]
+                diffs = [rel_diff(v[:, 0, r], v[:, 1, s]) for r in range(R) for s in range(R)]
+                table[name] = {"tau": float(np.mean(taus)), "median_rel_diff": float(np.mean(diffs))}
+            else:
+                table[name] = {"tau": kendall_tau(*ab), "median_rel_diff": rel_diff(*ab)}
+        resid = np.log(v) - np.log(v).mean(2, keepdims=True)
+        out["rounds"] = {"rounds": R, "wall_s": time.time() - t0, "table": table,
+                         "sd_log_ratio_between_jobs_of_a_pass": float(np.sqrt(np.sum(resid ** 2) / (resid.size - v[..., 0].size))),
+                         "share_of_jobs_off_by_more_than_1pct": float(np.mean(np.abs(resid) > 0.01)),
+                         "ties": op_multiset_ties(pool), "values": v.tolist(), "archs": [list(a) for a in pool]}
+    (out_dir / "job_noise.json").write_text(json.dumps(out, indent=2))
     return out
 
 
@@ -375,6 +458,11 @@ def main() -> int:
     ap.add_argument("--plot-only", action="store_true", help="only redraw the figure from the measured table")
     ap.add_argument("--estimators", type=int, default=0, metavar="K",
                     help="record K raw paired forwards per cell and pass, and compare statistics on them")
+    ap.add_argument("--job-noise", type=int, default=0, metavar="K",
+                    help="jobs of K paired forwards: is the q10 ratio's noise per forward, per job or per build?")
+    ap.add_argument("--experiment", choices=("builds", "rounds", "both"), default="both",
+                    help="--job-noise: which experiment to run")
+    ap.add_argument("--rounds", type=int, default=3, help="--job-noise: jobs per cell and pass")
     args = ap.parse_args()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -393,6 +481,22 @@ def main() -> int:
         t = e["ties"]
         print(f"pairs with the same op multiset: {t['same_op_multiset']} of {t['pairs']} "
               f"({t['fraction']:.4f}); expected tau ceiling {t['tau_ceiling']:.4f}")
+        return 0
+    if args.job_noise:
+        j = job_noise(args, out_dir)
+        if "builds" in j:
+            b = j["builds"]
+            print(f"{j['cells']} cells, 2 builds x 3 re-timings, {j['pairs_per_job']} pairs per job ({b['wall_s']:.0f} s): "
+                  f"sd of log q10 ratio re-timing one build {b['sd_log_ratio_retimed_same_build']:.4f}, "
+                  f"between builds {b['sd_log_ratio_between_builds']:.4f}")
+        if "rounds" in j:
+            r = j["rounds"]
+            print(f"{j['cells']} cells x 2 passes x {r['rounds']} jobs of {j['pairs_per_job']} pairs ({r['wall_s']:.0f} s); "
+                  f"sd of log q10 ratio between the jobs of a pass {r['sd_log_ratio_between_jobs_of_a_pass']:.4f}, "
+                  f"{r['share_of_jobs_off_by_more_than_1pct']:.0%} of jobs more than 1 % off their pass's mean; "
+                  f"tau ceiling from same-work pairs {r['ties']['tau_ceiling']:.4f}")
+            for name, row in r["table"].items():
+                print(f"  {name:50s}: tau {row['tau']:.3f}, median |p1-p2|/mean {row['median_rel_diff']:.4f}")
         return 0
     if args.head_to_head:
         h = head_to_head(args, out_dir)
