@@ -323,6 +323,9 @@ def job_noise(args, out_dir: Path) -> dict:
       re-timed); the spread between re-timings of one build against that between builds.
     - ``rounds``: ``--rounds`` R jobs per cell and pass, each on a fresh build; the pass-to-pass
       Kendall tau of one job per pass against the median and the mean of the R jobs of a pass.
+    - ``equal-time`` (only when asked for): one job of ``--job-noise`` pairs against ``--rounds``
+      jobs of a R-th of the pairs each, for every cell and pass, all jobs shuffled into one run, so
+      the two arms share the machine's weather and spend the same number of forwards.
     """
     from hwpred.measure import CPUTimer
     from hwpred.measure.harness import SPACE_DEFAULTS
@@ -385,6 +388,32 @@ def job_noise(args, out_dir: Path) -> dict:
                          "sd_log_ratio_between_jobs_of_a_pass": float(np.sqrt(np.sum(resid ** 2) / (resid.size - v[..., 0].size))),
                          "share_of_jobs_off_by_more_than_1pct": float(np.mean(np.abs(resid) > 0.01)),
                          "ties": op_multiset_ties(pool), "values": v.tolist(), "archs": [list(a) for a in pool]}
+    if args.experiment == "equal-time":
+        # one job of K pairs against R jobs of K // R pairs, for each cell and pass, all in one shuffled run
+        R, k_split = args.rounds, args.job_noise // args.rounds
+        split_timer = CPUTimer(RepeatPolicy(repeats=k_split, warmup=args.warmup), threads=1)
+        jobs = [(i, p, "one", 0) for i in range(len(pool)) for p in range(2)]
+        jobs += [(i, p, "split", r) for i in range(len(pool)) for p in range(2) for r in range(R)]
+        np.random.default_rng(args.seed + 3).shuffle(jobs)
+        one, split = np.zeros((len(pool), 2)), np.zeros((len(pool), 2, R))
+        seconds = {"one": 0.0, "split": 0.0}
+        with _Progress(len(jobs), f"1 job of {args.job_noise} pairs vs {R} of {k_split}") as bar:
+            for i, p, arm, r in jobs:
+                t = timer if arm == "one" else split_timer
+                t0 = time.time()
+                t.measure(NB201.build_model(pool[i]).eval(), x, reference=ref)
+                seconds[arm] += time.time() - t0
+                if arm == "one":
+                    one[i, p] = _q10_ratio(t.last_samples)
+                else:
+                    split[i, p, r] = _q10_ratio(t.last_samples)
+                bar.advance()
+        table = {f"one job of {args.job_noise} pairs": (one[:, 0], one[:, 1]),
+                 f"median of {R} jobs of {k_split} pairs": (np.median(split[:, 0], 1), np.median(split[:, 1], 1)),
+                 f"mean of {R} jobs of {k_split} pairs": (split[:, 0].mean(1), split[:, 1].mean(1))}
+        out["equal_time"] = {"rounds": R, "pairs_split": k_split, "seconds": seconds, "ties": op_multiset_ties(pool),
+                             "table": {k: {"tau": kendall_tau(*ab), "median_rel_diff": rel_diff(*ab)} for k, ab in table.items()},
+                             "one": one.tolist(), "split": split.tolist(), "archs": [list(a) for a in pool]}
     (out_dir / "job_noise.json").write_text(json.dumps(out, indent=2))
     return out
 
@@ -460,7 +489,7 @@ def main() -> int:
                     help="record K raw paired forwards per cell and pass, and compare statistics on them")
     ap.add_argument("--job-noise", type=int, default=0, metavar="K",
                     help="jobs of K paired forwards: is the q10 ratio's noise per forward, per job or per build?")
-    ap.add_argument("--experiment", choices=("builds", "rounds", "both"), default="both",
+    ap.add_argument("--experiment", choices=("builds", "rounds", "both", "equal-time"), default="both",
                     help="--job-noise: which experiment to run")
     ap.add_argument("--rounds", type=int, default=3, help="--job-noise: jobs per cell and pass")
     args = ap.parse_args()
@@ -496,6 +525,13 @@ def main() -> int:
                   f"{r['share_of_jobs_off_by_more_than_1pct']:.0%} of jobs more than 1 % off their pass's mean; "
                   f"tau ceiling from same-work pairs {r['ties']['tau_ceiling']:.4f}")
             for name, row in r["table"].items():
+                print(f"  {name:50s}: tau {row['tau']:.3f}, median |p1-p2|/mean {row['median_rel_diff']:.4f}")
+        if "equal_time" in j:
+            e = j["equal_time"]
+            print(f"{j['cells']} cells x 2 passes, in one shuffled run (seconds measuring: "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in e["seconds"].items())
+                  + f"); tau ceiling from same-work pairs {e['ties']['tau_ceiling']:.4f}")
+            for name, row in e["table"].items():
                 print(f"  {name:50s}: tau {row['tau']:.3f}, median |p1-p2|/mean {row['median_rel_diff']:.4f}")
         return 0
     if args.head_to_head:
