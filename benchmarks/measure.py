@@ -43,7 +43,7 @@ def rel_diff(a, b) -> float:
 def ours(args, out_dir: Path) -> dict:
     cfg = MeasureConfig(space="nb201", device="cpu", threads=1, batch_size=1, two_pass=True, seed=args.seed,
                         policy=RepeatPolicy(repeats=args.repeats, warmup=args.warmup), reference_every=50,
-                        paired_reference=args.paired)
+                        paired_reference=args.paired, rounds=args.rounds)
     out = out_dir / "ours.parquet"
     t0 = time.time()
     if args.timer_only:
@@ -75,9 +75,9 @@ def ours(args, out_dir: Path) -> dict:
             "median_rel_diff_cpu_time": rel_diff(c1, c2),
             "median_cv_within_arch": float(np.median(cv)),
             "median_rel_diff_between_passes": rel_diff(p1, p2),
-            "wall_s": wall, "wall_s_this_session": time.time() - t0, "jobs": 2 * len(t),
-            "archs_per_min_two_passes": len(t) / wall * 60 if wall else None,
-            "jobs_per_min": 2 * len(t) / wall * 60 if wall else None,
+            "wall_s": wall, "wall_s_this_session": time.time() - t0, "jobs": 2 * args.rounds * len(t),
+            "rounds": args.rounds, "archs_per_min_two_passes": len(t) / wall * 60 if wall else None,
+            "jobs_per_min": 2 * args.rounds * len(t) / wall * 60 if wall else None,
             "latency_ms_median": float(np.median(p1)), "latency_ms_range": [float(p1.min()), float(p1.max())],
             "reference_drift_rel": ref.get("drift_rel"), "reference_range_rel": ref.get("range_rel"),
             "failed": len(t.meta["failed"]), "table": str(out)}
@@ -491,8 +491,11 @@ def main() -> int:
                     help="jobs of K paired forwards: is the q10 ratio's noise per forward, per job or per build?")
     ap.add_argument("--experiment", choices=("builds", "rounds", "both", "equal-time"), default="both",
                     help="--job-noise: which experiment to run")
-    ap.add_argument("--rounds", type=int, default=3, help="--job-noise: jobs per cell and pass")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="jobs per cell and pass: for the harness (its --rounds, default 1) or --job-noise (default 3)")
     args = ap.parse_args()
+    if args.rounds is None:
+        args.rounds = 3 if args.job_noise else 1
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.plot_only:

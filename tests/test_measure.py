@@ -232,17 +232,25 @@ class Crash(BaseException):
     """Stands for the process being killed mid-run (not an Exception: the harness must not catch it)."""
 
 
-def test_resume_after_interruption_measures_only_what_is_missing(tmp_path):
-    out = tmp_path / "r.parquet"
-    ref = (3, 1, 2, 4, 3, 1)
-    built: list = []
+REF = (3, 1, 2, 4, 3, 1)  # the nb201 reference cell
 
-    def crashing(arch):
-        if tuple(arch) != ref:
-            if len(built) == 4:
+
+def crashing_after(n: int, built: list):
+    """A build function that records the archs it builds (not the reference) and crashes at build n + 1."""
+    def build(arch):
+        if tuple(arch) != REF:
+            if len(built) == n:
                 raise Crash()
             built.append(tuple(arch))
         return Tiny(arch)
+    return build
+
+
+def test_resume_after_interruption_measures_only_what_is_missing(tmp_path):
+    out = tmp_path / "r.parquet"
+    ref = REF
+    built: list = []
+    crashing = crashing_after(4, built)
 
     with pytest.raises(Crash):
         measure_space(_cfg(), limit=10, out=out, progress=False, build_fn=crashing)
@@ -434,6 +442,74 @@ def test_energy_column_when_a_counter_exists(tmp_path, monkeypatch):
     assert res.table.units["cpu-t1-b1/energy_mj"] == "mJ"
 
 
+def test_rounds_report_the_median_of_jobs_on_fresh_builds(tmp_path):
+    """--rounds 3: three jobs per arch and pass, each on its own build, spread through the order; the
+    table reports their median, so one job that the machine threw off does not move the figure."""
+    from hwpred.measure.harness import schedule_rounds
+
+    archs = select_archs("nb201", limit=4, seed=0)
+    cost = {a: 2.0 + 1.5 * i for i, a in enumerate(archs)}
+    built: list = []
+
+    def build(arch):
+        arch = tuple(arch)
+        if arch not in cost:  # the reference
+            return Sleeper(1.0)
+        built.append(arch)
+        outlier = arch == archs[0] and built.count(arch) == 2
+        return Sleeper(20.0 if outlier else cost[arch])
+
+    out = tmp_path / "r3.parquet"
+    res = measure_space(_cfg(rounds=3), archs=archs, out=out, progress=False, build_fn=build)
+    assert res.complete and res.measured_now == 12 and len(res.table) == 4
+    assert sorted(built) == sorted(archs * 3)  # a fresh build for every job
+    assert built != [a for _ in range(3) for a in built[:4]]  # the rounds are shuffled, not run back to back
+    t, tag = res.table, "cpu-t1-b1"
+    lat = dict(zip(t.arch_tuples, t.column(f"{tag}/latency_ms")))
+    for a in archs:
+        assert cost[a] <= lat[a] < cost[a] + 1.5  # the 20 ms job of archs[0] is outvoted
+    assert np.all(t.column(f"{tag}/n_repeats") == 3 * FAST.repeats)
+    recs = [json.loads(l) for l in (tmp_path / ("r3.parquet" + JOURNAL_SUFFIX)).read_text().splitlines()]
+    jobs0 = [r for r in recs if r["kind"] == "result" and tuple(r["arch"]) == archs[0]]
+    assert sorted(r["round"] for r in jobs0) == [0, 1, 2]
+    assert lat[archs[0]] == np.median([r["stats"]["median_ms"] for r in jobs0])
+    assert max(r["stats"]["median_ms"] for r in jobs0) >= 20.0
+    assert t.meta["measure"]["protocol"]["rounds"] == 3 and "3 jobs per pass" in t.meta["measure"]["order"]
+    # the schedule: each (arch, pass, round) once; one round keeps the one-round order
+    two = schedule_rounds(archs, two_pass=True, seed=0, rounds=2)
+    assert sorted(two) == sorted((a, p, r) for a in archs for p in (0, 1) for r in (0, 1))
+    assert [(a, p) for a, p, _ in schedule_rounds(archs, True, 0, 1)] == schedule(archs, True, 0)
+    with pytest.raises(MeasureError, match="another protocol"):
+        measure_space(_cfg(), archs=archs, out=out, resume=True, progress=False, build_fn=build)
+    with pytest.raises(MeasureError, match="rounds must be >= 1"):
+        _cfg(rounds=0).resolved()
+
+
+def test_rounds_resume_after_interruption_and_without_journal(tmp_path):
+    out = tmp_path / "rr.parquet"
+    ref = REF
+    built: list = []
+    crashing = crashing_after(7, built)
+
+    cfg = _cfg(rounds=3, two_pass=True)
+    with pytest.raises(Crash):
+        measure_space(cfg, limit=3, out=out, progress=False, build_fn=crashing)
+    again: list = []
+    res = measure_space(cfg, limit=3, out=out, resume=True, progress=False,
+                        build_fn=lambda a: again.append(a) or Tiny(a))
+    assert res.complete and len(res.table) == 3 and res.measured_now == 3 * 2 * 3 - 7
+    assert len([a for a in again if tuple(a) != ref]) == 11
+    before = res.table
+    # the journal lost: the table's merged figures stand for all their rounds; only the new arch is measured
+    (tmp_path / ("rr.parquet" + JOURNAL_SUFFIX)).unlink()
+    calls: list = []
+    res = measure_space(cfg, limit=4, out=out, resume=True, progress=False,
+                        build_fn=lambda a: calls.append(a) or Tiny(a))
+    assert len(res.table) == 4 and len([a for a in calls if tuple(a) != ref]) == 2 * 3
+    col = "cpu-t1-b1/latency_pass2_ms"
+    assert np.array_equal(res.table.lookup(col, before.arch_tuples), before.column(col))
+
+
 def test_resume_ignores_adaptive_settings_of_a_fixed_repeat_run():
     from hwpred.measure.harness import same_protocol
 
@@ -442,5 +518,7 @@ def test_resume_ignores_adaptive_settings_of_a_fixed_repeat_run():
     other_target = {**base, "policy": {**base["policy"], "target_rel_ci": 0.5, "max_repeats": 50}}
     assert same_protocol(base, other_target)
     assert not same_protocol(base, {**base, "policy": {**base["policy"], "repeats": 20}})
+    # journals from before --rounds existed measured one job per pass
+    assert same_protocol(base, {**base, "rounds": 1}) and not same_protocol(base, {**base, "rounds": 3})
     adaptive = {**base, "policy": {**base["policy"], "adaptive": True}}
     assert not same_protocol(adaptive, {**adaptive, "policy": {**adaptive["policy"], "target_rel_ci": 0.5}})

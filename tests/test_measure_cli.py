@@ -52,6 +52,16 @@ def test_cli_archs_file_two_pass_and_batch(tmp_path):
     # all-conv3x3 costs more than the empty cell, by far, whatever the noise
     assert col[t.index_of((3,) * 6)] > col[t.index_of((0,) * 6)]
 
+    # --rounds: three jobs per cell and pass, the table holds their median
+    rounds = tmp_path / "rounds.parquet"
+    assert main(["measure", "nb201", "--archs", str(f), "--rounds", "3", "--paired-reference", "--out", str(rounds),
+                 *TINY]) == 0
+    t = MetricTable.read_parquet(rounds)
+    assert len(t) == 3 and t.meta["measure"]["protocol"]["rounds"] == 3 and t.meta["measure"]["jobs_done"] == 9
+    assert np.all(t.column("cpu-t1-b1/n_repeats") == 6)
+    q10 = t.column("cpu-t1-b1/rel_latency_q10")
+    assert q10[t.index_of((3,) * 6)] > q10[t.index_of((0,) * 6)]
+
     f.write_text("0,0,0,0,0,0\n")
     ad = tmp_path / "adaptive.parquet"
     assert main(["measure", "nb201", "--archs", str(f), "--adaptive", "--target", "0.9", "--max-repeats", "9",
@@ -80,6 +90,8 @@ def test_cli_transnas_macro_with_input_size(tmp_path):
     (["measure", "model", "os:getcwd"], "not a torch.nn.Module"),
     (["measure", "lut", "nb201", "--mode", "sideways"], "unknown lookup-table mode"),
     (["measure", "lut", "transnas_macro", "--mode", "isolated"], "nb201 only"),
+    (["measure", "lut", "nb201", "--mode", "isolated", "--rounds", "3"], "--rounds is not available"),
+    (["measure", "nb201", "--rounds", "0"], "rounds must be >= 1"),
     (["measure", "nb201", "--resume", "--overwrite"], "contradict"),
 ])
 def test_cli_bad_input_one_clear_error(argv, needle, capsys, tmp_path, monkeypatch):

@@ -53,6 +53,9 @@ def add_parser(subparsers) -> None:
     s.add_argument("--two-pass", action="store_true", help="two interleaved passes: two independent columns")
     s.add_argument("--reference", default=None, help="reference architecture re-measured against drift")
     s.add_argument("--reference-every", type=int, default=100, help="re-measure the reference every N jobs")
+    s.add_argument("--rounds", type=int, default=1,
+                   help="jobs per architecture and pass, each on a fresh build at its own place in the shuffled "
+                        "order; the pass reports their median (outvotes a job that a noisy machine threw off)")
     s.add_argument("--paired-reference", action="store_true",
                    help="CPU: time the reference next to every forward and add rel_latency (robust to shared cores)")
     s.add_argument("--mode", default="neighbours", help="for 'lut': neighbours or isolated")
@@ -101,7 +104,7 @@ def _config(args, space):
                          reference=_parse_arch(space, args.reference), reference_every=args.reference_every,
                          seed=args.seed, tag=args.tag, cudnn_benchmark=not args.no_cudnn_benchmark,
                          checkpoint_every=args.checkpoint_every, energy=not args.no_energy, clock=args.clock,
-                         paired_reference=args.paired_reference)
+                         paired_reference=args.paired_reference, rounds=args.rounds)
 
 
 def _report(res, name: str | None) -> None:

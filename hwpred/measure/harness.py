@@ -3,7 +3,9 @@
 Protocol against drift and order effects: architectures are measured in a shuffled order, a
 fixed reference model is re-measured at intervals (its drift goes into the table's metadata), and
 an optional second pass (interleaved with the first, in its own shuffled order, with a freshly
-built model) gives every architecture two independent measurements.
+built model) gives every architecture two independent measurements. With ``rounds`` R > 1, each
+pass of an architecture is R jobs (each on a fresh build, each at its own place in the shuffled
+order), and the pass reports their median: one job that a noisy machine threw off is outvoted.
 
 Every finished job is appended to a journal (JSON lines) next to the output, so a run that is
 interrupted and restarted with ``resume=True`` measures only what is missing; the table itself is
@@ -61,6 +63,7 @@ class MeasureConfig:
     energy: bool = True
     clock: str = "wall"  # CPU only: "wall" latency (default) or "cpu" thread CPU time as the primary figure
     paired_reference: bool = False  # CPU only: pair each timed forward with one of the reference model
+    rounds: int = 1  # jobs per architecture and pass; the pass reports the median of their statistics
 
     def resolved(self) -> "MeasureConfig":
         """Fill per-space defaults and validate; raises MeasureError/ConfigError for bad values."""
@@ -71,6 +74,8 @@ class MeasureConfig:
         kind, _ = parse_device(self.device)
         if self.batch_size < 1:
             raise MeasureError(f"batch size must be >= 1, got {self.batch_size}")
+        if self.rounds < 1:
+            raise MeasureError(f"rounds must be >= 1 jobs per architecture and pass, got {self.rounds}")
         if self.reference_every < 1:
             raise MeasureError(f"reference interval must be >= 1 architectures, got {self.reference_every}")
         size, classes, ref = SPACE_DEFAULTS.get(sp.name, (32, 10, None))
@@ -104,7 +109,7 @@ class MeasureConfig:
                 "num_classes": c.num_classes, "threads": c.threads, "policy": c.policy.to_dict(),
                 "two_pass": c.two_pass, "reference": list(c.reference), "tag": c.tag,
                 "cudnn_benchmark": c.cudnn_benchmark if c.device != "cpu" else None, "clock": c.clock,
-                "paired_reference": c.paired_reference}
+                "paired_reference": c.paired_reference, "rounds": c.rounds}
 
 
 def default_tag(kind: str, threads: int | None, batch_size: int) -> str:
@@ -192,6 +197,18 @@ def select_archs(space, archs: Iterable[Sequence[int]] | None = None, limit: int
             idx = np.random.default_rng([seed, 1]).permutation(len(pool))[:limit]
             pool = [pool[i] for i in sorted(idx)]
     return pool
+
+
+def schedule_rounds(archs: Sequence[Arch], two_pass: bool, seed: int, rounds: int = 1) -> list[tuple[Arch, int, int]]:
+    """Jobs (arch, pass, round): ``rounds`` jobs per arch and pass, all shuffled into one order.
+
+    With one round this is the order of :func:`schedule`, so journals of one-round runs resume as before.
+    """
+    base = schedule(archs, two_pass, seed)
+    jobs = [(a, p, r) for r in range(rounds) for a, p in base]
+    if rounds > 1:
+        jobs = [jobs[i] for i in np.random.default_rng([seed, 3]).permutation(len(jobs))]
+    return jobs
 
 
 def schedule(archs: Sequence[Arch], two_pass: bool, seed: int) -> list[tuple[Arch, int]]:
@@ -319,22 +336,24 @@ def _error_text(exc: BaseException) -> str:
 _ADAPTIVE_ONLY = ("target_rel_ci", "confidence", "max_repeats", "max_time_s", "step")
 
 
+def _normalised_protocol(p: dict) -> dict:
+    """A protocol without what cannot change a measurement: the adaptive rule's settings when the run
+    is not adaptive; journals and tables from before ``rounds`` existed measured one job per pass."""
+    p = dict(p)
+    pol = dict(p.get("policy") or {})
+    if not pol.get("adaptive"):
+        for k in _ADAPTIVE_ONLY:
+            pol.pop(k, None)
+    p["policy"] = pol
+    p.setdefault("rounds", 1)
+    return p
+
+
 def same_protocol(a: dict | None, b: dict | None) -> bool:
-    """Protocols match when everything that changes a measurement matches: the settings of the
-    adaptive stopping rule are ignored when neither run is adaptive."""
+    """Protocols match when everything that changes a measurement matches."""
     if a is None or b is None:
         return a is b
-
-    def norm(p: dict) -> dict:
-        p = dict(p)
-        pol = dict(p.get("policy") or {})
-        if not pol.get("adaptive"):
-            for k in _ADAPTIVE_ONLY:
-                pol.pop(k, None)
-        p["policy"] = pol
-        return p
-
-    return norm(a) == norm(b)
+    return _normalised_protocol(a) == _normalised_protocol(b)
 
 
 def _check_existing_output(out: Path, protocol: dict) -> None:
@@ -348,6 +367,7 @@ def _check_existing_output(out: Path, protocol: dict) -> None:
         raise MeasureError(f"output {out} holds another table (source {old.meta.get('source')!r}, space "
                            f"{old.space}); choose another --out or pass --overwrite to replace it")
     if not same_protocol(prot, protocol):
+        prot, protocol = _normalised_protocol(prot), _normalised_protocol(protocol)
         diff = sorted(k for k in set(prot) | set(protocol) if prot.get(k) != protocol.get(k))
         raise MeasureError(f"output {out} holds a measurement table of another protocol (differs in: "
                            f"{', '.join(diff)}); choose another --out or pass --overwrite to replace it")
@@ -376,7 +396,8 @@ def _records_from_table(table: MetricTable, tag: str, two_pass: bool) -> list[di
             st["cpu_median_ms"] = float(c[i]) if c is not None else None
             e = cols.get(f"{tag}/energy{suffix}_mj")
             st["energy_mj"] = float(e[i]) if e is not None else None
-            recs.append({"kind": "result", "arch": list(a), "pass": p, "stats": st, "session": -1})
+            # round None: the table holds the pass's figures already merged over its rounds
+            recs.append({"kind": "result", "arch": list(a), "pass": p, "round": None, "stats": st, "session": -1})
     for f in table.meta.get("failed", []):
         recs.append({"kind": "failure", "arch": list(get_space(table.space).from_string(f["arch"])),
                      "pass": 0, "error": f["error"], "session": -1})
@@ -397,18 +418,56 @@ def reference_summary(records: list[dict]) -> dict:
             "cv": float(meds.std(ddof=1) / meds.mean()) if len(meds) > 1 else 0.0}
 
 
+def merge_rounds(rounds: Sequence[dict]) -> dict:
+    """One pass's statistics from the statistics of its jobs: the median of each figure (the minimum
+    of the minima, the sum of the forwards); a figure missing from any job is missing."""
+    if len(rounds) == 1:
+        return dict(rounds[0])
+    out: dict = {}
+    for k in rounds[0]:
+        vals = [r.get(k) for r in rounds]
+        if any(v is None for v in vals):
+            out[k] = None
+        elif k == "n":
+            out[k] = int(sum(vals))
+        elif k == "min_ms":
+            out[k] = float(min(vals))
+        else:
+            out[k] = float(np.median(vals))
+    return out
+
+
+def _result_keys(records: list[dict], rounds: int) -> set[tuple[Arch, int, int]]:
+    """(arch, pass, round) of every finished job; a record merged over all rounds covers them all."""
+    done = set()
+    for r in records:
+        if r.get("kind") == "result":
+            a, p, rnd = _arch_key(r["arch"]), int(r["pass"]), r.get("round", 0)
+            done.update((a, p, q) for q in (range(rounds) if rnd is None else (int(rnd),)))
+    return done
+
+
 def build_table(records: list[dict], cfg: MeasureConfig, device: dict, *, complete: bool,
                 requested: int, extra_meta: dict | None = None) -> MetricTable:
     """The MetricTable of every architecture whose passes all succeeded (failures -> metadata)."""
     sp = get_space(cfg.space)
     npass = 2 if cfg.two_pass else 1
-    stats: dict[Arch, dict[int, dict]] = {}
+    by_round: dict[Arch, dict[int, dict]] = {}
     failed: dict[Arch, str] = {}
     for r in records:
         if r.get("kind") == "result":
-            stats.setdefault(_arch_key(r["arch"]), {})[int(r["pass"])] = r["stats"]
+            rnd = r.get("round", 0)
+            by_round.setdefault(_arch_key(r["arch"]), {}).setdefault(int(r["pass"]), {})[
+                "all" if rnd is None else int(rnd)] = r["stats"]
         elif r.get("kind") == "failure":
             failed.setdefault(_arch_key(r["arch"]), r["error"])
+    stats: dict[Arch, dict[int, dict]] = {}
+    for a, passes in by_round.items():
+        for p, jobs in passes.items():
+            if "all" in jobs:
+                stats.setdefault(a, {})[p] = jobs["all"]
+            elif all(q in jobs for q in range(cfg.rounds)):
+                stats.setdefault(a, {})[p] = merge_rounds([jobs[q] for q in range(cfg.rounds)])
     archs = [a for a, s in stats.items() if len(s) == npass and a not in failed]
     archs.sort(key=lambda a: a)
     has_energy = bool(archs) and all(stats[a][p].get("energy_mj") is not None for a in archs for p in range(npass))
@@ -462,7 +521,9 @@ def build_table(records: list[dict], cfg: MeasureConfig, device: dict, *, comple
                     "rows": len(archs), "failed": len(failed), "jobs_done": n_results, "sessions": len(sessions),
                     "wall_s": round(wall, 3), "jobs_per_min": round(n_results / wall * 60, 2) if wall > 0 else None,
                     "order": "shuffled (seeded), reference re-measured every "
-                             f"{cfg.reference_every} architectures" + (", two interleaved passes" if cfg.two_pass else "")},
+                             f"{cfg.reference_every} jobs" + (", two interleaved passes" if cfg.two_pass else "")
+                             + (f", {cfg.rounds} jobs per pass on fresh builds, their median reported"
+                                if cfg.rounds > 1 else "")},
         "reference": {"arch": sp.to_string(cfg.reference), **reference_summary(records)},
         "failed": [{"arch": sp.to_string(a), "error": e} for a, e in sorted(failed.items())],
         "energy": energy_status(parse_device(cfg.device)[0]) if cfg.energy else {"available": False, "reason": "disabled"},
@@ -532,9 +593,9 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
         journal.append({"kind": "header", "protocol": protocol, "fingerprint": fingerprint(device)})
     records = journal.records
 
-    done = {(_arch_key(r["arch"]), int(r["pass"])) for r in records if r.get("kind") == "result"}
+    done = _result_keys(records, cfg.rounds)
     failed = {_arch_key(r["arch"]) for r in records if r.get("kind") == "failure"}
-    jobs = [(a, p) for a, p in schedule(pool, cfg.two_pass, cfg.seed) if (a, p) not in done and a not in failed]
+    jobs = [j for j in schedule_rounds(pool, cfg.two_pass, cfg.seed, cfg.rounds) if j not in done and j[0] not in failed]
     session = 1 + max((r["session"] for r in records if r.get("kind") == "session"), default=0)
     t_start = time.time()
     journal.append({"kind": "session", "session": session, "t": t_start, "jobs": len(jobs),
@@ -574,7 +635,7 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
     restore_term = _sigterm_as_interrupt()
     try:
         with _Progress(len(jobs), desc, enabled=progress) as bar:
-            for k, (arch, p) in enumerate(jobs):
+            for k, (arch, p, rnd) in enumerate(jobs):
                 if arch in failed:  # its other pass failed earlier in this session
                     bar.advance()
                     continue
@@ -583,8 +644,11 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
                     model, _ = timer.to_device(build(arch), x_cpu)
                     st = timer.measure(model, x, energy, reference=ref_model) if cfg.paired_reference \
                         else timer.measure(model, x, energy)
-                    journal.append({"kind": "result", "arch": list(arch), "pass": p, "stats": st.to_dict(),
-                                    "t": time.time(), "session": session})
+                    rec = {"kind": "result", "arch": list(arch), "pass": p, "stats": st.to_dict(),
+                           "t": time.time(), "session": session}
+                    if cfg.rounds > 1:
+                        rec["round"] = rnd
+                    journal.append(rec)
                     measured_now += 1
                 except Exception as exc:  # OOM, runtime errors in a model: record and go on
                     failed.add(arch)
@@ -616,8 +680,9 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
         restore_term()
 
     npass = 2 if cfg.two_pass else 1
-    done_now = {(_arch_key(r["arch"]), int(r["pass"])) for r in records if r.get("kind") == "result"}
-    complete = all(a in failed or all((a, q) in done_now for q in range(npass)) for a in pool)
+    done_now = _result_keys(records, cfg.rounds)
+    complete = all(a in failed or all((a, q, r) in done_now for q in range(npass) for r in range(cfg.rounds))
+                   for a in pool)
     table = build_table(records, cfg, device, complete=complete, requested=len(pool), extra_meta=extra_meta)
     if out_path is not None:
         table.to_parquet(out_path)

@@ -102,8 +102,9 @@ def _measure_isolated(cfg: MeasureConfig, archs: list[Arch], out, resume, overwr
     if sp.name != "nb201":
         raise MeasureError(f"isolated per-op tables exist for nb201 only (a {sp.name} layer's shape depends on the "
                            "layers before it); use --mode neighbours")
-    if cfg.two_pass:
-        raise MeasureError("--two-pass is not available for isolated per-op tables; use --mode neighbours")
+    if cfg.two_pass or cfg.rounds > 1:
+        raise MeasureError(f"{'--two-pass' if cfg.two_pass else '--rounds'} is not available for isolated per-op "
+                           "tables; use --mode neighbours")
     base = archs[0]
     ops_path = None
     if out is not None:
