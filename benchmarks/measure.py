@@ -10,13 +10,17 @@ same 500 cells, same two-pass interleaved order, timed with ``torch.utils.benchm
 
 Both halves are resumable: the harness through its journal, the Timer through
 ``timer.journal.jsonl`` in ``--out-dir``. A long harness run made with ``--skip-timer`` gets its
-Timer half later with ``--timer-only`` (same ``--n``/``--seed``/``--out-dir``).
+Timer half later with ``--timer-only`` (same ``--n``/``--seed``/``--out-dir``). A run longer
+than one machine's life carries on elsewhere: copy (or gzip) ``ours.parquet.journal.jsonl`` and
+pass it as ``--journal-from`` with the same command there. ``--journal-reading`` reports an
+unfinished ``--rounds`` run from its journal: the taus by the number of sweeps done.
 
 Prints the figures and writes them as JSON next to the measured table (``--out-dir``).
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import platform
 import sys
@@ -29,7 +33,7 @@ import torch
 from hwpred.measure import MeasureConfig, RepeatPolicy, measure_space
 from hwpred.measure.device import describe_device
 from hwpred.data import MetricTable
-from hwpred.measure.harness import Journal, _Progress, schedule, select_archs
+from hwpred.measure.harness import JOURNAL_SUFFIX, Journal, _Progress, schedule, select_archs
 from hwpred.measure.timers import RATIO_QUANTILE
 from hwpred.metrics import kendall_tau, spearman
 from hwpred.spaces import NB201
@@ -81,6 +85,51 @@ def ours(args, out_dir: Path) -> dict:
             "latency_ms_median": float(np.median(p1)), "latency_ms_range": [float(p1.min()), float(p1.max())],
             "reference_drift_rel": ref.get("drift_rel"), "reference_range_rel": ref.get("range_rel"),
             "failed": len(t.meta["failed"]), "table": str(out)}
+
+
+HARNESS_JOURNAL = "ours.parquet" + JOURNAL_SUFFIX
+
+
+def carry_journal(src: Path, out_dir: Path) -> bool:
+    """Start ``out_dir``'s harness journal from ``src`` (plain or ``.gz``), when it has none yet.
+
+    A run of many hours outlives one machine: its journal, carried to the next machine and
+    resumed there with the same command, measures only the jobs still missing. Returns whether it
+    copied; an existing journal is never overwritten."""
+    dest = out_dir / HARNESS_JOURNAL
+    if dest.exists():
+        return False
+    opener = gzip.open if src.suffix == ".gz" else open
+    with opener(src, "rb") as fh:
+        dest.write_bytes(fh.read())
+    return True
+
+
+def journal_reading(out_dir: Path) -> dict:
+    """An unfinished (or finished) --rounds run, read from its journal: for k = 1..R, the cells whose
+    rounds 0..k-1 are done in both passes, and the Kendall tau between the passes of their paired q10
+    ratio, from round 0 alone and from the median of the k rounds, on the same cells."""
+    records = Journal(out_dir / HARNESS_JOURNAL).load()
+    if not records:
+        raise SystemExit(f"no harness journal in {out_dir}")
+    rounds = records[0]["protocol"].get("rounds", 1)
+    q10: dict[tuple, dict[tuple[int, int], float]] = {}
+    for r in records:
+        if r.get("kind") == "result" and r["stats"].get("ratio_q10") is not None:
+            q10.setdefault(tuple(r["arch"]), {})[(int(r["pass"]), int(r.get("round") or 0))] = r["stats"]["ratio_q10"]
+    jobs = sum(len(v) for v in q10.values())
+    rows = []
+    for k in range(1, rounds + 1):
+        cells = sorted(a for a, v in q10.items() if all((p, q) in v for p in (0, 1) for q in range(k)))
+        row = {"rounds": k, "cells": len(cells)}
+        if len(cells) >= 3:
+            first = [np.array([q10[a][(p, 0)] for a in cells]) for p in (0, 1)]
+            med = [np.array([np.median([q10[a][(p, q)] for q in range(k)]) for a in cells]) for p in (0, 1)]
+            row.update(tau_round0=kendall_tau(*first), rel_diff_round0=rel_diff(*first),
+                       tau_median=kendall_tau(*med), rel_diff_median=rel_diff(*med),
+                       pair_classes=pair_classes(cells, *med))
+        rows.append(row)
+    return {"jobs": jobs, "rounds": rounds, "by_rounds_done": rows}
 
 
 TIMER_JOURNAL = "timer.journal.jsonl"
@@ -491,6 +540,11 @@ def main() -> int:
                     help="jobs of K paired forwards: is the q10 ratio's noise per forward, per job or per build?")
     ap.add_argument("--experiment", choices=("builds", "rounds", "both", "equal-time"), default="both",
                     help="--job-noise: which experiment to run")
+    ap.add_argument("--journal-from", metavar="FILE",
+                    help="start the harness's journal in --out-dir from FILE (.jsonl or .jsonl.gz) if it has none: "
+                         "continue a run begun on another machine")
+    ap.add_argument("--journal-reading", action="store_true",
+                    help="read the harness's journal in --out-dir (finished or not) and report the taus by rounds done")
     ap.add_argument("--rounds", type=int, default=None,
                     help="jobs per cell and pass: for the harness (its --rounds, default 1) or --job-noise (default 3)")
     args = ap.parse_args()
@@ -498,6 +552,22 @@ def main() -> int:
         args.rounds = 3 if args.job_noise else 1
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.journal_from and carry_journal(Path(args.journal_from), out_dir):
+        print(f"journal started from {args.journal_from}")
+    if args.journal_reading:
+        j = journal_reading(out_dir)
+        print(f"{j['jobs']} jobs in the journal, {j['rounds']} rounds per cell and pass; paired q10 ratio, pass 1 vs 2:")
+        for row in j["by_rounds_done"]:
+            if "tau_median" not in row:
+                print(f"  rounds 0..{row['rounds'] - 1} done: {row['cells']} cells, too few")
+                continue
+            pc = row["pair_classes"]
+            print(f"  rounds 0..{row['rounds'] - 1} done: {row['cells']} cells; round 0 alone tau {row['tau_round0']:.4f} "
+                  f"({row['rel_diff_round0']:.4f}), median of {row['rounds']} tau {row['tau_median']:.4f} "
+                  f"({row['rel_diff_median']:.4f}); within classes: "
+                  + ", ".join(f"{c} {pc[c]['pairs']} pairs tau {pc[c]['tau']:.3f}" for c in ("same_ops", "none_vs_skip", "rest")))
+        (out_dir / "journal_reading.json").write_text(json.dumps(j, indent=2))
+        return 0
     if args.plot_only:
         print("wrote", *plot(out_dir))
         return 0

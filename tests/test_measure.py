@@ -475,9 +475,13 @@ def test_rounds_report_the_median_of_jobs_on_fresh_builds(tmp_path):
     assert lat[archs[0]] == np.median([r["stats"]["median_ms"] for r in jobs0])
     assert max(r["stats"]["median_ms"] for r in jobs0) >= 20.0
     assert t.meta["measure"]["protocol"]["rounds"] == 3 and "3 jobs per pass" in t.meta["measure"]["order"]
-    # the schedule: each (arch, pass, round) once; one round keeps the one-round order
+    # the schedule: each (arch, pass, round) once, in sweeps: round 0 is the one-round order, and
+    # round 1 visits every arch and pass again in another order
     two = schedule_rounds(archs, two_pass=True, seed=0, rounds=2)
     assert sorted(two) == sorted((a, p, r) for a in archs for p in (0, 1) for r in (0, 1))
+    assert [r for _, _, r in two] == [0] * 8 + [1] * 8
+    assert [(a, p) for a, p, _ in two[:8]] == schedule(archs, True, 0)
+    assert [(a, p) for a, p, _ in two[8:]] != schedule(archs, True, 0)
     assert [(a, p) for a, p, _ in schedule_rounds(archs, True, 0, 1)] == schedule(archs, True, 0)
     with pytest.raises(MeasureError, match="another protocol"):
         measure_space(_cfg(), archs=archs, out=out, resume=True, progress=False, build_fn=build)

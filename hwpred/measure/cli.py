@@ -54,8 +54,9 @@ def add_parser(subparsers) -> None:
     s.add_argument("--reference", default=None, help="reference architecture re-measured against drift")
     s.add_argument("--reference-every", type=int, default=100, help="re-measure the reference every N jobs")
     s.add_argument("--rounds", type=int, default=1,
-                   help="jobs per architecture and pass, each on a fresh build at its own place in the shuffled "
-                        "order; the pass reports their median (outvotes a job that a noisy machine threw off)")
+                   help="jobs per architecture and pass, each on a fresh build, in R sweeps over the architectures "
+                        "(each in its own shuffled order); the pass reports their median (outvotes a job that a "
+                        "noisy machine threw off)")
     s.add_argument("--paired-reference", action="store_true",
                    help="CPU: time the reference next to every forward and add rel_latency (robust to shared cores)")
     s.add_argument("--mode", default="neighbours", help="for 'lut': neighbours or isolated")

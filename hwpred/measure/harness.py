@@ -4,8 +4,9 @@ Protocol against drift and order effects: architectures are measured in a shuffl
 fixed reference model is re-measured at intervals (its drift goes into the table's metadata), and
 an optional second pass (interleaved with the first, in its own shuffled order, with a freshly
 built model) gives every architecture two independent measurements. With ``rounds`` R > 1, each
-pass of an architecture is R jobs (each on a fresh build, each at its own place in the shuffled
-order), and the pass reports their median: one job that a noisy machine threw off is outvoted.
+pass of an architecture is R jobs, each on a fresh build, in R sweeps over all architectures with
+their own shuffled orders; the pass reports the median of its jobs, so one job that a noisy machine
+threw off is outvoted.
 
 Every finished job is appended to a journal (JSON lines) next to the output, so a run that is
 interrupted and restarted with ``resume=True`` measures only what is missing; the table itself is
@@ -200,20 +201,21 @@ def select_archs(space, archs: Iterable[Sequence[int]] | None = None, limit: int
 
 
 def schedule_rounds(archs: Sequence[Arch], two_pass: bool, seed: int, rounds: int = 1) -> list[tuple[Arch, int, int]]:
-    """Jobs (arch, pass, round): ``rounds`` jobs per arch and pass, all shuffled into one order.
+    """Jobs (arch, pass, round): ``rounds`` sweeps over every arch and pass, each in its own shuffled order.
 
-    With one round this is the order of :func:`schedule`, so journals of one-round runs resume as before.
+    Round 0 is the order of :func:`schedule`, so journals of one-round runs resume as before, and a
+    run of several rounds that stops after its first sweep holds what a one-round run would. Each
+    later sweep completes another job for every cell, so a long run gives a usable reading at
+    every sweep's end, and the jobs of one cell lie a sweep apart, in different states of the machine.
     """
-    base = schedule(archs, two_pass, seed)
-    jobs = [(a, p, r) for r in range(rounds) for a, p in base]
-    if rounds > 1:
-        jobs = [jobs[i] for i in np.random.default_rng([seed, 3]).permutation(len(jobs))]
-    return jobs
+    return [(a, p, r) for r in range(rounds) for a, p in schedule(archs, two_pass, seed, sweep=r)]
 
 
-def schedule(archs: Sequence[Arch], two_pass: bool, seed: int) -> list[tuple[Arch, int]]:
-    """Jobs (arch, pass) in a shuffled order; the second pass has its own order, interleaved."""
-    rng = np.random.default_rng([seed, 2])
+def schedule(archs: Sequence[Arch], two_pass: bool, seed: int, sweep: int = 0) -> list[tuple[Arch, int]]:
+    """Jobs (arch, pass) in a shuffled order; the second pass has its own order, interleaved.
+
+    ``sweep`` > 0 draws another order (a later round of :func:`schedule_rounds`)."""
+    rng = np.random.default_rng([seed, 2] if sweep == 0 else [seed, 2, sweep])
     first = [archs[i] for i in rng.permutation(len(archs))]
     if not two_pass:
         return [(a, 0) for a in first]
