@@ -33,7 +33,7 @@ import torch
 from hwpred.measure import MeasureConfig, RepeatPolicy, measure_space
 from hwpred.measure.device import describe_device
 from hwpred.data import MetricTable
-from hwpred.measure.harness import JOURNAL_SUFFIX, Journal, _Progress, schedule, select_archs
+from hwpred.measure.harness import JOURNAL_SUFFIX, Journal, _Progress, results_by_round, schedule, select_archs
 from hwpred.measure.timers import RATIO_QUANTILE
 from hwpred.metrics import kendall_tau, spearman
 from hwpred.spaces import NB201
@@ -113,10 +113,9 @@ def journal_reading(out_dir: Path) -> dict:
     if not records:
         raise SystemExit(f"no harness journal in {out_dir}")
     rounds = records[0]["protocol"].get("rounds", 1)
-    q10: dict[tuple, dict[tuple[int, int], float]] = {}
-    for r in records:
-        if r.get("kind") == "result" and r["stats"].get("ratio_q10") is not None:
-            q10.setdefault(tuple(r["arch"]), {})[(int(r["pass"]), int(r.get("round") or 0))] = r["stats"]["ratio_q10"]
+    q10 = {a: {(p, q): st["ratio_q10"] for p, jobs in passes.items() for q, st in jobs.items()
+               if q != "all" and st.get("ratio_q10") is not None}
+           for a, passes in results_by_round(records).items()}
     jobs = sum(len(v) for v in q10.values())
     rows = []
     for k in range(1, rounds + 1):

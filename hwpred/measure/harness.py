@@ -439,14 +439,22 @@ def merge_rounds(rounds: Sequence[dict]) -> dict:
     return out
 
 
-def _result_keys(records: list[dict], rounds: int) -> set[tuple[Arch, int, int]]:
-    """(arch, pass, round) of every finished job; a record merged over all rounds covers them all."""
-    done = set()
+def results_by_round(records: list[dict]) -> dict[Arch, dict[int, dict]]:
+    """Each finished job's statistics by arch, pass and round: ``[arch][pass][round]``. A record merged
+    over all its rounds (rebuilt from a table) is under round ``"all"``; one-round journals are round 0."""
+    out: dict[Arch, dict[int, dict]] = {}
     for r in records:
         if r.get("kind") == "result":
-            a, p, rnd = _arch_key(r["arch"]), int(r["pass"]), r.get("round", 0)
-            done.update((a, p, q) for q in (range(rounds) if rnd is None else (int(rnd),)))
-    return done
+            rnd = r.get("round", 0)
+            out.setdefault(_arch_key(r["arch"]), {}).setdefault(int(r["pass"]), {})[
+                "all" if rnd is None else int(rnd)] = r["stats"]
+    return out
+
+
+def _result_keys(records: list[dict], rounds: int) -> set[tuple[Arch, int, int]]:
+    """(arch, pass, round) of every finished job; a record merged over all rounds covers them all."""
+    return {(a, p, q) for a, passes in results_by_round(records).items() for p, jobs in passes.items()
+            for q in (range(rounds) if "all" in jobs else jobs)}
 
 
 def build_table(records: list[dict], cfg: MeasureConfig, device: dict, *, complete: bool,
@@ -454,17 +462,12 @@ def build_table(records: list[dict], cfg: MeasureConfig, device: dict, *, comple
     """The MetricTable of every architecture whose passes all succeeded (failures -> metadata)."""
     sp = get_space(cfg.space)
     npass = 2 if cfg.two_pass else 1
-    by_round: dict[Arch, dict[int, dict]] = {}
     failed: dict[Arch, str] = {}
     for r in records:
-        if r.get("kind") == "result":
-            rnd = r.get("round", 0)
-            by_round.setdefault(_arch_key(r["arch"]), {}).setdefault(int(r["pass"]), {})[
-                "all" if rnd is None else int(rnd)] = r["stats"]
-        elif r.get("kind") == "failure":
+        if r.get("kind") == "failure":
             failed.setdefault(_arch_key(r["arch"]), r["error"])
     stats: dict[Arch, dict[int, dict]] = {}
-    for a, passes in by_round.items():
+    for a, passes in results_by_round(records).items():
         for p, jobs in passes.items():
             if "all" in jobs:
                 stats.setdefault(a, {})[p] = jobs["all"]
