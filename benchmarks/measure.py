@@ -33,7 +33,7 @@ import torch
 from hwpred.measure import MeasureConfig, RepeatPolicy, measure_space
 from hwpred.measure.device import describe_device
 from hwpred.data import MetricTable
-from hwpred.measure.harness import JOURNAL_SUFFIX, Journal, _Progress, results_by_round, schedule, select_archs
+from hwpred.measure.harness import Journal, _Progress, journal_path, results_by_round, schedule, select_archs
 from hwpred.measure.timers import RATIO_QUANTILE
 from hwpred.metrics import kendall_tau, spearman
 from hwpred.spaces import NB201
@@ -44,11 +44,15 @@ def rel_diff(a, b) -> float:
     return float(np.median(np.abs(a - b) / ((a + b) / 2)))
 
 
+#: the harness's table in --out-dir (its journal lies beside it)
+OURS_TABLE = "ours.parquet"
+
+
 def ours(args, out_dir: Path) -> dict:
     cfg = MeasureConfig(space="nb201", device="cpu", threads=1, batch_size=1, two_pass=True, seed=args.seed,
                         policy=RepeatPolicy(repeats=args.repeats, warmup=args.warmup), reference_every=50,
                         paired_reference=args.paired, rounds=args.rounds)
-    out = out_dir / "ours.parquet"
+    out = out_dir / OURS_TABLE
     t0 = time.time()
     if args.timer_only:
         # the harness's run is finished: summarise its table without touching its journal
@@ -87,16 +91,13 @@ def ours(args, out_dir: Path) -> dict:
             "failed": len(t.meta["failed"]), "table": str(out)}
 
 
-HARNESS_JOURNAL = "ours.parquet" + JOURNAL_SUFFIX
-
-
 def carry_journal(src: Path, out_dir: Path) -> bool:
     """Start ``out_dir``'s harness journal from ``src`` (plain or ``.gz``), when it has none yet.
 
     A run of many hours outlives one machine: its journal, carried to the next machine and
     resumed there with the same command, measures only the jobs still missing. Returns whether it
     copied; an existing journal is never overwritten."""
-    dest = out_dir / HARNESS_JOURNAL
+    dest = journal_path(out_dir / OURS_TABLE)
     if dest.exists():
         return False
     opener = gzip.open if src.suffix == ".gz" else open
@@ -109,7 +110,7 @@ def journal_reading(out_dir: Path) -> dict:
     """An unfinished (or finished) --rounds run, read from its journal: for k = 1..R, the cells whose
     rounds 0..k-1 are done in both passes, and the Kendall tau between the passes of their paired q10
     ratio, from round 0 alone and from the median of the k rounds, on the same cells."""
-    records = Journal(out_dir / HARNESS_JOURNAL).load()
+    records = Journal(journal_path(out_dir / OURS_TABLE)).load()
     if not records:
         raise SystemExit(f"no harness journal in {out_dir}")
     rounds = records[0]["protocol"].get("rounds", 1)
@@ -476,7 +477,7 @@ def plot(out_dir: Path) -> list[Path]:
 
     from hwpred.data.table import MetricTable
 
-    t = MetricTable.read_parquet(out_dir / "ours.parquet")
+    t = MetricTable.read_parquet(out_dir / OURS_TABLE)
     tag = t.column_names[0].split("/")[0]
     panels = [("wall-clock latency (median)", "latency_ms", "latency_pass2_ms"),
               ("thread CPU time (median)", "cpu_time_ms", "cpu_time_pass2_ms")]

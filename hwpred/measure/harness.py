@@ -43,6 +43,12 @@ JOURNAL_SUFFIX = ".journal.jsonl"
 SOURCE = "hwpred measure"
 
 
+def journal_path(out: str | Path) -> Path:
+    """Where the journal of the table written to ``out`` lives: beside it, ``<out>.journal.jsonl``."""
+    out = Path(out)
+    return out.with_name(out.name + JOURNAL_SUFFIX)
+
+
 @dataclass(frozen=True)
 class MeasureConfig:
     """Everything that defines one measurement protocol (archs selection is separate)."""
@@ -561,7 +567,7 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
     protocol = cfg.protocol()
 
     out_path = Path(out) if out is not None else None
-    journal = Journal(out_path.with_name(out_path.name + JOURNAL_SUFFIX) if out_path else None)
+    journal = Journal(journal_path(out_path) if out_path else None)
     if out_path is not None:
         if out_path.is_dir():
             raise MeasureError(f"--out {out_path} is a directory; give a .parquet file path")
