@@ -13,7 +13,7 @@ from hwpred.data.table import MetricTable
 from hwpred.measure import (MeasureConfig, MeasureError, RepeatPolicy, TimingStats, load_model_spec, measure_model,
                             measure_space, median_ci, read_archs_file, select_archs)
 from hwpred.measure import energy as energy_mod
-from hwpred.measure.harness import JOURNAL_SUFFIX, schedule
+from hwpred.measure.harness import journal_path, schedule
 from hwpred.measure.timers import CPUTimer, collect, make_timer, relative_ci_halfwidth
 from hwpred.spaces import NB201
 
@@ -223,7 +223,7 @@ def test_run_writes_table_with_metadata_round_trip(tmp_path):
     assert t.meta["failed"] == [] and t.meta["measure"]["complete"] is True
     assert t.meta["measure"]["protocol"]["two_pass"] is True
     # the table's values are the journal's
-    recs = [json.loads(l) for l in (tmp_path / ("t.parquet" + JOURNAL_SUFFIX)).read_text().splitlines()]
+    recs = [json.loads(l) for l in journal_path(tmp_path / "t.parquet").read_text().splitlines()]
     first = next(r for r in recs if r["kind"] == "result" and r["pass"] == 0)
     assert t.lookup(f"{tag}/latency_ms", [tuple(first["arch"])])[0] == first["stats"]["median_ms"]
 
@@ -254,7 +254,7 @@ def test_resume_after_interruption_measures_only_what_is_missing(tmp_path):
 
     with pytest.raises(Crash):
         measure_space(_cfg(), limit=10, out=out, progress=False, build_fn=crashing)
-    journal = tmp_path / ("r.parquet" + JOURNAL_SUFFIX)
+    journal = journal_path(tmp_path / "r.parquet")
     assert journal.exists() and not out.exists()
     with open(journal, "a") as fh:  # a torn line, as a crash mid-write leaves it
         fh.write('{"kind": "result", "arch": [1, 2')
@@ -308,7 +308,7 @@ def test_resume_rebuilds_from_table_without_journal(tmp_path):
     out = tmp_path / "j.parquet"
     measure_space(_cfg(two_pass=True), limit=4, out=out, progress=False, build_fn=tiny_build)
     before = MetricTable.read_parquet(out)
-    (tmp_path / ("j.parquet" + JOURNAL_SUFFIX)).unlink()
+    journal_path(tmp_path / "j.parquet").unlink()
     calls: list = []
     res = measure_space(_cfg(two_pass=True), limit=5, out=out, resume=True, progress=False,
                         build_fn=lambda a: calls.append(a) or Tiny(a))
@@ -469,7 +469,7 @@ def test_rounds_report_the_median_of_jobs_on_fresh_builds(tmp_path):
     for a in archs:
         assert cost[a] <= lat[a] < cost[a] + 1.5  # the 20 ms job of archs[0] is outvoted
     assert np.all(t.column(f"{tag}/n_repeats") == 3 * FAST.repeats)
-    recs = [json.loads(l) for l in (tmp_path / ("r3.parquet" + JOURNAL_SUFFIX)).read_text().splitlines()]
+    recs = [json.loads(l) for l in journal_path(tmp_path / "r3.parquet").read_text().splitlines()]
     jobs0 = [r for r in recs if r["kind"] == "result" and tuple(r["arch"]) == archs[0]]
     assert sorted(r["round"] for r in jobs0) == [0, 1, 2]
     assert lat[archs[0]] == np.median([r["stats"]["median_ms"] for r in jobs0])
@@ -505,7 +505,7 @@ def test_rounds_resume_after_interruption_and_without_journal(tmp_path):
     assert len([a for a in again if tuple(a) != ref]) == 11
     before = res.table
     # the journal lost: the table's merged figures stand for all their rounds; only the new arch is measured
-    (tmp_path / ("rr.parquet" + JOURNAL_SUFFIX)).unlink()
+    journal_path(tmp_path / "rr.parquet").unlink()
     calls: list = []
     res = measure_space(cfg, limit=4, out=out, resume=True, progress=False,
                         build_fn=lambda a: calls.append(a) or Tiny(a))
