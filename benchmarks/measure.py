@@ -33,7 +33,8 @@ import torch
 from hwpred.measure import MeasureConfig, RepeatPolicy, measure_space
 from hwpred.measure.device import describe_device
 from hwpred.data import MetricTable
-from hwpred.measure.harness import Journal, _Progress, journal_path, results_by_round, schedule, select_archs
+from hwpred.measure.harness import (Journal, _Progress, journal_path, journal_protocol, results_by_round, schedule,
+                                    select_archs)
 from hwpred.measure.timers import RATIO_QUANTILE
 from hwpred.metrics import kendall_tau, spearman
 from hwpred.spaces import NB201
@@ -113,7 +114,7 @@ def journal_reading(out_dir: Path) -> dict:
     records = Journal(journal_path(out_dir / OURS_TABLE)).load()
     if not records:
         raise SystemExit(f"no harness journal in {out_dir}")
-    rounds = records[0]["protocol"].get("rounds", 1)
+    rounds = (journal_protocol(records) or {}).get("rounds", 1)
     q10 = {a: {(p, q): st["ratio_q10"] for p, jobs in passes.items() for q, st in jobs.items()
                if q != "all" and st.get("ratio_q10") is not None}
            for a, passes in results_by_round(records).items()}

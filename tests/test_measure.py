@@ -514,8 +514,46 @@ def test_rounds_resume_after_interruption_and_without_journal(tmp_path):
     assert np.array_equal(res.table.lookup(col, before.arch_tuples), before.column(col))
 
 
+def test_rounds_can_be_raised_on_resume_from_the_journal(tmp_path):
+    """A finished 2-round run resumed with --rounds 3 measures only the third sweep; the table then
+    reports the median of the three jobs. Fewer rounds, or more without the per-job journal, are refused."""
+    out = tmp_path / "raise.parquet"
+    first: list = []
+    measure_space(_cfg(rounds=2, two_pass=True), limit=3, out=out, progress=False,
+                  build_fn=lambda a: first.append(a) or Tiny(a))
+    calls: list = []
+    res = measure_space(_cfg(rounds=3, two_pass=True), limit=3, out=out, resume=True, progress=False,
+                        build_fn=lambda a: calls.append(a) or Tiny(a))
+    assert res.complete and res.measured_now == 3 * 2
+    assert len([a for a in calls if tuple(a) != REF]) == 3 * 2
+    recs = [json.loads(l) for l in journal_path(out).read_text().splitlines()]
+    headers = [r for r in recs if r["kind"] == "header"]
+    assert [h["protocol"]["rounds"] for h in headers] == [2, 3] and headers[1]["raised_rounds_from"] == 2
+    jobs = [r for r in recs if r["kind"] == "result"]
+    assert sorted(r["round"] for r in jobs) == [0] * 6 + [1] * 6 + [2] * 6
+    t, tag = MetricTable.read_parquet(out), "cpu-t1-b1"
+    assert t.meta["measure"]["protocol"]["rounds"] == 3
+    assert np.all(t.column(f"{tag}/n_repeats") == 3 * FAST.repeats)
+    a0 = t.arch_tuples[0]
+    lat0 = [r["stats"]["median_ms"] for r in jobs if tuple(r["arch"]) == a0 and r["pass"] == 0]
+    assert t.lookup(f"{tag}/latency_ms", [a0])[0] == np.median(lat0)
+    with pytest.raises(MeasureError, match="another protocol"):
+        measure_space(_cfg(rounds=2, two_pass=True), limit=3, out=out, resume=True, progress=False,
+                      build_fn=Tiny)
+    # without the journal the table's merged figures cannot be extended by a round
+    journal_path(out).unlink()
+    with pytest.raises(MeasureError, match="journal .* is gone"):
+        measure_space(_cfg(rounds=4, two_pass=True), limit=3, out=out, resume=True, progress=False,
+                      build_fn=Tiny)
+    # nor can a journal rebuilt from the table (it holds the merged figures only)
+    measure_space(_cfg(rounds=3, two_pass=True), limit=3, out=out, resume=True, progress=False, build_fn=Tiny)
+    with pytest.raises(MeasureError, match="rebuilt from a table"):
+        measure_space(_cfg(rounds=4, two_pass=True), limit=3, out=out, resume=True, progress=False,
+                      build_fn=Tiny)
+
+
 def test_resume_ignores_adaptive_settings_of_a_fixed_repeat_run():
-    from hwpred.measure.harness import same_protocol
+    from hwpred.measure.harness import raises_rounds, same_protocol
 
     base = {"space": "nb201", "policy": {"repeats": 10, "warmup": 2, "adaptive": False, "target_rel_ci": 0.02,
                                          "confidence": 0.95, "max_repeats": 200, "max_time_s": None, "step": 5}}
@@ -524,5 +562,7 @@ def test_resume_ignores_adaptive_settings_of_a_fixed_repeat_run():
     assert not same_protocol(base, {**base, "policy": {**base["policy"], "repeats": 20}})
     # journals from before --rounds existed measured one job per pass
     assert same_protocol(base, {**base, "rounds": 1}) and not same_protocol(base, {**base, "rounds": 3})
+    assert raises_rounds(base, {**base, "rounds": 3}) and not raises_rounds({**base, "rounds": 3}, base)
+    assert not raises_rounds(base, {**base, "rounds": 3, "threads": 2})
     adaptive = {**base, "policy": {**base["policy"], "adaptive": True}}
     assert not same_protocol(adaptive, {**adaptive, "policy": {**adaptive["policy"], "target_rel_ci": 0.5}})

@@ -56,7 +56,7 @@ def add_parser(subparsers) -> None:
     s.add_argument("--rounds", type=int, default=1,
                    help="jobs per architecture and pass, each on a fresh build, in R sweeps over the architectures "
                         "(each in its own shuffled order); the pass reports their median (outvotes a job that a "
-                        "noisy machine threw off)")
+                        "noisy machine threw off); --resume with a larger R adds sweeps to a run")
     s.add_argument("--paired-reference", action="store_true",
                    help="CPU: time the reference next to every forward and add rel_latency (robust to shared cores)")
     s.add_argument("--mode", default="neighbours", help="for 'lut': neighbours or isolated")

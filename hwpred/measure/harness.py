@@ -364,6 +364,23 @@ def same_protocol(a: dict | None, b: dict | None) -> bool:
     return _normalised_protocol(a) == _normalised_protocol(b)
 
 
+def raises_rounds(old: dict | None, new: dict | None) -> bool:
+    """Whether ``new`` is ``old`` with more rounds and nothing else changed. Sweep r's order depends
+    only on the seed and r, so the jobs of an R-round run are the first R sweeps of any longer run:
+    a finished or unfinished run can go on to more jobs per architecture and pass."""
+    if old is None or new is None:
+        return False
+    o, n = _normalised_protocol(old), _normalised_protocol(new)
+    return o["rounds"] < n["rounds"] and {**o, "rounds": n["rounds"]} == n
+
+
+def journal_protocol(records: list[dict]) -> dict | None:
+    """The protocol a journal is now measured with: its last header's (a run whose rounds were raised
+    has a header per raise)."""
+    header = next((r for r in reversed(records) if r.get("kind") == "header"), None)
+    return header.get("protocol") if header else None
+
+
 def _check_existing_output(out: Path, protocol: dict) -> None:
     """An existing output must be a measurement table of the same protocol."""
     try:
@@ -374,7 +391,7 @@ def _check_existing_output(out: Path, protocol: dict) -> None:
     if old.meta.get("source") != SOURCE or prot is None:
         raise MeasureError(f"output {out} holds another table (source {old.meta.get('source')!r}, space "
                            f"{old.space}); choose another --out or pass --overwrite to replace it")
-    if not same_protocol(prot, protocol):
+    if not (same_protocol(prot, protocol) or raises_rounds(prot, protocol)):
         prot, protocol = _normalised_protocol(prot), _normalised_protocol(protocol)
         diff = sorted(k for k in set(prot) | set(protocol) if prot.get(k) != protocol.get(k))
         raise MeasureError(f"output {out} holds a measurement table of another protocol (differs in: "
@@ -586,16 +603,27 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
     records = journal.load() if resume else []
     if records:
         header = next((r for r in records if r.get("kind") == "header"), None)
-        if header is None or not same_protocol(header.get("protocol"), protocol):
+        was = journal_protocol(records)
+        if header is None or not (same_protocol(was, protocol) or raises_rounds(was, protocol)):
             raise MeasureError(f"journal {journal.path} was written with another protocol; resume with the same "
-                               "options, or pass --overwrite to start over")
+                               "options (or only a larger --rounds), or pass --overwrite to start over")
         if header.get("fingerprint") != fingerprint(device):
             raise MeasureError(f"journal {journal.path} was measured on another machine/software "
                                f"({header.get('fingerprint')}); resuming would mix devices in one table")
+        if raises_rounds(was, protocol):
+            if any(r.get("kind") == "result" and r.get("round", 0) is None for r in records):
+                raise MeasureError(f"journal {journal.path} was rebuilt from a table, which keeps each pass's "
+                                   "figures merged over its rounds only; --rounds can be raised only from the "
+                                   "run's own journal")
+            journal.append({"kind": "header", "protocol": protocol, "fingerprint": fingerprint(device),
+                            "raised_rounds_from": _normalised_protocol(was)["rounds"]})
     elif resume and out_path is not None and out_path.exists():
         old = MetricTable.read_parquet(out_path)
         if fingerprint(old.meta.get("device", {})) != fingerprint(device):
             raise MeasureError(f"{out_path} was measured on another machine/software; resuming would mix devices")
+        if not same_protocol(old.meta.get("measure", {}).get("protocol"), protocol):
+            raise MeasureError(f"{out_path} keeps each pass's figures merged over its rounds only, and its journal "
+                               f"{journal.path} is gone; --rounds can be raised only from the run's journal")
         journal.append({"kind": "header", "protocol": protocol, "fingerprint": fingerprint(device),
                         "rebuilt_from": str(out_path)})
         for r in _records_from_table(old, cfg.tag, cfg.two_pass):
