@@ -110,7 +110,8 @@ def carry_journal(src: Path, out_dir: Path) -> bool:
 def journal_reading(out_dir: Path) -> dict:
     """An unfinished (or finished) --rounds run, read from its journal: for k = 1..R, the cells whose
     rounds 0..k-1 are done in both passes, and the Kendall tau between the passes of their paired q10
-    ratio, from round 0 alone and from the median of the k rounds, on the same cells."""
+    ratio, from round 0 alone, from the median of the first k-1 rounds and from the median of the k
+    rounds, on the same cells."""
     records = Journal(journal_path(out_dir / OURS_TABLE)).load()
     if not records:
         raise SystemExit(f"no harness journal in {out_dir}")
@@ -125,10 +126,13 @@ def journal_reading(out_dir: Path) -> dict:
         row = {"rounds": k, "cells": len(cells)}
         if len(cells) >= 3:
             first = [np.array([q10[a][(p, 0)] for a in cells]) for p in (0, 1)]
-            med = [np.array([np.median([q10[a][(p, q)] for q in range(k)]) for a in cells]) for p in (0, 1)]
+            med = {j: [np.array([np.median([q10[a][(p, q)] for q in range(j)]) for a in cells]) for p in (0, 1)]
+                   for j in {k, max(k - 1, 1)}}
             row.update(tau_round0=kendall_tau(*first), rel_diff_round0=rel_diff(*first),
-                       tau_median=kendall_tau(*med), rel_diff_median=rel_diff(*med),
-                       pair_classes=pair_classes(cells, *med))
+                       tau_median=kendall_tau(*med[k]), rel_diff_median=rel_diff(*med[k]),
+                       pair_classes=pair_classes(cells, *med[k]))
+            if k > 1:  # what the last round added, on the same cells
+                row.update(tau_previous=kendall_tau(*med[k - 1]), rel_diff_previous=rel_diff(*med[k - 1]))
         rows.append(row)
     return {"jobs": jobs, "rounds": rounds, "by_rounds_done": rows}
 
@@ -564,7 +568,10 @@ def main() -> int:
                 continue
             pc = row["pair_classes"]
             print(f"  rounds 0..{row['rounds'] - 1} done: {row['cells']} cells; round 0 alone tau {row['tau_round0']:.4f} "
-                  f"({row['rel_diff_round0']:.4f}), median of {row['rounds']} tau {row['tau_median']:.4f} "
+                  f"({row['rel_diff_round0']:.4f}), "
+                  + (f"median of {row['rounds'] - 1} tau {row['tau_previous']:.4f} ({row['rel_diff_previous']:.4f}), "
+                     if "tau_previous" in row else "")
+                  + f"median of {row['rounds']} tau {row['tau_median']:.4f} "
                   f"({row['rel_diff_median']:.4f}); within classes: "
                   + ", ".join(f"{c} {pc[c]['pairs']} pairs tau {pc[c]['tau']:.3f}" for c in ("same_ops", "none_vs_skip", "rest")))
         (out_dir / "journal_reading.json").write_text(json.dumps(j, indent=2))

@@ -55,8 +55,11 @@ def test_journal_reading_compares_round0_with_the_median_on_the_same_cells(bench
     # round 0 alone: cell 0 lands between cells 2 and 3 in pass 2, 2 of 6 pairs discordant
     assert k1["tau_round0"] == pytest.approx(2 / 6)
     assert k1["tau_median"] == k1["tau_round0"]  # one round: the median is that round
+    assert "tau_previous" not in k1
     # three rounds: the median outvotes the thrown-off job, on the same 3 cells
     assert k3["tau_round0"] == pytest.approx(-1 / 3)
     assert k3["tau_median"] == pytest.approx(1.0)
+    # the median of 2 (their mean) still puts cell 0's thrown-off pass 2 between cells 1 and 2
+    assert k3["tau_previous"] == pytest.approx(1 / 3) and k2["tau_median"] == pytest.approx(1 / 3)
     assert k3["rel_diff_median"] == 0.0
     assert k3["pair_classes"]["pairs"] == 3
