@@ -125,14 +125,17 @@ def journal_reading(out_dir: Path) -> dict:
         cells = sorted(a for a, v in q10.items() if all((p, q) in v for p in (0, 1) for q in range(k)))
         row = {"rounds": k, "cells": len(cells)}
         if len(cells) >= 3:
-            first = [np.array([q10[a][(p, 0)] for a in cells]) for p in (0, 1)]
-            med = {j: [np.array([np.median([q10[a][(p, q)] for q in range(j)]) for a in cells]) for p in (0, 1)]
-                   for j in {k, max(k - 1, 1)}}
+            def median_of(j: int) -> list[np.ndarray]:
+                """Each pass's median over rounds 0..j-1, for these cells."""
+                return [np.array([np.median([q10[a][(p, q)] for q in range(j)]) for a in cells]) for p in (0, 1)]
+
+            first, med = median_of(1), median_of(k)
             row.update(tau_round0=kendall_tau(*first), rel_diff_round0=rel_diff(*first),
-                       tau_median=kendall_tau(*med[k]), rel_diff_median=rel_diff(*med[k]),
-                       pair_classes=pair_classes(cells, *med[k]))
+                       tau_median=kendall_tau(*med), rel_diff_median=rel_diff(*med),
+                       pair_classes=pair_classes(cells, *med))
             if k > 1:  # what the last round added, on the same cells
-                row.update(tau_previous=kendall_tau(*med[k - 1]), rel_diff_previous=rel_diff(*med[k - 1]))
+                prev = median_of(k - 1)
+                row.update(tau_previous=kendall_tau(*prev), rel_diff_previous=rel_diff(*prev))
         rows.append(row)
     return {"jobs": jobs, "rounds": rounds, "by_rounds_done": rows}
 

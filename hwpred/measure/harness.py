@@ -604,13 +604,14 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
     if records:
         header = next((r for r in records if r.get("kind") == "header"), None)
         was = journal_protocol(records)
-        if header is None or not (same_protocol(was, protocol) or raises_rounds(was, protocol)):
+        raised = raises_rounds(was, protocol)
+        if header is None or not (raised or same_protocol(was, protocol)):
             raise MeasureError(f"journal {journal.path} was written with another protocol; resume with the same "
                                "options (or only a larger --rounds), or pass --overwrite to start over")
         if header.get("fingerprint") != fingerprint(device):
             raise MeasureError(f"journal {journal.path} was measured on another machine/software "
                                f"({header.get('fingerprint')}); resuming would mix devices in one table")
-        if raises_rounds(was, protocol):
+        if raised:
             if any(r.get("kind") == "result" and r.get("round", 0) is None for r in records):
                 raise MeasureError(f"journal {journal.path} was rebuilt from a table, which keeps each pass's "
                                    "figures merged over its rounds only; --rounds can be raised only from the "
