@@ -1,0 +1,196 @@
+"""The resumable part store: one Parquet file per finished unit of work.
+
+Layout of a store folder::
+
+    <meta file>         the config (and its hash) that owns this store, e.g. study.json
+    <parts>/<id>.parquet one file per finished unit
+
+Why one file per unit: a part appears through an atomic rename of a complete temporary file
+(:func:`hwpred._io.atomic_write_bytes`), so a reader sees a unit either finished or absent,
+never half written, whatever kills the writer. A part's file name is a function of its id, so a
+unit can never be stored twice, and resuming is "run every unit whose part is missing". Readers
+skip temporary files and parts they cannot parse, so they tolerate a run in progress.
+
+Every part is written by :meth:`PartStore.write_part` and read by :meth:`PartStore.read_part`:
+the two places where a per-part checksum would be recorded and verified. A claim on a unit
+would live beside its part, under the same file name with another suffix.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .._io import TMP_PREFIX, atomic_write_bytes, part_filename, read_store_meta
+from ..errors import ConfigError, DataError
+
+FORMAT_VERSION = 1
+
+
+def _parquet_bytes(data) -> bytes:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(data, preserve_index=False) if isinstance(data, pd.DataFrame) else data
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+class PartStore:
+    """A folder of part files owned by one config.
+
+    Parameters
+    ----------
+    root : path
+        The store folder, ``<output>/<name>``.
+    kind : str
+        What the store holds, for messages (``"study store"``, ``"simulation store"``).
+    meta_name : str
+        The ownership file's name inside ``root`` (``study.json``).
+    parts : str
+        The sub-folder of part files (``cells``, ``parts``).
+    """
+
+    def __init__(self, root: str | os.PathLike, kind: str, meta_name: str, parts: str = "parts"):
+        self.root = Path(root)
+        self.kind = kind
+        self.meta_path = self.root / meta_name
+        self.parts_dir = self.root / parts
+
+    # ---- ownership ---------------------------------------------------------------------------
+    def read_meta(self) -> dict | None:
+        """The ownership document, None when the store has none yet."""
+        return read_store_meta(self.meta_path, self.kind)
+
+    def check_owner(self, config_hash: str) -> None:
+        """A store belongs to one config: refuse to mix results of another under the same name."""
+        meta = self.read_meta()
+        if meta is None:
+            if self.parts_dir.is_dir() and any(self.part_files()):
+                raise ConfigError(f"{self.root} holds result parts but no {self.meta_path.name}; it was not "
+                                  "written by hwpred or is damaged; choose another output or name")
+            return
+        if meta.get("config_hash") != config_hash:
+            raise ConfigError(
+                f"{self.root} already holds {self.kind.split()[0]} {meta.get('name')!r} written by a "
+                f"different config (hash {meta.get('config_hash')} from {meta.get('source')}, this one is "
+                f"{config_hash}); give this config another name or output, or delete that folder to start over")
+
+    def init(self, name: str, config_hash: str, source: str, config: Mapping[str, Any]) -> None:
+        """Claim the store for one config (idempotent; safe when two runs start together)."""
+        self.check_owner(config_hash)
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        if self.meta_path.is_file():
+            return
+        from .. import __version__
+
+        doc = {"format": FORMAT_VERSION, "name": name, "config_hash": config_hash, "source": source,
+               "config": config, "hwpred": __version__,
+               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        # publish with link(): it fails if the file exists, so of two runs starting together exactly
+        # one claims the store and the other is checked against that claim
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=TMP_PREFIX, suffix=".json")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(json.dumps(doc, indent=1, default=str).encode())
+            try:
+                os.link(tmp, self.meta_path)
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links: rename (last writer wins), then re-check
+                os.replace(tmp, self.meta_path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self.check_owner(config_hash)
+
+    # ---- parts -------------------------------------------------------------------------------
+    def path_of(self, part_id: str) -> Path:
+        return self.parts_dir / part_filename(part_id)
+
+    def has(self, part_id: str) -> bool:
+        return self.path_of(part_id).is_file()
+
+    def part_files(self) -> set[str]:
+        """File names of the finished parts (temporary files excluded)."""
+        if not self.parts_dir.is_dir():
+            return set()
+        return {e.name for e in os.scandir(self.parts_dir)
+                if e.name.endswith(".parquet") and not e.name.startswith(".")}
+
+    def missing(self, part_ids: Iterable[str]) -> list[str]:
+        """The ids among ``part_ids`` that have no finished part, in their order."""
+        done = self.part_files()
+        return [p for p in part_ids if part_filename(p) not in done]
+
+    def write_part(self, part_id: str, data) -> Path:
+        """Store one finished unit (a DataFrame or a pyarrow Table) atomically."""
+        path = self.path_of(part_id)
+        atomic_write_bytes(path, _parquet_bytes(data))
+        return path
+
+    def read_part(self, name: str, schema=None):
+        """One part file (by file name) as a pyarrow Table; None when it is unreadable."""
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_table(self.parts_dir / name, schema=schema)
+        except Exception:  # not our file, or a disk fault: skipped, a re-run redoes that unit
+            return None
+
+    def read_parts(self, schema=None) -> list:
+        """Every readable finished part as a pyarrow Table, in file-name order."""
+        tables = (self.read_part(name, schema) for name in sorted(self.part_files()))
+        return [t for t in tables if t is not None]
+
+    # ---- other files of the store -------------------------------------------------------------
+    def write_file(self, name: str, data: bytes) -> Path:
+        """An auxiliary file in the store folder, written atomically."""
+        path = self.root / name
+        atomic_write_bytes(path, data)
+        return path
+
+    def write_json(self, name: str, doc: Any) -> Path:
+        return self.write_file(name, json.dumps(doc, indent=1, default=str).encode())
+
+    def write_frame(self, name: str, df) -> Path:
+        """A DataFrame as a Parquet file in the store folder."""
+        return self.write_file(name, _parquet_bytes(df))
+
+    def clean_temp(self, older_than_s: float = 3600.0) -> int:
+        """Remove temporary files a killed writer left behind (old ones only: a live run may own new ones)."""
+        n = 0
+        if not self.parts_dir.is_dir():
+            return 0
+        now = time.time()
+        for e in os.scandir(self.parts_dir):
+            if e.name.startswith(TMP_PREFIX):
+                try:
+                    if now - e.stat().st_mtime > older_than_s:
+                        os.unlink(e.path)
+                        n += 1
+                except FileNotFoundError:
+                    pass
+        return n
+
+
+def locate_store(path: str | os.PathLike, meta_name: str, kind: str, command: str) -> Path:
+    """A store folder, or an output folder holding exactly one store of this kind.
+
+    ``command`` names what writes such stores, for the error message.
+    """
+    p = Path(path)
+    if (p / meta_name).is_file():
+        return p
+    subs = sorted(d for d in p.iterdir() if (d / meta_name).is_file()) if p.is_dir() else []
+    if len(subs) == 1:
+        return subs[0]
+    plural = f"{kind.split()[0]}s" if kind.endswith("store") else kind
+    if subs:
+        raise DataError(f"{p} holds several {plural} ({', '.join(d.name for d in subs)}); pass one of them")
+    raise DataError(f"{p} is not a {kind} (no {meta_name}); pass the folder {command} wrote, <output>/<name>")
