@@ -30,7 +30,9 @@ _EXPORTS = {
     "median_rel_diff": "repeatability",
     "op_multiset_ties": "repeatability",
     "pair_classes": "repeatability",
+    "pass2_column": "tables",
     "pass_agreement": "repeatability",
+    "rank_agreement": "repeatability",
     "sweep_readings": "repeatability",
 }
 

@@ -32,20 +32,20 @@ def median_rel_diff(a, b) -> float:
     return float(np.median(np.abs(a - b) / ((a + b) / 2)))
 
 
-def agreement(a, b) -> dict:
+def rank_agreement(a, b) -> dict:
     """Kendall tau, Spearman rho and median relative difference between two passes' values."""
     return {"tau": kendall_tau(a, b), "spearman": spearman(a, b), "median_rel_diff": median_rel_diff(a, b)}
 
 
 def pass_agreement(table: MetricTable, column: str) -> dict:
-    """:func:`agreement` of a two-pass table's first-pass ``column`` (e.g. ``cpu-t1-b1/latency_ms``)
-    with its second pass (``cpu-t1-b1/latency_pass2_ms``)."""
+    """:func:`rank_agreement` of a two-pass table's first-pass ``column`` (e.g.
+    ``cpu-t1-b1/latency_ms``) with its second pass (``cpu-t1-b1/latency_pass2_ms``)."""
     second = pass2_column(column)
     for c in (column, second):
         if c not in table.columns:
             raise DataError(f"the table has no column {c!r}; pass agreement needs a two-pass measurement "
                             f"table (columns: {', '.join(table.column_names)})")
-    return agreement(table.column(column), table.column(second))
+    return rank_agreement(table.column(column), table.column(second))
 
 
 def op_counts(archs, space: str = "nb201") -> np.ndarray:
@@ -135,5 +135,5 @@ def sweep_readings(journal: str | os.PathLike | list[dict], stat: str = "ratio_q
             "by_rounds_done": rows}
 
 
-__all__ = ["PAIR_CLASSES", "WEIGHTLESS_OPS", "agreement", "median_rel_diff", "op_counts", "op_multiset_ties",
-           "pair_classes", "pass_agreement", "sweep_readings"]
+__all__ = ["PAIR_CLASSES", "WEIGHTLESS_OPS", "median_rel_diff", "op_counts", "op_multiset_ties",
+           "pair_classes", "pass_agreement", "rank_agreement", "sweep_readings"]
