@@ -197,7 +197,7 @@ def job_noise(args, out_dir: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for flag, default in (("--n", 60), ("--warmup", 2), ("--seed", 0), ("--rounds", 3)):
+    for flag, default in (("--n", 500), ("--warmup", 2), ("--seed", 0), ("--rounds", 3)):
         ap.add_argument(flag, type=int, default=default)
     ap.add_argument("--out-dir", default="results/measure/noise")
     ap.add_argument("--estimators", type=int, default=0, metavar="K",

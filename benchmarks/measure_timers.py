@@ -71,7 +71,7 @@ def head_to_head(args, out_dir: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for flag, default in (("--n", 200), ("--repeats", 10), ("--warmup", 2), ("--seed", 0)):
+    for flag, default in (("--n", 500), ("--repeats", 10), ("--warmup", 2), ("--seed", 0)):
         ap.add_argument(flag, type=int, default=default)
     ap.add_argument("--out-dir", default="results/measure/h2h")
     ap.add_argument("--equal-total", action="store_true",
