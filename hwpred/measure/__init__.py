@@ -1,11 +1,40 @@
 """Measurement harness: device latency (and energy) tables on CPU and CUDA, per-op lookup tables."""
-from .device import describe_device
-from .energy import open_energy_counter
-from .harness import (MeasureConfig, MeasureResult, load_model_spec, measure_model, measure_space,
-                      read_archs_file, select_archs)
-from .lut import lut_archs, measure_lut
-from .timers import CPUTimer, CUDATimer, MeasureError, RepeatPolicy, TimingStats, make_timer, median_ci
+from __future__ import annotations
 
-__all__ = ["CPUTimer", "CUDATimer", "MeasureConfig", "MeasureError", "MeasureResult", "RepeatPolicy", "TimingStats",
-           "describe_device", "load_model_spec", "lut_archs", "measure_lut", "make_timer", "measure_model", "measure_space", "median_ci",
-           "open_energy_counter", "read_archs_file", "select_archs"]
+from .._lazy import lazy_exports
+
+# name -> submodule; imported on first use so that `hwpred --help` does not pay for torch
+_EXPORTS = {
+    "CPUTimer": "timers",
+    "CUDATimer": "timers",
+    "MeasureError": "timers",
+    "RepeatPolicy": "timers",
+    "TimingStats": "timers",
+    "make_timer": "timers",
+    "median_ci": "timers",
+    "describe_device": "device",
+    "open_energy_counter": "energy",
+    "MeasureConfig": "config",
+    "read_archs_file": "config",
+    "select_archs": "config",
+    "schedule_rounds": "schedule",
+    "Journal": "journal",
+    "carry_journal": "journal",
+    "journal_path": "journal",
+    "MeasureResult": "harness",
+    "load_model_spec": "harness",
+    "measure_model": "harness",
+    "measure_space": "harness",
+    "lut_archs": "op_tables",
+    "measure_lut": "op_tables",
+    "median_rel_diff": "repeatability",
+    "op_multiset_ties": "repeatability",
+    "pair_classes": "repeatability",
+    "pass2_column": "tables",
+    "pass_agreement": "repeatability",
+    "rank_agreement": "repeatability",
+    "sweep_readings": "repeatability",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, HwpredError
 from ..spaces import SpaceError, get_space
 from .timers import MeasureError, RepeatPolicy
 
@@ -98,7 +99,7 @@ def _space_or_error(name: str):
 
 
 def _config(args, space):
-    from .harness import MeasureConfig
+    from .config import MeasureConfig
 
     return MeasureConfig(space=space.name, device=args.device, batch_size=args.batch_size, input_size=args.input_size,
                          num_classes=args.classes, threads=args.threads, policy=_policy(args), two_pass=args.two_pass,
@@ -129,8 +130,35 @@ def _report(res, name: str | None) -> None:
         print(f"  registered as local:{name}")
 
 
+#: parameters whose flag is not ``--`` + the name with dashes
+_FLAGS = {"num_classes": "--classes", "target_rel_ci": "--target", "register_name": "--name"}
+_PARAM = re.compile(r"`(\w+)(?:=([^`]*))?`")
+
+
+def flag_wording(message: str) -> str:
+    """A library message with its `param=value` mentions as this command's flags (`resume=True` ->
+    --resume, `mode='isolated'` -> --mode isolated, `limit` -> --limit)."""
+
+    def flag(m: re.Match) -> str:
+        name, value = m.group(1), m.group(2)
+        opt = _FLAGS.get(name, "--" + name.replace("_", "-"))
+        if value is None or value == "True":
+            return opt
+        return f"{opt} {value.strip(chr(39) + chr(34))}"
+
+    return _PARAM.sub(flag, message)
+
+
 def run(args) -> int:
-    from .harness import load_model_spec, measure_model, measure_space, read_archs_file
+    try:
+        return _run(args)
+    except HwpredError as exc:
+        raise type(exc)(flag_wording(str(exc))) from None
+
+
+def _run(args) -> int:
+    from .config import read_archs_file
+    from .harness import load_model_spec, measure_model, measure_space
 
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite contradict each other; pass one")
@@ -164,7 +192,7 @@ def run(args) -> int:
         return 1 if "error" in res else 0
 
     if target == "lut":
-        from .lut import measure_lut
+        from .op_tables import measure_lut
 
         space = _space_or_error(args.spec or "nb201")
         cfg = _config(args, space).resolved()

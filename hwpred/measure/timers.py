@@ -193,7 +193,7 @@ class CPUTimer:
         if clock not in ("wall", "cpu"):
             raise ConfigError(f"unknown clock {clock!r}; use 'wall' (latency) or 'cpu' (thread CPU time)")
         if clock == "cpu" and threads != 1:
-            raise ConfigError("the 'cpu' clock (thread CPU time) measures latency only with --threads 1")
+            raise ConfigError("the 'cpu' clock (thread CPU time) measures latency only with `threads=1`")
         self.policy = policy
         self.threads = threads
         self.clock = clock
@@ -349,7 +349,8 @@ def require_cuda() -> None:
     if not torch.cuda.is_available():
         raise MeasureError("CUDA was asked for but torch.cuda.is_available() is False on this machine "
                            f"(torch {torch.__version__}, built with CUDA {torch.version.cuda}); "
-                           "measure with --device cpu or run on a machine with an NVIDIA GPU and a CUDA build of torch")
+                           "measure with `device='cpu'` or run on a machine with an NVIDIA GPU and a CUDA "
+                           "build of torch")
 
 
 def parse_device(device: str) -> tuple[str, int]:
@@ -370,7 +371,7 @@ def make_timer(device: str = "cpu", policy: RepeatPolicy = RepeatPolicy(), threa
     if kind == "cpu":
         return CPUTimer(policy, threads=threads, clock=clock)
     if clock != "wall":
-        raise ConfigError("the 'cpu' clock exists for --device cpu only; CUDA is timed with events")
+        raise ConfigError("the 'cpu' clock exists for `device='cpu'` only; CUDA is timed with events")
     require_cuda()
     import torch
 

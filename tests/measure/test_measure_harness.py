@@ -13,7 +13,8 @@ from hwpred.data.table import MetricTable
 from hwpred.measure import (MeasureConfig, MeasureError, RepeatPolicy, TimingStats, load_model_spec, measure_model,
                             measure_space, median_ci, read_archs_file, select_archs)
 from hwpred.measure import energy as energy_mod
-from hwpred.measure.harness import journal_path, schedule
+from hwpred.measure.journal import journal_path
+from hwpred.measure.schedule import schedule
 from hwpred.measure.timers import CPUTimer, collect, make_timer, relative_ci_halfwidth
 from hwpred.spaces import NB201
 
@@ -83,7 +84,7 @@ def test_cpu_timer_on_a_model_of_known_cost():
 def test_cpu_clock_option_makes_cpu_time_primary():
     st = CPUTimer(RepeatPolicy(repeats=6, warmup=0), threads=1, clock="cpu").measure(Sleeper(3.0), torch.zeros(1))
     assert st.median_ms < 1.5  # CPU time of a sleep, not its 3 ms wall time
-    with pytest.raises(Exception, match="threads 1"):
+    with pytest.raises(Exception, match="threads=1"):
         CPUTimer(threads=2, clock="cpu")
 
 
@@ -258,7 +259,7 @@ def test_resume_after_interruption_measures_only_what_is_missing(tmp_path):
     assert journal.exists() and not out.exists()
     with open(journal, "a") as fh:  # a torn line, as a crash mid-write leaves it
         fh.write('{"kind": "result", "arch": [1, 2')
-    with pytest.raises(MeasureError, match="--resume"):
+    with pytest.raises(MeasureError, match="resume=True"):
         measure_space(_cfg(), limit=10, out=out, progress=False, build_fn=tiny_build)
 
     second: list = []
@@ -445,7 +446,7 @@ def test_energy_column_when_a_counter_exists(tmp_path, monkeypatch):
 def test_rounds_report_the_median_of_jobs_on_fresh_builds(tmp_path):
     """--rounds 3: three jobs per arch and pass, each on its own build, spread through the order; the
     table reports their median, so one job that the machine threw off does not move the figure."""
-    from hwpred.measure.harness import schedule_rounds
+    from hwpred.measure.schedule import schedule_rounds
 
     archs = select_archs("nb201", limit=4, seed=0)
     cost = {a: 2.0 + 1.5 * i for i, a in enumerate(archs)}
@@ -553,7 +554,7 @@ def test_rounds_can_be_raised_on_resume_from_the_journal(tmp_path):
 
 
 def test_resume_ignores_adaptive_settings_of_a_fixed_repeat_run():
-    from hwpred.measure.harness import raises_rounds, same_protocol
+    from hwpred.measure.resume import raises_rounds, same_protocol
 
     base = {"space": "nb201", "policy": {"repeats": 10, "warmup": 2, "adaptive": False, "target_rel_ci": 0.02,
                                          "confidence": 0.95, "max_repeats": 200, "max_time_s": None, "step": 5}}

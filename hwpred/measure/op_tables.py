@@ -22,7 +22,11 @@ import numpy as np
 
 from ..data.table import MetricTable
 from ..spaces import Arch, SpaceError, get_space
-from .harness import MeasureConfig, MeasureResult, _check_existing_output, _Progress, measure_space
+from .config import MeasureConfig
+from .harness import MeasureResult, measure_space
+from .progress import Progress
+from .resume import check_existing_output
+from .tables import register_table
 from .timers import MeasureError, make_timer, parse_device
 
 MODES = ("neighbours", "isolated")
@@ -84,7 +88,7 @@ def isolated_op_table(cfg: MeasureConfig, progress: bool = True):
     rows = []
     shapes = _nb201_stage_shapes(cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
-    with _Progress(len(shapes) * len(OPS), "isolated ops", enabled=progress) as bar:
+    with Progress(len(shapes) * len(OPS), "isolated ops", enabled=progress) as bar:
         for stage, (c, h) in enumerate(shapes):
             x_cpu = torch.randn(cfg.batch_size, c, h, h, generator=gen)
             for op in np.random.default_rng([cfg.seed, 3, stage]).permutation(len(OPS)):
@@ -101,20 +105,21 @@ def _measure_isolated(cfg: MeasureConfig, archs: list[Arch], out, resume, overwr
     sp = get_space(cfg.space)
     if sp.name != "nb201":
         raise MeasureError(f"isolated per-op tables exist for nb201 only (a {sp.name} layer's shape depends on the "
-                           "layers before it); use --mode neighbours")
+                           "layers before it); use `mode='neighbours'`")
     if cfg.two_pass or cfg.rounds > 1:
-        raise MeasureError(f"{'--two-pass' if cfg.two_pass else '--rounds'} is not available for isolated per-op "
-                           "tables; use --mode neighbours")
+        raise MeasureError(f"{'`two_pass`' if cfg.two_pass else '`rounds`'} is not available for isolated "
+                           "per-op tables; use `mode='neighbours'`")
     base = archs[0]
     ops_path = None
     if out is not None:
         out = Path(out)
         ops_path = out.with_name(out.stem + ".ops.parquet")
         if out.exists() and not overwrite:
-            _check_existing_output(out, cfg.protocol())
+            check_existing_output(out, cfg.protocol())
             if not resume:
-                raise MeasureError(f"output {out} already exists; pass --overwrite (or --resume, which re-measures "
-                                   "an isolated table: it takes seconds) or choose another --out")
+                raise MeasureError(f"output {out} already exists; pass `overwrite=True` (or `resume=True`, "
+                                   "which re-measures an isolated table: it takes seconds) or choose another "
+                                   "`out`")
     # the baseline network, measured whole
     base_res = measure_space(cfg, archs=[base], out=None, progress=False, extra_meta=lut_meta)
     if len(base_res.table) != 1:
@@ -143,8 +148,6 @@ def _measure_isolated(cfg: MeasureConfig, archs: list[Arch], out, resume, overwr
         ops.to_parquet(ops_path)
         table.to_parquet(out)
         if register_name:
-            from .harness import register_table
-
             register_table(register_name, out, f"{tag}/latency_ms")
     return MeasureResult(table, Path(out) if out is not None else None, base_res.measured_now,
                          base_res.failed_now, base_res.wall_s, True)

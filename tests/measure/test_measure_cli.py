@@ -147,3 +147,14 @@ def test_lut_tables_fit_the_lut_predictor(tmp_path):
     conv = o[o.op_name == "nor_conv_3x3"].set_index("stage").latency_ms
     skip = o[o.op_name == "skip_connect"].set_index("stage").latency_ms
     assert (conv > skip).all()  # a 3x3 convolution costs more than an identity at every stage
+
+
+def test_library_messages_name_parameters_and_the_cli_shows_flags():
+    from hwpred.measure.cli import flag_wording
+
+    assert flag_wording("pass `resume=True` to continue, `overwrite=True` to start over, or another `out`") \
+        == "pass --resume to continue, --overwrite to start over, or another --out"
+    assert flag_wording("needs `device='cpu'` `threads=1`; use `mode='neighbours'`; `num_classes`") \
+        == "needs --device cpu --threads 1; use --mode neighbours; --classes"
+    assert flag_wording("`paired_reference=True` is a CPU option") == "--paired-reference is a CPU option"
+    assert flag_wording("no parameter here") == "no parameter here"

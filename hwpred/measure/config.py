@@ -1,0 +1,155 @@
+"""What one measurement run is: its protocol (:class:`MeasureConfig`) and the architectures it measures.
+
+Messages name the Python parameter a user can change between backticks (`limit`, `threads=1`);
+``hwpred measure`` shows them as its command-line flags.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ..spaces import Arch, SpaceError, get_space
+from .timers import MeasureError, RepeatPolicy, parse_device
+
+#: per space: (default input size, default number of classes, reference architecture)
+SPACE_DEFAULTS: dict[str, tuple[int, int, Arch]] = {
+    "nb201": (32, 10, (3, 1, 2, 4, 3, 1)),
+    "transnas_macro": (224, 75, (4, 1, 4, 1, 4, 0)),  # 64-41414-basic
+}
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """Everything that defines one measurement protocol (archs selection is separate)."""
+
+    space: str = "nb201"
+    device: str = "cpu"
+    batch_size: int = 1
+    input_size: int | None = None
+    num_classes: int | None = None
+    threads: int | None = 1
+    policy: RepeatPolicy = field(default_factory=RepeatPolicy)
+    two_pass: bool = False
+    reference: tuple[int, ...] | None = None
+    reference_every: int = 100
+    seed: int = 0
+    tag: str | None = None
+    cudnn_benchmark: bool = True
+    checkpoint_every: int = 250
+    energy: bool = True
+    clock: str = "wall"  # CPU only: "wall" latency (default) or "cpu" thread CPU time as the primary figure
+    paired_reference: bool = False  # CPU only: pair each timed forward with one of the reference model
+    rounds: int = 1  # jobs per architecture and pass; the pass reports the median of their statistics
+
+    def resolved(self) -> "MeasureConfig":
+        """Fill per-space defaults and validate; raises MeasureError/ConfigError for bad values."""
+        try:
+            sp = get_space(self.space)
+        except SpaceError as exc:
+            raise MeasureError(str(exc)) from None
+        kind, _ = parse_device(self.device)
+        if self.batch_size < 1:
+            raise MeasureError(f"batch size must be >= 1, got {self.batch_size}")
+        if self.rounds < 1:
+            raise MeasureError(f"rounds must be >= 1 jobs per architecture and pass, got {self.rounds}")
+        if self.reference_every < 1:
+            raise MeasureError(f"reference interval must be >= 1 architectures, got {self.reference_every}")
+        size, classes, ref = SPACE_DEFAULTS.get(sp.name, (32, 10, None))
+        input_size = self.input_size or size
+        if input_size < 8:
+            raise MeasureError(f"input size must be >= 8 pixels, got {input_size}")
+        num_classes = self.num_classes or classes
+        reference = tuple(self.reference) if self.reference is not None else (ref or sp.enumerate()[0])
+        try:
+            reference = sp.validate(reference)
+        except SpaceError as exc:
+            raise MeasureError(f"reference architecture: {exc}") from None
+        threads = self.threads if kind == "cpu" else None
+        if self.clock not in ("wall", "cpu"):
+            raise MeasureError(f"unknown clock {self.clock!r}; use 'wall' or 'cpu'")
+        if self.clock == "cpu" and (kind != "cpu" or threads != 1):
+            raise MeasureError("the 'cpu' clock (thread CPU time) needs `device='cpu'` `threads=1`")
+        if self.paired_reference and kind != "cpu":
+            raise MeasureError("`paired_reference=True` is a CPU option (for machines shared with other "
+                               "jobs); CUDA is timed with events")
+        tag = self.tag or default_tag(kind, threads, self.batch_size)
+        if "/" in tag or not tag.strip():
+            raise MeasureError(f"device tag {tag!r} must be non-empty and contain no '/'")
+        return replace(self, space=sp.name, device=self.device if kind == "cpu" else self.device.lower(),
+                       input_size=input_size, num_classes=num_classes, reference=reference, threads=threads,
+                       tag=tag)
+
+    def protocol(self) -> dict:
+        """What must be identical for two runs' measurements to share one table."""
+        c = self.resolved()
+        return {"space": c.space, "device": c.device, "batch_size": c.batch_size, "input_size": c.input_size,
+                "num_classes": c.num_classes, "threads": c.threads, "policy": c.policy.to_dict(),
+                "two_pass": c.two_pass, "reference": list(c.reference), "tag": c.tag,
+                "cudnn_benchmark": c.cudnn_benchmark if c.device != "cpu" else None, "clock": c.clock,
+                "paired_reference": c.paired_reference, "rounds": c.rounds}
+
+
+def default_tag(kind: str, threads: int | None, batch_size: int) -> str:
+    return f"cpu-t{threads}-b{batch_size}" if kind == "cpu" else f"cuda-b{batch_size}"
+
+
+def read_archs_file(path: str | os.PathLike, space) -> list[Arch]:
+    """One architecture per line: its string, or its ops as ints ('3,1,2,4,3,1', '(3, 1, ...)').
+
+    Blank lines and '#' comments are ignored; a bad line is an error naming the line.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise MeasureError(f"architecture file {p} does not exist")
+    out, seen = [], set()
+    for lineno, raw in enumerate(p.read_text().splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("|") else raw.strip()
+        if not line:
+            continue
+        try:
+            cleaned = line.strip("()[] ")
+            if cleaned and all(ch.isdigit() or ch in ", \t" for ch in cleaned):
+                arch = space.validate(tuple(int(t) for t in cleaned.replace(",", " ").split()))
+            else:
+                arch = space.from_string(line)
+        except SpaceError as exc:
+            raise MeasureError(f"{p}:{lineno}: {exc}") from None
+        if arch not in seen:
+            seen.add(arch)
+            out.append(arch)
+    if not out:
+        raise MeasureError(f"architecture file {p} lists no architecture")
+    return out
+
+
+def select_archs(space, archs: Iterable[Sequence[int]] | None = None, limit: int | None = None,
+                 seed: int = 0) -> list[Arch]:
+    """The pool (given archs or the whole space), reduced to a seeded random ``limit`` subset."""
+    sp = get_space(space)
+    if archs is None:
+        pool = sp.enumerate()
+    else:
+        pool, seen = [], set()
+        for a in archs:
+            try:
+                t = sp.from_string(a) if isinstance(a, str) else sp.validate(a)
+            except SpaceError as exc:
+                raise MeasureError(str(exc)) from None
+            if t not in seen:
+                seen.add(t)
+                pool.append(t)
+    if limit is not None:
+        if limit < 1:
+            raise MeasureError(f"`limit` must be >= 1, got {limit}")
+        if limit < len(pool):
+            # a prefix of one seeded permutation: a larger limit extends a smaller one (resume)
+            idx = np.random.default_rng([seed, 1]).permutation(len(pool))[:limit]
+            pool = [pool[i] for i in sorted(idx)]
+    return pool
+
+
+__all__ = ["MeasureConfig", "SPACE_DEFAULTS", "default_tag", "read_archs_file", "select_archs"]
