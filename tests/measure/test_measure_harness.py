@@ -468,7 +468,8 @@ def test_rounds_report_the_median_of_jobs_on_fresh_builds(tmp_path):
     t, tag = res.table, "cpu-t1-b1"
     lat = dict(zip(t.arch_tuples, t.column(f"{tag}/latency_ms")))
     for a in archs:
-        assert cost[a] <= lat[a] < cost[a] + 1.5  # the 20 ms job of archs[0] is outvoted
+        # the 20 ms job of archs[0] is outvoted; the margin allows for sleeps a loaded machine overshoots
+        assert cost[a] <= lat[a] < cost[a] + 10.0
     assert np.all(t.column(f"{tag}/n_repeats") == 3 * FAST.repeats)
     recs = [json.loads(l) for l in journal_path(tmp_path / "r3.parquet").read_text().splitlines()]
     jobs0 = [r for r in recs if r["kind"] == "result" and tuple(r["arch"]) == archs[0]]
