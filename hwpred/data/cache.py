@@ -37,7 +37,8 @@ def stamp(spec: NamedSpec) -> dict:
 _TABLE_FIELDS: frozenset[str] | None = None
 
 
-def _fast_table(space: str, archs: np.ndarray, cols: dict[str, np.ndarray], meta: dict, units: dict) -> MetricTable:
+def _fast_table(space: str, archs: np.ndarray, cols: dict[str, np.ndarray], meta: dict,
+                units: dict) -> MetricTable:
     """Rebuild a MetricTable read back from our own cache with vectorised checks.
 
     MetricTable's constructor validates row by row (~0.1 s per 15k rows); the cached files were
@@ -46,7 +47,8 @@ def _fast_table(space: str, archs: np.ndarray, cols: dict[str, np.ndarray], meta
     """
     global _TABLE_FIELDS
     sp = get_space(space)
-    ok = archs.ndim == 2 and archs.shape[1] == sp.num_positions and all(np.isfinite(v).all() for v in cols.values())
+    ok = (archs.ndim == 2 and archs.shape[1] == sp.num_positions
+          and all(np.isfinite(v).all() for v in cols.values()))
     if ok and len(archs):
         codes = np.zeros(len(archs), dtype=np.int64)
         for j in range(archs.shape[1]):
@@ -113,14 +115,14 @@ def build_tables(spec: NamedSpec, upstream: bool = False, force: bool = False) -
     ms, specs = catalog()
     manifest = ms[spec.manifest]
     files = {rel: ensure_file(rel, spec.manifest, upstream=upstream, force=force) for rel in spec.files}
-    keys = sorted({s.table_key for s in specs.values() if s.manifest == spec.manifest and set(s.files) <= set(files)}
-                  | {spec.table_key})
+    keys = sorted({s.table_key for s in specs.values()
+                   if s.manifest == spec.manifest and set(s.files) <= set(files)} | {spec.table_key})
     tables = importer(manifest.format).build(manifest, files, keys)
     if spec.table_key not in tables:
         part = spec.table_key.split("/", 1)[-1]
-        raise DataError(f"{spec.name}: {', '.join(spec.files)} hold(s) no {part!r} data (found: "
-                        f"{', '.join(k.split('/', 1)[-1] for k in tables) or 'nothing'}); the file is incomplete "
-                        "or another version of the benchmark")
+        found = ", ".join(k.split("/", 1)[-1] for k in tables) or "nothing"
+        raise DataError(f"{spec.name}: {', '.join(spec.files)} hold(s) no {part!r} data (found: {found}); "
+                        "the file is incomplete or another version of the benchmark")
     for key, table in tables.items():
         owner = next((s for s in specs.values() if s.table_key == key), spec)
         table.meta["hwpred_cache"] = stamp(owner)

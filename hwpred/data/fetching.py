@@ -50,8 +50,8 @@ def _install(chunks: Iterable[bytes], dest: Path, expected: str, what: str) -> P
         got = h.hexdigest()
         if got != expected:
             raise DataError(f"checksum mismatch for {what}: sha256 {got}, manifest expects {expected}; the "
-                            "source file is corrupt, truncated or another version (nothing was cached). Replace "
-                            "it, or update the manifest if the upstream file changed on purpose")
+                            "source file is corrupt, truncated or another version (nothing was cached). "
+                            "Replace it, or update the manifest if the upstream file changed on purpose")
     return dest
 
 
@@ -78,7 +78,8 @@ def _download_chunks(url: str, what: str, size: int = 1 << 20) -> Iterator[bytes
             try:
                 block = resp.read(size)
             except OSError as exc:
-                raise DataError(f"download of {what} from {url} broke off ({exc}); run the fetch again") from None
+                raise DataError(f"download of {what} from {url} broke off ({exc}); "
+                                "run the fetch again") from None
             if not block:
                 return
             yield block
@@ -90,9 +91,10 @@ def ensure_file(rel: str, spec_manifest: str, upstream: bool = False, force: boo
     entry = file_entry(rel, spec_manifest)
     dest = cached_file(rel)
     if not entry.sha256:
-        raise DataError(f"{rel}: its manifest gives no sha256 (no published checksum is known here), so hwpred "
-                        "will not load it. Obtain the file from upstream, verify it, and put its sha256 in a "
-                        f"manifest in $HWPRED_HOME/manifests/ (see {catalog()[0][spec_manifest].source_path})")
+        source = catalog()[0][spec_manifest].source_path
+        raise DataError(f"{rel}: its manifest gives no sha256 (no published checksum is known here), so "
+                        "hwpred will not load it. Obtain the file from upstream, verify it, and put its "
+                        f"sha256 in a manifest in $HWPRED_HOME/manifests/ (see {source})")
     if dest.is_file() and not force:
         if not verify_cached or sha256_file(dest) == entry.sha256:
             return dest
@@ -105,9 +107,11 @@ def ensure_file(rel: str, spec_manifest: str, upstream: bool = False, force: boo
         where = f"it is not in the mirror {mirror}" if mirror else "HWPRED_DATA_MIRROR is not set"
         raise FileUnavailable(rel, where)
     if not entry.url:
-        raise DataError(f"{rel}: no direct download URL is known (see {catalog()[0][spec_manifest].upstream}); "
+        upstream_page = catalog()[0][spec_manifest].upstream
+        raise DataError(f"{rel}: no direct download URL is known (see {upstream_page}); "
                         "download it by hand into the mirror folder and set HWPRED_DATA_MIRROR")
-    return _install(_download_chunks(entry.url, rel), dest, entry.sha256, f"{rel} downloaded from {entry.url}")
+    return _install(_download_chunks(entry.url, rel), dest, entry.sha256,
+                    f"{rel} downloaded from {entry.url}")
 
 
 def file_available(rel: str, spec_manifest: str) -> bool:

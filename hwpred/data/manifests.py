@@ -17,9 +17,9 @@ from .locations import hwpred_home
 from .sources import Manifest, ManifestFile, NamedSpec, importer
 
 # the repository's datasets/ folder (editable installs); a wheel may ship them as package data
-MANIFEST_DIR = next((p for p in (Path(__file__).resolve().parents[2] / "datasets",
-                                 Path(__file__).resolve().parents[1] / "resources" / "datasets") if p.is_dir()),
-                    Path(__file__).resolve().parents[2] / "datasets")
+_HERE = Path(__file__).resolve()
+MANIFEST_DIR = next((p for p in (_HERE.parents[2] / "datasets", _HERE.parents[1] / "resources" / "datasets")
+                     if p.is_dir()), _HERE.parents[2] / "datasets")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -37,7 +37,8 @@ def parse_manifest(path: Path) -> Manifest:
     try:
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"manifest {path} is not readable YAML ({str(exc)[:200]}); fix or remove it") from None
+        raise ConfigError(f"manifest {path} is not readable YAML ({str(exc)[:200]}); "
+                          "fix or remove it") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"manifest {path} must be a mapping with id, format, files...")
     for key in ("id", "format", "files"):
@@ -114,5 +115,6 @@ def file_entry(rel: str, spec_manifest: str) -> ManifestFile:
         for f in m.files:
             if f.path == rel:
                 return f
+    uses = list(ms[spec_manifest].uses)
     raise ConfigError(f"no manifest lists the file {rel!r} (needed by {spec_manifest!r}); "
-                      f"add the manifest it comes from (manifest {spec_manifest!r} uses {list(ms[spec_manifest].uses)})")
+                      f"add the manifest it comes from (manifest {spec_manifest!r} uses {uses})")

@@ -81,7 +81,8 @@ def _write_local_index(index: dict[str, dict]) -> None:
     atomic_write_bytes(_local_index_path(), json.dumps(doc, indent=2, sort_keys=True).encode())
 
 
-def register_local(name: str, path: str | os.PathLike, column: str | None = None, description: str = "") -> str:
+def register_local(name: str, path: str | os.PathLike, column: str | None = None,
+                   description: str = "") -> str:
     """Register a MetricTable Parquet file as ``local:<name>`` (e.g. a freshly measured device table).
 
     The file is read and validated now; re-registering a name points it at the new file.
@@ -90,7 +91,8 @@ def register_local(name: str, path: str | os.PathLike, column: str | None = None
     if name.startswith("local:"):
         name = name[len("local:"):]
     if not _LOCAL_NAME.match(name):
-        raise DataError(f"local table name {name!r} must be letters, digits, '_', '-', '.' (e.g. 'my-laptop-cpu')")
+        raise DataError(f"local table name {name!r} must be letters, digits, '_', '-', '.' "
+                        "(e.g. 'my-laptop-cpu')")
     p = Path(path).expanduser().resolve()
     table = MetricTable.read_parquet(p)  # raises DataError if missing or malformed
     if column is not None and column not in table.columns:
@@ -201,8 +203,9 @@ def load_dataset(name: str) -> Dataset:
     >>> from hwpred.data import MetricTable, load_dataset
     >>> t = MetricTable("nb201", [(0, 1, 2, 3, 4, 0), (1, 1, 1, 1, 1, 1)],
     ...                 {"cpu/latency_ms": [1.5, 2.5]}, units={"cpu/latency_ms": "ms"})
-    >>> path = t.to_parquet(tempfile.mkdtemp() + "/cpu.parquet")
-    >>> ds = load_dataset(f"file:{path}#cpu/latency_ms")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = t.to_parquet(f"{folder}/cpu.parquet")
+    ...     ds = load_dataset(f"file:{path}#cpu/latency_ms")
     >>> len(ds), ds.unit
     (2, 'ms')
     >>> ds.lookup([(1, 1, 1, 1, 1, 1)])

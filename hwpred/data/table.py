@@ -112,8 +112,8 @@ class MetricTable:
         if a.size == 0:
             a = a.reshape(0, sp.num_positions)
         if a.ndim != 2 or a.shape[1] != sp.num_positions:
-            raise DataError(f"architectures to look up must be {sp.num_positions}-position {sp.name} op tuples, "
-                            f"got an array of shape {a.shape}")
+            raise DataError(f"architectures to look up must be {sp.num_positions}-position {sp.name} op "
+                            f"tuples, got an array of shape {a.shape}")
         return a
 
     def _find(self, archs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,9 +125,10 @@ class MetricTable:
         sorted_keys, order = self._index
         inside = ((archs >= 0) & (archs < get_space(self.space).num_ops)).all(axis=1)
         wanted = self._row_keys(np.where(inside[:, None], archs, 0))
-        pos = np.minimum(np.searchsorted(sorted_keys, wanted), max(len(sorted_keys) - 1, 0))
-        found = inside & (sorted_keys[pos] == wanted) if len(sorted_keys) else np.zeros(len(archs), dtype=bool)
-        return (order[pos] if len(sorted_keys) else pos), found
+        if not len(sorted_keys):
+            return np.zeros(len(archs), dtype=np.int64), np.zeros(len(archs), dtype=bool)
+        pos = np.minimum(np.searchsorted(sorted_keys, wanted), len(sorted_keys) - 1)
+        return order[pos], inside & (sorted_keys[pos] == wanted)
 
     def rows_of(self, archs) -> np.ndarray:
         """Row numbers of ``archs`` (int array, op tuples or arch strings) in this table, in their order.

@@ -8,7 +8,8 @@ from hwpred.data import load_dataset
 from hwpred.errors import DataError
 
 try:
-    from tests.data.test_registry import ARCHS, add_manifest, cache_leftovers, env, nats_csv  # noqa: F401 - fixture
+    from tests.data.test_registry import (ARCHS, add_manifest, cache_leftovers, env,  # noqa: F401 - fixture
+                                          nats_csv)
 except ImportError:  # pytest run from another folder: tests/data itself is on sys.path
     from test_registry import ARCHS, add_manifest, cache_leftovers, env, nats_csv  # noqa: F401
 

@@ -310,3 +310,14 @@ def test_local_and_file_names(env, tmp_path):
     assert ("local:my-cpu", False, "test table") in available_datasets()
     with pytest.raises(DataError, match="no table file"):
         load_dataset("local:my-cpu")
+
+
+def test_load_dataset_docstring_example_runs():
+    import doctest
+
+    from hwpred.data import load_dataset
+
+    runner = doctest.DocTestRunner()
+    for example in doctest.DocTestFinder().find(load_dataset, "load_dataset", globs={}):
+        runner.run(example)
+    assert runner.tries > 0 and runner.failures == 0
