@@ -1,31 +1,44 @@
-"""Small file-system helpers shared by the result stores (study, simulation)."""
+"""Small file-system helpers shared by the result stores (study, simulation) and the data cache."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from .errors import ConfigError
 
 TMP_PREFIX = ".tmp-"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and a rename: a killed process leaves either
-    the old file or the complete new one, never a partial one. (No fsync: a file a power cut left
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary file whose content replaces ``path`` only when the ``with`` block ends normally.
+
+    It writes to a temporary file beside ``path`` and renames it into place, so a killed process,
+    or an exception raised in the block (say, a checksum that does not match), leaves either the
+    old file or the complete new one, never a partial one. (No fsync: a file a power cut left
     empty is unreadable, skipped by the readers and redone by the next run.)"""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_writer`)."""
+    with atomic_writer(path) as fh:
+        fh.write(data)
 
 
 def part_filename(part_id: str, limit: int = 140) -> str:

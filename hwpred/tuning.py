@@ -126,23 +126,8 @@ def _build(cls: type[Predictor], params: dict[str, Any]) -> Predictor:
     try:
         return cls(**params)
     except TypeError as exc:
-        raise PredictorError(f"{cls.name}: bad hyper-parameters ({exc}); valid: {cls._param_names()}") from None
-
-
-def _check_data(proto: Predictor, archs, y) -> tuple[np.ndarray, np.ndarray]:
-    """The checks ``Predictor.fit`` makes, done once up front so that CV folds never hit them first."""
-    a = proto._archs(archs)
-    y = np.asarray(y, dtype=np.float64).ravel()
-    name = proto.name
-    if len(a) != len(y):
-        raise PredictorError(f"{name}: {len(a)} architectures but {len(y)} targets")
-    if len(y) < proto.min_samples:
-        raise PredictorError(f"{name}: needs at least {proto.min_samples} training samples, got {len(y)}")
-    if not np.all(np.isfinite(y)):
-        raise PredictorError(f"{name}: targets contain {int((~np.isfinite(y)).sum())} NaN/inf value(s)")
-    if float(np.std(y)) == 0.0:
-        raise PredictorError(f"{name}: all {len(y)} targets are equal ({y[0]}); nothing to learn")
-    return a, y
+        raise PredictorError(f"{cls.name}: bad hyper-parameters ({exc}); "
+                             f"valid: {cls.param_names()}") from None
 
 
 class _PinnedTrial:
@@ -221,11 +206,67 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
          show_progress: bool = False) -> TuningResult:
     """Cross-validated Optuna search on (archs, y), then a refit of the best parameters on all of it.
 
-    ``predictor`` is a family name (``"xgb"``), class or instance (its parameters are the starting
-    point). ``fixed_params`` (and ``space``) are never searched: the family's search space is
-    asked with those names pinned to their fixed values.
-    ``n_trials=0`` fits the defaults without a search. ``timeout`` (seconds) bounds this call's
-    search; a trial in progress finishes. ``storage``/``study_name`` share or resume a study.
+    Only the training set is seen: the objective is the mean validation Kendall tau over K folds.
+
+    Parameters
+    ----------
+    predictor : str, Predictor subclass or Predictor
+        A family name (``"xgb"``), class or instance (an instance's parameters are the starting
+        point of every trial).
+    archs : array-like
+        Training architectures: an (n, positions) int array, op tuples or arch strings.
+    y : array-like
+        The n training targets (e.g. latency in ms).
+    n_trials : int
+        The search budget (of the whole study when ``storage`` is shared); ``0`` fits the
+        defaults without a search.
+    timeout : float, optional
+        Seconds this call may search; a trial in progress finishes.
+    sampler : {"tpe", "random"} or optuna.samplers.BaseSampler
+        TPE (default) or random search, seeded with ``seed``.
+    cv : int
+        K of the K-fold split, lowered so that each validation fold keeps at least 4 samples.
+    seed : int
+        Seeds the folds and the sampler.
+    storage : str or optuna storage, optional
+        An RDB URL (``sqlite:///tune.db``) to share the study between workers or resume it.
+    study_name : str, optional
+        The shared study's name; by default derived from the family, the data and the settings.
+    fixed_params : dict, optional
+        Hyper-parameters that are never searched (pinned in the family's search space).
+    space : str, optional
+        The search space name, fixed like ``fixed_params``.
+    min_cv_samples : int
+        Below this many samples nothing is cross-validated: the defaults are fitted.
+    show_progress : bool
+        Show Optuna's progress bar.
+
+    Returns
+    -------
+    TuningResult
+        The refitted predictor, the best parameters (searched plus fixed), the trials counted,
+        the search time, the best cross-validated tau (None when no search ran) and a note
+        saying why no search ran, if none did.
+
+    Raises
+    ------
+    ConfigError
+        A bad budget, fold count, timeout, sampler or storage.
+    PredictorError
+        Training data no predictor can learn from (mismatched lengths, NaN, constant y...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hwpred.spaces import NB201
+    >>> from hwpred.tuning import tune
+    >>> archs = np.array(NB201.enumerate()[::250])
+    >>> y = 1.0 + archs.sum(axis=1) + np.random.default_rng(0).normal(0, 0.1, len(archs))
+    >>> result = tune("ridge_reg", archs, y, n_trials=5, seed=0)
+    >>> result.n_trials, result.n_folds, sorted(result.best_params)
+    (5, 3, ['alpha'])
+    >>> result.predictor.predict(archs[:2]).shape
+    (2,)
     """
     import optuna
 
@@ -235,7 +276,7 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
         fixed["space"] = space
     base = {**start, **fixed}
     proto = _build(cls, base)
-    a, y = _check_data(proto, archs, y)
+    a, y = proto.check_training_data(archs, y)  # once up front, so CV folds never hit them first
     if int(n_trials) < 0:
         raise ConfigError(f"tune: n_trials must be >= 0, got {n_trials}")
     if int(cv) < 2:

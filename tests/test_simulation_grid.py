@@ -243,7 +243,7 @@ def test_report_on_missing_store(tmp_path):
 
 # ---- CLI -----------------------------------------------------------------------------------
 def test_cli_run_and_report_with_file_datasets(tmp_path, tables, capsys):
-    pytest.importorskip("hwpred.data.registry")
+    pytest.importorskip("hwpred.data.names")
     from hwpred.cli import main
 
     acc_t, hw_t, *_ = tables
@@ -291,7 +291,7 @@ def test_paper_config_lists_every_mirror_pair(mirror):
     accs = {p.accuracy for p in cfg.pairs}
     hws = {p.hardware for p in cfg.pairs}
     assert accs == {"nats:cifar10", "nats:cifar100", "nats:ImageNet16-120"}
-    from hwpred.data.registry import available_datasets
+    from hwpred.data import available_datasets
 
     avail = {n for n, ok, _ in available_datasets() if ok}
     offered = {n for n in avail if n.startswith("help:")

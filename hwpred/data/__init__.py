@@ -1,5 +1,18 @@
-"""Data: the MetricTable model, importers of public formats, and the named-dataset registry."""
-from .registry import Dataset, available_datasets, fetch, load_dataset, load_table, register_local
-from .table import MetricTable
+"""Data: the MetricTable model and its dataset view, importers of public formats, named datasets."""
+from __future__ import annotations
 
-__all__ = ["MetricTable", "Dataset", "load_dataset", "load_table", "available_datasets", "register_local", "fetch"]
+from .._lazy import lazy_exports
+
+# name -> submodule; imported on first use so that `import hwpred.data` does not pay for pandas/pyarrow
+_EXPORTS = {
+    "MetricTable": "table",
+    "Dataset": "table",
+    "load_dataset": "names",
+    "load_table": "names",
+    "available_datasets": "names",
+    "register_local": "names",
+    "fetch": "names",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 
 from ..errors import DataError
@@ -41,10 +42,22 @@ def _console():
     return Console()
 
 
+@contextlib.contextmanager
+def _command_line_hints(name: str):
+    """Word a missing-file error with this command's own way to download it."""
+    from .fetching import FileUnavailable
+
+    try:
+        yield
+    except FileUnavailable as exc:
+        raise DataError(exc.message(f"`hwpred data fetch --upstream {name}`")) from None
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from .registry import available_datasets, mirror_dir
+    from .locations import mirror_dir
+    from .names import available_datasets
 
     rows = [r for r in available_datasets() if r[0].startswith(args.prefix) and (r[1] or not args.available)]
     if not rows:
@@ -66,15 +79,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from .registry import fetch
+    from .names import fetch
 
     con = _console()
     total = 0
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=con, transient=True) as prog:
         task = prog.add_task("fetching", total=None)
         for name in args.names:
-            paths = fetch(name, upstream=args.upstream, force=args.force,
-                          progress=lambda rel: prog.update(task, description=f"fetching {rel}"))
+            with _command_line_hints(name):
+                paths = fetch(name, upstream=args.upstream, force=args.force,
+                              progress=lambda rel: prog.update(task, description=f"fetching {rel}"))
             total += len(paths)
             con.print(f"[green]ok[/green] {name}: {len(paths)} file(s) verified and cached, tables imported")
     con.print(f"{total} file(s) in {os.environ.get('HWPRED_HOME') or '~/.hwpred'}/cache")
@@ -84,10 +98,11 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from .registry import describe, load_dataset, load_table
+    from .names import describe, load_dataset, load_table
 
-    ds = load_dataset(args.name)
-    table = load_table(args.name, all_columns=True) if args.all_columns else ds.table
+    with _command_line_hints(args.name):
+        ds = load_dataset(args.name)
+        table = load_table(args.name, all_columns=True) if args.all_columns else ds.table
     con = _console()
     info = {}
     if not args.name.startswith("file:"):

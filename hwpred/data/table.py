@@ -2,12 +2,15 @@
 
 Stored as Parquet: an ``arch`` column (list of ints) and one float column per metric; the
 space name, provenance and units live in the Parquet schema metadata under ``hwpred``.
+
+A :class:`Dataset` is the one dataset shape the rest of the library uses: a named view of one
+column of a MetricTable (what a predictor is fitted on, a study cell scores, a simulation pairs).
 """
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -15,6 +18,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .._io import atomic_write_bytes
 from ..errors import DataError
 from ..spaces import Arch, SpaceError, get_space
 
@@ -75,7 +79,7 @@ class MetricTable:
         self.columns = cols
         self.meta = dict(self.meta)
         self.units = {k: v for k, v in dict(self.units).items() if k in cols}
-        self._index: dict[Arch, int] | None = None
+        self._index: tuple[np.ndarray, np.ndarray] | None = None  # (sorted row keys, their rows)
 
     # -- access -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -89,17 +93,63 @@ class MetricTable:
     def arch_tuples(self) -> list[Arch]:
         return [tuple(int(v) for v in row) for row in self.archs]
 
-    def index_of(self, arch: Sequence[int]) -> int:
+    def _row_keys(self, archs: np.ndarray) -> np.ndarray:
+        """Each row as one base-``num_ops`` integer (rows must hold values in ``[0, num_ops)``)."""
+        sp = get_space(self.space)
+        return archs @ (sp.num_ops ** np.arange(sp.num_positions - 1, -1, -1, dtype=np.int64))
+
+    def _query(self, archs) -> np.ndarray:
+        """Architectures to look up (an int array, op tuples or arch strings) as an (m, positions) array."""
+        sp = get_space(self.space)
+        if isinstance(archs, np.ndarray) and archs.dtype.kind in "iu":
+            a = archs.astype(np.int64, copy=False)
+        else:
+            try:
+                a = np.asarray([sp.from_string(x) if isinstance(x, str) else tuple(int(v) for v in x)
+                                for x in archs], dtype=np.int64)
+            except (SpaceError, TypeError, ValueError) as exc:
+                raise DataError(f"cannot look up these {sp.name} architectures: {exc}") from None
+        if a.size == 0:
+            a = a.reshape(0, sp.num_positions)
+        if a.ndim != 2 or a.shape[1] != sp.num_positions:
+            raise DataError(f"architectures to look up must be {sp.num_positions}-position {sp.name} op "
+                            f"tuples, got an array of shape {a.shape}")
+        return a
+
+    def _find(self, archs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row of each architecture, whether the table has it): a join on the op tuple, by sorted keys."""
         if self._index is None:
-            self._index = {a: i for i, a in enumerate(self.arch_tuples)}
-        try:
-            return self._index[tuple(int(v) for v in arch)]
-        except KeyError:
-            raise DataError(f"architecture {tuple(arch)} is not in this {self.space} table") from None
+            keys = self._row_keys(self.archs)
+            order = np.argsort(keys, kind="stable")
+            self._index = (keys[order], order)
+        sorted_keys, order = self._index
+        inside = ((archs >= 0) & (archs < get_space(self.space).num_ops)).all(axis=1)
+        wanted = self._row_keys(np.where(inside[:, None], archs, 0))
+        if not len(sorted_keys):
+            return np.zeros(len(archs), dtype=np.int64), np.zeros(len(archs), dtype=bool)
+        pos = np.minimum(np.searchsorted(sorted_keys, wanted), len(sorted_keys) - 1)
+        return order[pos], inside & (sorted_keys[pos] == wanted)
+
+    def rows_of(self, archs) -> np.ndarray:
+        """Row numbers of ``archs`` (int array, op tuples or arch strings) in this table, in their order.
+
+        A vectorised join on the op tuple; a DataError names the first architecture the table lacks.
+        """
+        a = self._query(archs)
+        rows, found = self._find(a)
+        if not found.all():
+            missing = tuple(int(v) for v in a[np.flatnonzero(~found)[0]])
+            raise DataError(f"architecture {missing} is not in this {self.space} table")
+        return rows
+
+    def index_of(self, arch: Sequence[int]) -> int:
+        if len(arch) != get_space(self.space).num_positions:
+            raise DataError(f"architecture {tuple(arch)} is not in this {self.space} table")
+        return int(self.rows_of([arch])[0])
 
     def lookup(self, column: str, archs: Iterable[Sequence[int]]) -> np.ndarray:
         col = self.column(column)
-        return np.array([col[self.index_of(a)] for a in archs], dtype=np.float64)
+        return col[self.rows_of(list(archs) if not isinstance(archs, np.ndarray) else archs)]
 
     def column(self, name: str) -> np.ndarray:
         try:
@@ -169,7 +219,6 @@ class MetricTable:
         import pyarrow.parquet as pq
 
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays = [pa.array([list(map(int, a)) for a in self.archs], type=pa.list_(pa.int8()))]
         names = ["arch"]
         for k, v in self.columns.items():
@@ -178,14 +227,9 @@ class MetricTable:
         meta = {"space": self.space, "meta": self.meta, "units": self.units, "format": 1}
         tbl = pa.Table.from_arrays(arrays, names=names).replace_schema_metadata(
             {_META_KEY: json.dumps(meta, default=str).encode()})
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            pq.write_table(tbl, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        buf = io.BytesIO()
+        pq.write_table(tbl, buf)
+        atomic_write_bytes(path, buf.getvalue())
         return path
 
     @classmethod
@@ -209,3 +253,59 @@ class MetricTable:
             return cls(info["space"], archs, cols, info.get("meta", {}), info.get("units", {}))
         except SpaceError as exc:
             raise DataError(f"{path}: {exc}") from None
+
+
+@dataclass
+class Dataset:
+    """A named ``(MetricTable, column)`` view: the target a predictor is fitted on and scored against.
+
+    A view, not a copy: ``table`` is shared, and :meth:`arrays` hands out copies. Make one from
+    a table with :meth:`Dataset.of`; :func:`hwpred.data.load_dataset` makes one from a name.
+    """
+
+    name: str
+    table: MetricTable
+    column: str
+
+    def __post_init__(self):
+        if not isinstance(self.table, MetricTable):
+            raise DataError(f"dataset {self.name!r}: expected a MetricTable, got {type(self.table).__name__}")
+        if self.column not in self.table.columns:
+            raise DataError(f"dataset {self.name!r}: no column {self.column!r}; columns: "
+                            f"{', '.join(self.table.columns)}")
+
+    @classmethod
+    def of(cls, table: MetricTable, column: str, name: str | None = None) -> "Dataset":
+        """The view of ``table``'s ``column``, named ``name`` (by default the column's name)."""
+        return cls(name=column if name is None else name, table=table, column=column)
+
+    @property
+    def space(self) -> str:
+        return self.table.space
+
+    @property
+    def unit(self) -> str:
+        return self.table.units.get(self.column, "")
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(archs (n, positions) int array, values) in the table's row order — copies, safe to modify."""
+        return self.table.dataset(self.column)
+
+    def lookup(self, archs) -> np.ndarray:
+        """Values of ``archs`` (int array, op tuples or arch strings), in the order given.
+
+        A join on the op tuple, never on row order; a DataError names the first architecture
+        the table lacks.
+        """
+        a = self.table._query(archs)
+        rows, found = self.table._find(a)
+        if not found.all():
+            missing = a[np.flatnonzero(~found)[0]]
+            key = tuple(int(v) for v in missing)
+            sp = get_space(self.space)
+            text = f" ({sp.to_string(key)})" if sp.is_valid(key) else ""
+            raise DataError(f"dataset {self.name} has no measurement for architecture {key}{text}")
+        return self.table.column(self.column)[rows]

@@ -1,6 +1,20 @@
 """Hardware-metric predictors: 18 families behind one scikit-learn-style contract."""
-from .base import NotDifferentiableError, Predictor, PredictorError, load_predictor_folder
-from .registry import FAMILIES, available, create, get_class
+from __future__ import annotations
 
-__all__ = ["FAMILIES", "NotDifferentiableError", "Predictor", "PredictorError", "available", "create",
-           "get_class", "load_predictor_folder"]
+from .._lazy import lazy_exports
+
+# name -> submodule; imported on first use so that `import hwpred.predictors` does not pay for numpy
+# and the encoders until a predictor is needed
+_EXPORTS = {
+    "NotDifferentiableError": "base",
+    "Predictor": "base",
+    "PredictorError": "base",
+    "FAMILIES": "registry",
+    "available": "registry",
+    "create": "registry",
+    "get_class": "registry",
+    "load_predictor_folder": "registry",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -50,16 +50,19 @@ class Predictor:
 
     # ---- scikit-learn style parameters --------------------------------------------------------
     @classmethod
-    def _param_names(cls) -> list[str]:
+    def param_names(cls) -> list[str]:
+        """The hyper-parameters: the keyword arguments of ``__init__``."""
         sig = inspect.signature(cls.__init__)
         return [p.name for p in sig.parameters.values()
                 if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
 
+    _param_names = param_names  # the private spelling hwpred.study still calls
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self._param_names()}
+        return {k: getattr(self, k) for k in self.param_names()}
 
     def set_params(self, **params) -> "Predictor":
-        valid = set(self._param_names())
+        valid = set(self.param_names())
         for k, v in params.items():
             if k not in valid:
                 raise PredictorError(f"{self.name}: unknown hyper-parameter {k!r}; valid: {sorted(valid)}")
@@ -95,7 +98,9 @@ class Predictor:
         return encode(archs, self._space(), self.encoding)
 
     # ---- fit / predict ------------------------------------------------------------------------
-    def fit(self, archs, y) -> "Predictor":
+    def check_training_data(self, archs, y) -> tuple[np.ndarray, np.ndarray]:
+        """(archs as an (n, positions) int array, y as floats), or a PredictorError saying why
+        :meth:`fit` cannot learn from them: a length mismatch, too few samples, NaN/inf, constant y."""
         a = self._archs(archs)
         y = np.asarray(y, dtype=np.float64).ravel()
         if len(a) != len(y):
@@ -104,10 +109,13 @@ class Predictor:
             raise PredictorError(f"{self.name}: needs at least {self.min_samples} training samples, got {len(y)}")
         if not np.all(np.isfinite(y)):
             raise PredictorError(f"{self.name}: targets contain {int((~np.isfinite(y)).sum())} NaN/inf value(s)")
-        sd = float(np.std(y))
-        if sd == 0.0:
+        if float(np.std(y)) == 0.0:
             raise PredictorError(f"{self.name}: all {len(y)} targets are equal ({y[0]}); nothing to learn")
-        self.y_mean_, self.y_std_ = float(np.mean(y)), sd
+        return a, y
+
+    def fit(self, archs, y) -> "Predictor":
+        a, y = self.check_training_data(archs, y)
+        self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y))
         self.n_train_ = len(y)
         self._fit(self._encode(a), (y - self.y_mean_) / self.y_std_, a)
         self.fitted_ = True
@@ -191,26 +199,3 @@ def _jsonable(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
-
-
-def load_predictor_folder(folder: str | os.PathLike) -> Predictor:
-    """Rebuild a saved predictor; identical predictions to the one saved."""
-    from .registry import create
-
-    folder = Path(folder)
-    meta = folder / "predictor.json"
-    if not meta.is_file():
-        raise PredictorError(f"{folder} is not a saved predictor (no predictor.json); save one with predictor.save(dir)")
-    try:
-        doc = json.loads(meta.read_text())
-        pred = create(doc["name"], **doc["params"])
-        pred.y_mean_, pred.y_std_, pred.n_train_ = float(doc["y_mean"]), float(doc["y_std"]), int(doc["n_train"])
-        pred._load_state(folder, doc.get("state", {}))
-    except PredictorError:
-        raise
-    except Exception as exc:
-        raise PredictorError(f"saved predictor at {folder} is corrupt or incomplete ({type(exc).__name__}: {exc}); "
-                             "save it again") from None
-    pred.fitted_ = True
-    pred.provenance_ = doc.get("provenance", {})
-    return pred

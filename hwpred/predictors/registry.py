@@ -1,7 +1,10 @@
-"""Registry of predictor families by short name."""
+"""Predictor families by short name: create one, or load a saved one."""
 from __future__ import annotations
 
 import importlib
+import json
+import os
+from pathlib import Path
 
 from .base import Predictor, PredictorError
 
@@ -42,8 +45,65 @@ def get_class(name: str) -> type[Predictor]:
 
 
 def create(name: str, **params) -> Predictor:
+    """A new, unfitted predictor of the family ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The family's short name, one of :func:`available` (``"xgb"``, ``"gp"``, ``"lut"`` ...).
+    **params
+        Hyper-parameters, stored unchanged (scikit-learn's contract); a family's defaults fill
+        the rest. ``Predictor.get_params()`` lists them.
+
+    Returns
+    -------
+    Predictor
+        The estimator: ``fit(archs, y)`` returns it, ``predict(archs)`` gives values in y's unit.
+
+    Raises
+    ------
+    PredictorError
+        An unknown family (the message lists the known ones) or a hyper-parameter the family
+        does not take (the message lists the valid ones).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from hwpred.predictors import create
+    >>> from hwpred.spaces import NB201
+    >>> archs = np.array(NB201.enumerate()[:200])
+    >>> latency = 1.0 + archs.sum(axis=1) + 0.5 * (archs == 3).sum(axis=1)  # additive per op
+    >>> pred = create("lin_reg").fit(archs[:150], latency[:150])
+    >>> pred.predict(archs[150:153]).round(6).tolist()
+    [3.0, 4.0, 5.0]
+    >>> create("ridge_reg", alpha=0.1).get_params()
+    {'alpha': 0.1, 'space': 'nb201', 'random_state': 0}
+    """
     cls = get_class(name)
     try:
         return cls(**params)
     except TypeError as exc:
-        raise PredictorError(f"{name}: bad hyper-parameters ({exc}); valid: {cls._param_names()}") from None
+        raise PredictorError(f"{name}: bad hyper-parameters ({exc}); valid: {cls.param_names()}") from None
+
+
+def load_predictor_folder(folder: str | os.PathLike) -> Predictor:
+    """Rebuild a saved predictor; identical predictions to the one saved."""
+    folder = Path(folder)
+    meta = folder / "predictor.json"
+    if not meta.is_file():
+        raise PredictorError(f"{folder} is not a saved predictor (no predictor.json); "
+                             "save one with predictor.save(dir)")
+    try:
+        doc = json.loads(meta.read_text())
+        pred = create(doc["name"], **doc["params"])
+        pred.y_mean_, pred.y_std_ = float(doc["y_mean"]), float(doc["y_std"])
+        pred.n_train_ = int(doc["n_train"])
+        pred._load_state(folder, doc.get("state", {}))
+    except PredictorError:
+        raise
+    except Exception as exc:
+        raise PredictorError(f"saved predictor at {folder} is corrupt or incomplete "
+                             f"({type(exc).__name__}: {exc}); save it again") from None
+    pred.fitted_ = True
+    pred.provenance_ = doc.get("provenance", {})
+    return pred

@@ -123,7 +123,7 @@ def _err(source: str, msg: str) -> ConfigError:
 def _available() -> list[str]:
     """Names of the datasets that can be loaded now (from the cache or the mirror)."""
     try:
-        from ..data.registry import available_datasets
+        from ..data import available_datasets
     except ImportError:
         return []
     return [entry[0] for entry in available_datasets() if entry[1]]

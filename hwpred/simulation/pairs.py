@@ -125,10 +125,10 @@ def make_pair(acc_table: MetricTable, acc_column: str, hw_table: MetricTable, hw
 
 def _dataset(name: str):
     try:
-        from ..data import registry
+        from ..data import load_dataset
     except ImportError as exc:  # the registry is a separate module; say so instead of a traceback
         raise DataError(f"cannot load dataset {name!r}: the dataset registry is unavailable ({exc})") from None
-    return registry.load_dataset(name)
+    return load_dataset(name)
 
 
 def load_pair(accuracy: str, hardware: str, *, selection_accuracy: str | None = None,

@@ -72,7 +72,7 @@ def _table_and_column(name: str):
     if name.startswith("file:"):
         return _from_file(name)
     try:
-        from ..data.registry import describe, load_dataset  # the named-dataset registry
+        from ..data.names import describe, load_dataset  # the named-dataset registry
     except ImportError:
         raise DatasetMissing(f"the dataset registry (hwpred.data.registry) is not available in this build, "
                              f"so {name!r} cannot be resolved; use file:<table.parquet>#<column>") from None

@@ -70,7 +70,7 @@ def _local_cpu_dataset() -> str:
             "datasets: [\"file:<table.parquet>#<column>\"]") from None
     import numpy as np
 
-    from ..data.registry import hwpred_home
+    from ..data.locations import hwpred_home
     from ..predictors.lut import LookupTablePredictor
     from ..spaces import NB201
 

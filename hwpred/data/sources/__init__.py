@@ -1,11 +1,13 @@
 """Importers of public benchmark formats: one module per format, each a pure file -> MetricTable step.
 
 Every module exposes plain reader functions that work on local paths (usable without the
-registry), plus two hooks the registry (``hwpred.data.registry``) calls:
+registry), plus two hooks the registry calls:
 
-- ``datasets(manifest) -> list[NamedSpec]``: the stable dataset names the manifest provides;
+- ``datasets(manifest) -> list[NamedSpec]``: the stable dataset names the manifest provides
+  (collected by :mod:`hwpred.data.manifests`);
 - ``build(manifest, files) -> dict[table_key, MetricTable]``: convert the verified files (a map
-  from mirror-relative path to local path) into tables, which the registry caches as Parquet.
+  from mirror-relative path to local path) into tables, which :mod:`hwpred.data.cache` keeps
+  as Parquet.
 
 This module holds what the importers share: the named-dataset spec, checked readers that turn
 truncated/malformed files into one :class:`~hwpred.errors.DataError`, and the NAS-Bench-201
@@ -43,7 +45,7 @@ FORMATS: dict[str, str] = {
 class NamedSpec:
     """One named dataset: which cached table holds it and which column is its target.
 
-    ``columns`` is what :func:`~hwpred.data.registry.load_table` returns for the name (``None``:
+    ``columns`` is what :func:`~hwpred.data.load_table` returns for the name (``None``:
     every column of the table); ``files`` are the mirror-relative files needed to build the table.
     """
 

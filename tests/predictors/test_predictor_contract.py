@@ -240,7 +240,7 @@ def test_optuna_search_space(name):
     import optuna
 
     cls = get_class(name)
-    tunable = set(cls._param_names()) - {"space", "random_state", "device"}
+    tunable = set(cls.param_names()) - {"space", "random_state", "device"}
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     seen = {}
     for _ in range(15):
@@ -502,3 +502,14 @@ def test_bonas_bo_loop_uses_every_training_architecture_once():
     assert np.argmax(acquisition_scores(mu, np.array([0.1, 0.5, 0.2]), "std", 1.0, 0.0, False)) == 1
     with pytest.raises(PredictorError, match="acquisition"):
         make("bonas", acquisition="nope").fit(a[:20], y[:20])
+
+
+def test_create_docstring_example_runs():
+    import doctest
+
+    from hwpred.predictors import create
+
+    runner = doctest.DocTestRunner()
+    for example in doctest.DocTestFinder().find(create, "create", globs={}):
+        runner.run(example)
+    assert runner.tries > 0 and runner.failures == 0

@@ -4,9 +4,13 @@ from __future__ import annotations
 import pytest
 
 from hwpred.cli import main
+from hwpred.data import load_dataset
+from hwpred.errors import DataError
+
 try:
-    from tests.test_registry import ARCHS, add_manifest, cache_leftovers, env, nats_csv  # noqa: F401 - fixture
-except ImportError:  # pytest run from another folder: tests/ itself is on sys.path
+    from tests.data.test_registry import (ARCHS, add_manifest, cache_leftovers, env,  # noqa: F401 - fixture
+                                          nats_csv)
+except ImportError:  # pytest run from another folder: tests/data itself is on sys.path
     from test_registry import ARCHS, add_manifest, cache_leftovers, env, nats_csv  # noqa: F401
 
 
@@ -75,3 +79,12 @@ def test_bad_input_is_one_line_and_exit_2(env, capsys, case):
 def test_list_unknown_prefix_fails(env, capsys):
     assert main(["data", "list", "nosuch:"]) == 2
     assert "no dataset name starts with" in capsys.readouterr().err
+
+
+def test_missing_file_names_the_python_call_in_the_library_and_the_flag_on_the_command_line(env, capsys):
+    add_manifest(env, "nats-tss", "nats-csv", {"nats-tss/nats_bench.csv": nats_csv(ARCHS)}, in_mirror=False)
+    with pytest.raises(DataError, match=r"fetch\(name, upstream=True\)") as info:
+        load_dataset("nats:cifar10")
+    assert "--" not in str(info.value)
+    assert main(["data", "show", "nats:cifar10"]) == 2
+    assert "`hwpred data fetch --upstream nats:cifar10`" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import yaml
 
 from hwpred.data import (Dataset, MetricTable, available_datasets, fetch, load_dataset, load_table,
                          register_local)
-from hwpred.data import registry
+from hwpred.data.cache import table_path
 from hwpred.data.sources import help as help_src
 from hwpred.errors import ConfigError, DataError
 from hwpred.spaces import NB201
@@ -39,7 +39,7 @@ def test_every_help_device_loads_as_a_dataset(mirror):
         assert archs.shape == (15625, 6) and len(y) == 15625 and np.all(y > 0)
     # the fast cached read gives exactly what the validating reader gives
     fast = load_table("help:pixel3")
-    slow = MetricTable.read_parquet(registry._table_path("help-nb201/pixel3"))
+    slow = MetricTable.read_parquet(table_path("help-nb201/pixel3"))
     assert np.array_equal(fast.archs, slow.archs)
     assert np.array_equal(fast.column("pixel3/latency_ms"), slow.column("pixel3/latency_ms"))
     assert fast.units == slow.units and fast.meta == slow.meta
@@ -279,8 +279,8 @@ def test_transnas_pth_through_registry(env, tmp_path):
 
 def _sources_helper(name: str):
     try:
-        import tests.test_data_sources as mod
-    except ImportError:  # pytest run from another folder: tests/ itself is on sys.path
+        import tests.data.test_data_sources as mod
+    except ImportError:  # pytest run from another folder: tests/data itself is on sys.path
         import test_data_sources as mod
     return getattr(mod, name)
 
@@ -310,3 +310,14 @@ def test_local_and_file_names(env, tmp_path):
     assert ("local:my-cpu", False, "test table") in available_datasets()
     with pytest.raises(DataError, match="no table file"):
         load_dataset("local:my-cpu")
+
+
+def test_load_dataset_docstring_example_runs():
+    import doctest
+
+    from hwpred.data import load_dataset
+
+    runner = doctest.DocTestRunner()
+    for example in doctest.DocTestFinder().find(load_dataset, "load_dataset", globs={}):
+        runner.run(example)
+    assert runner.tries > 0 and runner.failures == 0

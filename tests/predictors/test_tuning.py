@@ -322,3 +322,14 @@ def test_tuned_xgb_on_raspi4(mirror):
     res = tune("xgb", archs[tr], y[tr], n_trials=4, seed=0)
     assert res.searched and res.cv_score > 0.4
     assert kendall_tau(y[te], res.predictor.predict(archs[te])) > 0.55
+
+
+def test_tune_docstring_example_runs():
+    import doctest
+
+    from hwpred.tuning import tune
+
+    runner = doctest.DocTestRunner()
+    for example in doctest.DocTestFinder().find(tune, "tune", globs={}):
+        runner.run(example)
+    assert runner.tries > 0 and runner.failures == 0
