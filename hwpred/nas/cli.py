@@ -95,7 +95,7 @@ def _search(args) -> int:
         acc_obj = PredictorObjective("accuracy", True, space, acc_pred)
     else:
         ds = _dataset(args.accuracy)
-        acc_obj = TableObjective(ds.column, True, space, ds.table, ds.column)
+        acc_obj = TableObjective(ds.column, True, space, ds)
     hw_objs = []
     for i, folder in enumerate(args.predictor):
         pred = hwpred.load_predictor(folder)
@@ -137,7 +137,7 @@ def _search(args) -> int:
 def _verify(args) -> int:
     from ..spaces import get_space
     from .report import plot_fronts
-    from .verify import verify_selection
+    from .verify import joined, verify_selection
 
     meta_file = args.selection / "search.json"
     if not meta_file.is_file():
@@ -158,13 +158,13 @@ def _verify(args) -> int:
         if hw.column != hw_col and not hw_col.startswith("hw"):
             raise HwpredError(f"the search optimised {hw_col!r} but --table {args.table} holds {hw.column!r}; "
                               "verify against a table of the same metric")
-        ver = verify_selection(archs, sel[hw_col].to_numpy(), acc.table, acc.column, hw.table, hw.column)
-        full = acc.table.select([acc.column]).join(hw.table.select([hw.column]))
+        ver = verify_selection(archs, sel[hw_col].to_numpy(), acc, hw)
+        full = joined(acc, hw)
         background = (full.column(acc.column), full.column(hw.column))
     else:
         from .live import measure_latency
 
-        ver = verify_selection(archs, sel[hw_col].to_numpy(), acc.table, acc.column,
+        ver = verify_selection(archs, sel[hw_col].to_numpy(), acc,
                                measure=lambda a: measure_latency(a, sp, device=args.measure, repeats=args.repeats))
         background = None
     ver.frame(sp).to_csv(args.selection / "verification.csv", index=False)

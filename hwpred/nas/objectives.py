@@ -1,8 +1,8 @@
 """Objectives of a NAS problem: each maps an (n, positions) int array of architectures to values.
 
-Accuracy comes from a MetricTable column (benchmark ground truth or a zero-shot score) or from
-a fitted accuracy predictor; hardware metrics from fitted predictors, or from a measured table
-(the upper bound a perfect predictor would reach).
+Accuracy comes from a dataset view, one MetricTable column (benchmark ground truth or a
+zero-shot score), or from a fitted accuracy predictor; hardware metrics from fitted predictors,
+or from a measured dataset (the upper bound a perfect predictor would reach).
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data import MetricTable
-from ..errors import HwpredError
-from ..predictors.base import Predictor
+from ..data import Dataset
+from ..errors import DataError, HwpredError
+from ..predictors import Predictor
 from ..spaces import get_space
 
 
@@ -32,29 +32,27 @@ class Objective:
 
 @dataclass
 class TableObjective(Objective):
-    """Lookup in a table column; architectures missing from the table cannot be scored."""
+    """Values looked up in a dataset view; architectures missing from it cannot be scored."""
 
-    table: MetricTable = field(repr=False, default=None)
-    column: str = ""
+    dataset: Dataset = field(repr=False, default=None)
 
     def __post_init__(self):
         sp = get_space(self.space)
-        if self.table.space != sp.name:
-            raise NASError(f"objective {self.name!r}: table is for space {self.table.space}, problem is {sp.name}")
-        self._values = dict(zip(self.table.arch_tuples, self.table.column(self.column)))
+        if not isinstance(self.dataset, Dataset):
+            raise NASError(f"objective {self.name!r} needs a hwpred.data.Dataset (e.g. load_dataset(name) or "
+                           f"Dataset.of(table, column)), got {type(self.dataset).__name__}")
+        if self.dataset.space != sp.name:
+            raise NASError(f"objective {self.name!r}: dataset {self.dataset.name} is for space "
+                           f"{self.dataset.space}, problem is {sp.name}")
 
     def evaluate(self, archs):
-        out = np.empty(len(archs))
-        for i, a in enumerate(np.asarray(archs)):
-            try:
-                out[i] = self._values[tuple(int(v) for v in a)]
-            except KeyError:
-                raise NASError(f"objective {self.name!r}: architecture {tuple(int(v) for v in a)} is not in "
-                               f"column {self.column!r}; use a table that covers the space") from None
-        return out
+        try:
+            return self.dataset.lookup(np.asarray(archs))
+        except DataError as exc:
+            raise NASError(f"objective {self.name!r}: {exc}; use a dataset that covers the space") from None
 
     def covers_space(self) -> bool:
-        return len(self._values) == len(get_space(self.space).enumerate())
+        return len(self.dataset) == len(get_space(self.space).enumerate())
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..data import MetricTable
+from ..data import Dataset
 from ..simulation.selection import TrueFront, hypervolume, pareto_mask, reference_metric
 from ..spaces import get_space
 from .objectives import NASError
@@ -29,12 +29,12 @@ class Verification:
                              "true_acc": self.true_acc, "true_hw": self.true_hw, "verified": self.verified})
 
 
-def verify_selection(archs: np.ndarray, predicted_hw: np.ndarray, accuracy: MetricTable, acc_column: str,
-                     hardware: MetricTable | None = None, hw_column: str | None = None,
+def verify_selection(archs: np.ndarray, predicted_hw: np.ndarray, accuracy: Dataset,
+                     hardware: Dataset | None = None,
                      measure: Callable[[np.ndarray], np.ndarray] | None = None) -> Verification:
-    """True values of the selection, from ``hardware[hw_column]`` (a measured table) or from
-    ``measure(archs)`` (the measurement harness, run now). Accuracy is ground truth from
-    ``accuracy[acc_column]``.
+    """True values of the selection, from ``hardware`` (a measured dataset) or from
+    ``measure(archs)`` (the measurement harness, run now). Accuracy is ground truth from the
+    ``accuracy`` dataset.
 
     When the joined tables cover every architecture of the space, the selection is placed
     against the true front: MRA before verification (all selected, ``mra_all``) and after
@@ -48,15 +48,13 @@ def verify_selection(archs: np.ndarray, predicted_hw: np.ndarray, accuracy: Metr
         raise NASError("nothing to verify: the search selected no architecture (were the constraints impossible?)")
     if (hardware is None) == (measure is None):
         raise NASError("verify against exactly one source: a measured table or the measurement harness")
-    true_acc = accuracy.lookup(acc_column, archs)
-    true_hw = hardware.lookup(hw_column, archs) if hardware is not None else np.asarray(measure(archs), float)
+    true_acc = accuracy.lookup(archs)
+    true_hw = hardware.lookup(archs) if hardware is not None else np.asarray(measure(archs), float)
     verified = np.asarray(pareto_mask(true_acc, true_hw), dtype=bool)
     summary: dict = {"n_selected": int(len(archs)), "n_verified": int(verified.sum())}
-    covers = hardware is not None and len(accuracy.select([acc_column]).join(hardware.select([hw_column]))) == len(
-        get_space(accuracy.space).enumerate())
-    if covers:
-        both = accuracy.select([acc_column]).join(hardware.select([hw_column]))
-        all_acc, all_hw = both.column(acc_column), both.column(hw_column)
+    both = joined(accuracy, hardware) if hardware is not None else None
+    if both is not None and len(both) == len(get_space(accuracy.space).enumerate()):
+        all_acc, all_hw = both.column(accuracy.column), both.column(hardware.column)
         index = {a: i for i, a in enumerate(both.arch_tuples)}
         mask = np.zeros(len(both), dtype=bool)
         mask[[index[tuple(int(v) for v in a)] for a in archs]] = True
@@ -76,3 +74,8 @@ def verify_selection(archs: np.ndarray, predicted_hw: np.ndarray, accuracy: Metr
         summary.update({"hv_verified": float(hypervolume(true_acc, true_hw, ref, mask=verified)),
                         "note": "the true front is unknown (the table does not cover the space): no MRA"})
     return Verification(archs, np.asarray(predicted_hw, float), true_acc, true_hw, verified, summary)
+
+
+def joined(accuracy: Dataset, hardware: Dataset):
+    """The two views' columns joined on the op tuple (a MetricTable of the architectures both hold)."""
+    return accuracy.table.select([accuracy.column]).join(hardware.table.select([hardware.column]))

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from hwpred.data import MetricTable
+from hwpred.data import Dataset, MetricTable
 from hwpred.encoders.relaxed import hard_weights
 from hwpred.nas import (ArchProblem, DifferentiableMetric, NASError, PredictorObjective, TableObjective,
                         nsga2_search, random_search, verify_selection)
@@ -38,7 +38,7 @@ def lat_pred(tables):
 
 def test_vectorised_problem_equals_elementwise(tables, lat_pred):
     acc, _ = tables
-    prob = ArchProblem("nb201", [TableObjective("acc", True, "nb201", acc, "acc"),
+    prob = ArchProblem("nb201", [TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")),
                                  PredictorObjective("lat", False, "nb201", lat_pred)], {"lat": 10.0})
     X = ALL[np.random.default_rng(2).choice(len(ALL), 64, replace=False)]
     out = {}
@@ -53,15 +53,15 @@ def test_vectorised_problem_equals_elementwise(tables, lat_pred):
 
 def test_nsga2_beats_random_and_is_deterministic(tables):
     acc, lat = tables
-    objs = lambda: [TableObjective("acc", True, "nb201", acc, "acc"), TableObjective("lat", False, "nb201", lat, "lat")]
+    objs = lambda: [TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")), TableObjective("lat", False, "nb201", Dataset.of(lat, "lat"))]
     a = nsga2_search(ArchProblem("nb201", objs()), budget=600, population=30, seed=3)
     b = nsga2_search(ArchProblem("nb201", objs()), budget=600, population=30, seed=3)
     np.testing.assert_array_equal(a.archs, b.archs)
     assert a.n_evaluations <= 600 + 30
     r = random_search(ArchProblem("nb201", objs()), budget=600, seed=3)
     full_acc, full_lat = acc.column("acc"), lat.column("lat")
-    ver_a = verify_selection(a.archs, a.values[:, 1], acc, "acc", lat, "lat")
-    ver_r = verify_selection(r.archs, r.values[:, 1], acc, "acc", lat, "lat")
+    ver_a = verify_selection(a.archs, a.values[:, 1], Dataset.of(acc, "acc"), Dataset.of(lat, "lat"))
+    ver_r = verify_selection(r.archs, r.values[:, 1], Dataset.of(acc, "acc"), Dataset.of(lat, "lat"))
     assert ver_a.summary["hv_fraction_verified"] > ver_r.summary["hv_fraction_verified"]
     # with exact values the selection is its own verified front
     assert ver_a.summary["n_verified"] == ver_a.summary["n_selected"]
@@ -72,8 +72,8 @@ def test_transnas_encoding_only_produces_valid_codes():
     rng = np.random.default_rng(0)
     archs = np.array(TRANSNAS_MACRO.enumerate())
     t = MetricTable("transnas_macro", archs, {"a": rng.random(len(archs)), "b": rng.random(len(archs))})
-    prob = ArchProblem("transnas_macro", [TableObjective("a", True, "transnas_macro", t, "a"),
-                                          TableObjective("b", False, "transnas_macro", t, "b")])
+    prob = ArchProblem("transnas_macro", [TableObjective("a", True, "transnas_macro", Dataset.of(t, "a")),
+                                          TableObjective("b", False, "transnas_macro", Dataset.of(t, "b"))])
     res = nsga2_search(prob, budget=300, population=20, seed=0)
     assert all(TRANSNAS_MACRO.is_valid(a) for a in res.archs)
     assert all(TRANSNAS_MACRO.is_valid(a) for a in prob.archive)
@@ -81,15 +81,15 @@ def test_transnas_encoding_only_produces_valid_codes():
 
 def test_impossible_constraint_is_a_result_not_a_crash(tables):
     acc, lat = tables
-    prob = ArchProblem("nb201", [TableObjective("acc", True, "nb201", acc, "acc"),
-                                 TableObjective("lat", False, "nb201", lat, "lat")], {"lat": -1.0})
+    prob = ArchProblem("nb201", [TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")),
+                                 TableObjective("lat", False, "nb201", Dataset.of(lat, "lat"))], {"lat": -1.0})
     res = nsga2_search(prob, budget=200, population=20, seed=0)
     assert not res.feasible and len(res.archs) == 0 and "constraints" in res.message
 
 
 def test_bad_inputs(tables, lat_pred):
     acc, lat = tables
-    objs = [TableObjective("acc", True, "nb201", acc, "acc"), TableObjective("lat", False, "nb201", lat, "lat")]
+    objs = [TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")), TableObjective("lat", False, "nb201", Dataset.of(lat, "lat"))]
     with pytest.raises(NASError, match="positive budget"):
         nsga2_search(ArchProblem("nb201", objs), budget=0)
     with pytest.raises(NASError, match="trained on the nb201 space"):
@@ -144,14 +144,26 @@ def test_verification_against_true_front(tables):
     pick = ALL[rng.choice(len(ALL), 40, replace=False)]
     true_lat = lat.lookup("lat", pick)
     noisy = true_lat + rng.normal(0, 2.0, len(pick))
-    ver = verify_selection(pick, noisy, acc, "acc", lat, "lat")
+    ver = verify_selection(pick, noisy, Dataset.of(acc, "acc"), Dataset.of(lat, "lat"))
     s = ver.summary
     assert s["n_verified"] == pareto_mask(ver.true_acc, ver.true_hw).sum() <= s["n_selected"]
     assert s["mra_pareto"] <= s["mra_all"] + 1e-12
     assert 0 < s["hv_fraction_verified"] <= 1
     # the true front itself verifies perfectly
     front = pareto_mask(acc.column("acc"), lat.column("lat"))
-    best = verify_selection(ALL[front], lat.column("lat")[front], acc, "acc", lat, "lat").summary
+    best = verify_selection(ALL[front], lat.column("lat")[front], Dataset.of(acc, "acc"), Dataset.of(lat, "lat")).summary
     assert best["mra_all"] == 0 and best["hv_fraction_verified"] == pytest.approx(1.0)
     with pytest.raises(NASError, match="nothing to verify"):
-        verify_selection(ALL[:0], np.zeros(0), acc, "acc", lat, "lat")
+        verify_selection(ALL[:0], np.zeros(0), Dataset.of(acc, "acc"), Dataset.of(lat, "lat"))
+
+
+def test_table_objective_names_the_missing_architecture(tables):
+    acc, _ = tables
+    part = MetricTable(space="nb201", archs=ALL[:10], columns={"acc": acc.lookup("acc", ALL[:10])})
+    obj = TableObjective("acc", True, "nb201", Dataset.of(part, "acc"))
+    np.testing.assert_array_equal(obj.evaluate(ALL[:3]), acc.lookup("acc", ALL[:3]))
+    assert not obj.covers_space()
+    with pytest.raises(NASError, match="objective 'acc': .*no measurement for architecture"):
+        obj.evaluate(ALL[10:11])
+    with pytest.raises(NASError, match="needs a hwpred.data.Dataset"):
+        TableObjective("acc", True, "nb201", part)
