@@ -54,7 +54,7 @@ def test_minimal_yaml_form_parses(tmp_path, table_path):
 
 
 def test_shipped_configs_parse():
-    root = Path(__file__).resolve().parents[1] / "studies"
+    root = Path(__file__).resolve().parents[2] / "studies"
     paper = load_config(root / "paper2022.yaml")
     assert paper.seeds == tuple(range(50))
     assert len(paper.predictors) == 18 and paper.missing_datasets == "skip"
@@ -313,7 +313,7 @@ def test_tiny_study_on_real_mirror_data(tmp_path, mirror):
     """studies/tiny.yaml's shape on the real HELP Raspberry Pi 4 table (625-architecture test set)."""
     from hwpred.study.runner import run_study
 
-    doc = yaml.safe_load((Path(__file__).resolve().parents[1] / "studies" / "tiny.yaml").read_text())
+    doc = yaml.safe_load((Path(__file__).resolve().parents[2] / "studies" / "tiny.yaml").read_text())
     doc.update(output=str(tmp_path), predictors=["ridge_reg", "lut"], seeds=[0])
     r = run_study(parse_config(doc), progress=False)
     df = r.store.read()
