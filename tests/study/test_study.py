@@ -67,6 +67,15 @@ def test_shipped_configs_parse():
     assert all(p.tuning.n_trials <= 5 for p in quick.predictors)
 
 
+
+def test_config_hash_of_shipped_configs_is_stable():
+    """A store belongs to the hash of its config: the hashes of existing configs must never change,
+    or their stores would stop resuming."""
+    root = Path(__file__).resolve().parents[2] / "studies"
+    assert load_config(root / "tiny.yaml").config_hash == "cd0465b05c4a9d07"
+    assert load_config(root / "quick.yaml").config_hash == "816c8de2cb6f9a7c"
+    assert load_config(root / "paper2022.yaml").config_hash == "1fd56ceac015825b"
+
 @pytest.mark.parametrize("change, needle", [
     ({"predictors": ["lin_reg", "no_such_family"]}, "unknown predictor 'no_such_family'"),
     ({"datasets": ["help:no_such_device"]}, "no_such_device"),
