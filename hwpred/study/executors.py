@@ -70,7 +70,7 @@ def pending_cells(cells: Iterable[Cell], store: ResultStore) -> tuple[list[Cell]
     from .._io import part_filename
 
     cells = list(cells)
-    done = store.finished_files()
+    done = store.part_files()
     todo = [c for c in cells if part_filename(c.cell_id) not in done]
     return todo, len(cells) - len(todo)
 

@@ -38,7 +38,7 @@ def run_study(cfg: StudyConfig, executor: str | None = None, workers: int | None
     scheduler = scheduler or cfg.scheduler
     v, grid = plan(cfg)
     store = ResultStore(cfg.store_dir)
-    store.init(cfg)
+    store.claim(cfg)
     store.clean_temp()
     for note in grid.notes:
         console.print(f"[yellow]note:[/] {note}")

@@ -237,10 +237,28 @@ def test_store_atomic_names_and_temp_files_ignored(tmp_path):
            "dataset": "help:raspi4", "predictor": "xgb"}
     store.write(rec)
     store.write(rec)  # same cell twice: still one file, one row
-    assert store.has(rec["cell_id"]) and len(store.finished_files()) == 1
+    assert store.has(rec["cell_id"]) and len(store.part_files()) == 1
     assert len(store.read()) == 1
     assert part_filename("a|b/c") != part_filename("a|b_c")  # sanitised names never collide
 
+
+
+def test_open_store_finds_the_one_store_of_an_output_folder(tmp_path):
+    from hwpred.errors import DataError
+    from hwpred.study import open_store
+
+    for name in ("a", "b"):
+        cfg = parse_config({"name": name, "datasets": ["x"], "predictors": ["lin_reg"], "train_sizes": [5],
+                            "test_size": 5, "seeds": [0], "output": str(tmp_path / name)})
+        ResultStore(cfg.store_dir).claim(cfg)
+        assert open_store(tmp_path / name).root == cfg.store_dir
+    (tmp_path / "both").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / name / name).rename(tmp_path / "both" / name)
+    with pytest.raises(DataError, match="holds several studies"):
+        open_store(tmp_path / "both")
+    with pytest.raises(DataError, match="not a study store"):
+        open_store(tmp_path / "a")
 
 def test_report_writes_figures_table_and_self_contained_html(tmp_path, table_path):
     from hwpred.study.report import write_report
