@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .._io import check_writable
-from ..errors import ConfigError, HwpredError
+from ..errors import HwpredError
 from ..experiment.config import (as_choice, as_float, as_int, as_name, canonical, check_keys, config_error,
                                  config_hash, int_list, load_yaml, named_entries, no_duplicates, output_dir,
                                  require_keys, seed_list)
@@ -100,8 +100,8 @@ def load_config(path: str | os.PathLike) -> StudyConfig:
 
 def parse_config(doc: Any, source: str = "<dict>") -> StudyConfig:
     """A study config from its YAML mapping; every structural mistake is one ConfigError."""
-    check_keys(doc, _TOP_KEYS, source, where="the study config",
-               what="a YAML mapping with keys name, datasets, predictors, train_sizes, test_size, seeds, output")
+    check_keys(doc, _TOP_KEYS, source, where="the study config", what="a YAML mapping with keys name, "
+               "datasets, predictors, train_sizes, test_size, seeds, output")
     require_keys(doc, _REQUIRED, source)
     name = as_name(doc["name"], "name", source)
 
@@ -110,14 +110,15 @@ def parse_config(doc: Any, source: str = "<dict>") -> StudyConfig:
     datasets = []
     for i, d in named_entries(doc["datasets"], "datasets", _DATASET_KEYS, source):
         ds_name = str(d["name"])
-        sizes = _sizes(d.get("train_sizes"), f"datasets[{i}] ({ds_name}) train_sizes", source) or default_sizes
+        sizes = (_sizes(d.get("train_sizes"), f"datasets[{i}] ({ds_name}) train_sizes", source)
+                 or default_sizes)
         if not sizes:
             raise config_error(source, f"no train_sizes for dataset {ds_name!r}; set train_sizes at the top "
                                        "level or for that dataset")
         test = d.get("test_size", default_test)
         if test is None:
-            raise config_error(source, f"no test_size for dataset {ds_name!r}; set test_size at the top level "
-                                       "or for that dataset")
+            raise config_error(source, f"no test_size for dataset {ds_name!r}; set test_size at the top "
+                                       "level or for that dataset")
         test = as_int(test, f"test_size of {ds_name}", source)
         if test < 2:
             raise config_error(source, f"test_size of {ds_name} is {test}; it needs at least 2 architectures "
@@ -159,7 +160,8 @@ def _tuning(value: Any, key: str, source: str, base: TuningSpec) -> TuningSpec:
     check_keys(value, _TUNING_KEYS, source, where=key, what="a mapping like {n_trials: 0}")
     n_trials = as_int(value.get("n_trials", base.n_trials), f"{key}.n_trials", source)
     if n_trials < 0:
-        raise config_error(source, f"{key}.n_trials must be >= 0 (0 = default hyper-parameters), got {n_trials}")
+        raise config_error(source, f"{key}.n_trials must be >= 0 (0 = default hyper-parameters), "
+                                   f"got {n_trials}")
     timeout = value.get("timeout", base.timeout)
     if timeout is not None:
         timeout = as_float(timeout, f"{key}.timeout (seconds)", source, positive=True)
@@ -184,55 +186,70 @@ class Validated:
 
 
 def validate(cfg: StudyConfig, check_store: bool = True) -> Validated:
-    """Every check that needs the registry, the data or the disk; raises one ConfigError."""
+    """Every check that needs the registry, the data or the disk; raises one ConfigError.
+
+    Parameters
+    ----------
+    cfg : StudyConfig
+        A parsed config.
+    check_store : bool
+        Also refuse an existing store at ``<output>/<name>`` written by a different config.
+
+    Returns
+    -------
+    Validated
+        The config with the size and search space of every dataset that can run here, and the
+        datasets skipped (``missing_datasets: skip``) with the reason.
+    """
     from ..predictors import available
     from ..predictors.registry import get_class
-    from .data import DatasetMissing, load_study_dataset
+    from .plan import DatasetMissing, study_dataset
 
+    src = cfg.source
     names = available()
     for p in cfg.predictors:
         if p.name not in names:
-            raise ConfigError(f"{cfg.source}: unknown predictor {p.name!r}; available: {', '.join(names)}")
+            raise config_error(src, f"unknown predictor {p.name!r}; available: {', '.join(names)}")
         try:
             cls = get_class(p.name)
         except ImportError as exc:
-            raise ConfigError(f"{cfg.source}: predictor {p.name!r} cannot be imported ({exc}); is its family "
-                              "module installed?") from None
+            raise config_error(src, f"predictor {p.name!r} cannot be imported ({exc}); is its family "
+                                    "module installed?") from None
         valid = set(cls._param_names())
         bad = set(p.params) - valid
         if bad:
-            raise ConfigError(f"{cfg.source}: predictor {p.name!r} has no hyper-parameter(s) {sorted(bad)}; "
-                              f"valid: {sorted(valid)}")
+            raise config_error(src, f"predictor {p.name!r} has no hyper-parameter(s) {sorted(bad)}; "
+                                    f"valid: {sorted(valid)}")
 
     out = Validated(cfg)
     for d in cfg.datasets:
         try:
-            ds = load_study_dataset(d.name)
+            ds = study_dataset(d.name)
         except DatasetMissing as exc:
             if cfg.missing_datasets == "skip":
                 out.skipped[d.name] = str(exc)
                 continue
-            raise ConfigError(f"{cfg.source}: dataset {d.name!r} is not available here: {exc} "
-                              "(set missing_datasets: skip to run without it)") from None
+            raise config_error(src, f"dataset {d.name!r} is not available here: {exc} "
+                                    "(set missing_datasets: skip to run without it)") from None
         except HwpredError as exc:
-            raise ConfigError(f"{cfg.source}: dataset {d.name!r}: {exc}") from None
+            raise config_error(src, f"dataset {d.name!r}: {exc}") from None
         n = len(ds.y)
         room = n - d.test_size
         if room < 1:
-            raise ConfigError(f"{cfg.source}: dataset {d.name!r} has {n} architectures, not more than its "
-                              f"test_size {d.test_size}; lower test_size")
+            raise config_error(src, f"dataset {d.name!r} has {n} architectures, not more than its "
+                                    f"test_size {d.test_size}; lower test_size")
         too_big = [s for s in d.train_sizes if s > room]
         if too_big:
-            raise ConfigError(f"{cfg.source}: train size(s) {too_big} of dataset {d.name!r} exceed its "
-                              f"{n} architectures minus the {d.test_size}-architecture test set ({room}); "
-                              "lower them or the test_size")
+            raise config_error(src, f"train size(s) {too_big} of dataset {d.name!r} exceed its {n} "
+                                    f"architectures minus the {d.test_size}-architecture test set "
+                                    f"({room}); lower them or the test_size")
         out.sizes[d.name] = n
         out.spaces[d.name] = ds.space
     if not out.datasets:
-        raise ConfigError(f"{cfg.source}: none of the datasets is available here "
-                          f"({'; '.join(f'{k}: {v}' for k, v in out.skipped.items())})")
+        raise config_error(src, "none of the datasets is available here "
+                                f"({'; '.join(f'{k}: {v}' for k, v in out.skipped.items())})")
 
-    check_writable(cfg.output, cfg.source)
+    check_writable(cfg.output, src)
     if check_store:
         from .store import ResultStore
 

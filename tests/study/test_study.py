@@ -12,7 +12,7 @@ import yaml
 
 from hwpred.errors import ConfigError, HwpredError
 from hwpred.study import ResultStore, load_config, parse_config, validate
-from hwpred.study.grid import build_grid, split, train_indices
+from hwpred.study.plan import build_grid, split, train_indices
 from hwpred._io import part_filename
 from hwpred.study.store import RESULT_COLUMNS
 
@@ -127,7 +127,7 @@ def test_output_that_is_a_file_is_unwritable(tmp_path, table_path):
 
 
 def test_store_of_a_different_config_is_refused(tmp_path, table_path):
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     run_study(parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg"], seeds=[0], train_sizes=[20])),
               progress=False)
@@ -139,6 +139,19 @@ def test_store_of_a_different_config_is_refused(tmp_path, table_path):
                              executor="dask", workers=2))
     validate(same)
 
+
+
+def test_package_exports_resolve_and_plan_is_the_function():
+    """`plan` names both a submodule and the planning function; the package attribute is the function."""
+    import hwpred.study as study
+
+    assert build_grid.__module__ == "hwpred.study.plan"  # the submodule is imported (top of this file)
+    assert callable(study.plan) and study.plan.__module__ == "hwpred.study.plan"
+    for name in study.__all__:
+        assert getattr(study, name) is not None, name
+    from hwpred.study import plan, run_study
+
+    assert plan is study.plan and run_study.__module__ == "hwpred.study.run"
 
 # ---- splits and grid ---------------------------------------------------------------------------
 def test_splits_nested_disjoint_and_depend_on_seed_only():
@@ -160,14 +173,14 @@ def test_splits_nested_disjoint_and_depend_on_seed_only():
 def test_splits_independent_of_row_order(tmp_path, table_path):
     """Split on the set of architectures: a shuffled copy of the table gives the same test archs."""
     from hwpred.data import MetricTable
-    from hwpred.study.data import load_study_dataset
+    from hwpred.study.plan import study_dataset
 
     t = MetricTable.read_parquet(table_path)
     perm = np.random.default_rng(3).permutation(len(t))
     shuffled = tmp_path / "shuffled.parquet"
     t.subset(perm).to_parquet(shuffled)
-    a = load_study_dataset(f"file:{table_path}#cpu/latency_ms")
-    b = load_study_dataset(f"file:{shuffled}#cpu/latency_ms")
+    a = study_dataset(f"file:{table_path}#cpu/latency_ms")
+    b = study_dataset(f"file:{shuffled}#cpu/latency_ms")
     te, _ = split(len(a.y), 100, 4)
     np.testing.assert_array_equal(a.archs[te], b.archs[te])
     np.testing.assert_array_equal(a.y[te], b.y[te])
@@ -187,7 +200,7 @@ def test_grid_cells_and_lut_reference(tmp_path, table_path):
 
 # ---- running, store, report --------------------------------------------------------------------
 def test_run_records_every_field_and_resumes(tmp_path, table_path):
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     cfg = parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg", "xgb", "lut"]))
     r1 = run_study(cfg, progress=False)
@@ -216,7 +229,7 @@ def test_run_records_every_field_and_resumes(tmp_path, table_path):
 
 
 def test_failed_cell_is_recorded_not_fatal(tmp_path, table_path):
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     # an impossible hyper-parameter value fails inside fit: the study goes on and records why
     cfg = parse_config(_cfg(table_path, tmp_path, predictors=[{"name": "ridge_reg", "params": {"alpha": "x"}},
@@ -262,7 +275,7 @@ def test_open_store_finds_the_one_store_of_an_output_folder(tmp_path):
 
 def test_report_writes_figures_table_and_self_contained_html(tmp_path, table_path):
     from hwpred.study.report import write_report
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     cfg = parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg", "ridge_reg", "lut"]))
     r = run_study(cfg, progress=False)
@@ -325,7 +338,7 @@ def test_default_study_uses_mirror_tables_when_set(tmp_path, monkeypatch):
 def test_default_study_measures_a_cpu_table_and_runs(tmp_path, monkeypatch):
     """No mirror: the harness measures a small table here, then the default study runs on it."""
     from hwpred.study import default
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     monkeypatch.delenv("HWPRED_DATA_MIRROR", raising=False)
     monkeypatch.setattr(default, "LOCAL_TABLE_SIZE", 60)
@@ -338,7 +351,7 @@ def test_default_study_measures_a_cpu_table_and_runs(tmp_path, monkeypatch):
 
 def test_tiny_study_on_real_mirror_data(tmp_path, mirror):
     """studies/tiny.yaml's shape on the real HELP Raspberry Pi 4 table (625-architecture test set)."""
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     doc = yaml.safe_load((Path(__file__).resolve().parents[2] / "studies" / "tiny.yaml").read_text())
     doc.update(output=str(tmp_path), predictors=["ridge_reg", "lut"], seeds=[0])

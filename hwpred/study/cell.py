@@ -1,14 +1,8 @@
-"""The study grid: cells (dataset, predictor, train size, seed), their splits, and running one cell.
+"""The study's unit of work: fit and score one cell, in whichever process runs it.
 
-Splits follow the seed study: for a dataset of n architectures and a seed, one permutation of
-the (lexicographically ordered) architectures gives the test set (its first ``test_size``
-entries) and the training pool (the rest). A training set of size k is the first k of the pool,
-so the test set depends only on (dataset, seed), never overlaps a training set of that seed,
-and larger training sets contain the smaller ones.
-
-Reference families (the lookup table) are not trained on random samples: they declare the
-architectures they need (``required_archs(space)``), which are looked up in the table; they get
-one cell per (dataset, seed) and are scored on the same test set minus those architectures.
+Workers only compute: :func:`run_cell` returns the cell's record and the driver stores it. Each
+worker uses one BLAS/OpenMP/torch thread (:func:`limit_threads`, run once per worker process), so
+that workers are the parallelism and the numbers do not depend on the executor.
 """
 from __future__ import annotations
 
@@ -17,119 +11,12 @@ import os
 import socket
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
-from .config import StudyConfig, TuningSpec, Validated
+from .plan import Cell, reference_archs, split, study_dataset
 
-_SPLIT_SALT = 0x5EED_201
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One unit of work; small and picklable, so that it travels to any worker."""
-
-    study: str
-    config_hash: str
-    dataset: str
-    test_size: int
-    predictor: str
-    params_json: str  # fixed hyper-parameters from the config, JSON (hashable, picklable)
-    tuning: TuningSpec
-    train_size: int
-    seed: int
-    reference: bool = False
-
-    @property
-    def cell_id(self) -> str:
-        return f"{self.dataset}|{self.predictor}|n{self.train_size}|s{self.seed}"
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return json.loads(self.params_json)
-
-
-# ---- splits ------------------------------------------------------------------------------------
-def split(n: int, test_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(test indices, training pool in draw order) for a dataset of n rows and a seed."""
-    if not 0 < test_size < n:
-        raise ValueError(f"test_size {test_size} must be in (0, {n})")
-    perm = np.random.default_rng(np.random.SeedSequence([int(seed), _SPLIT_SALT])).permutation(n)
-    return perm[:test_size], perm[test_size:]
-
-
-def train_indices(n: int, test_size: int, seed: int, size: int) -> np.ndarray:
-    _, pool = split(n, test_size, seed)
-    if size > len(pool):
-        raise ValueError(f"train size {size} exceeds the {len(pool)} architectures outside the test set")
-    return pool[:size]
-
-
-# ---- building the grid -------------------------------------------------------------------------
-@dataclass
-class Grid:
-    cells: list[Cell]
-    notes: list[str]  # cells left out, and why (reported, not fatal)
-
-
-def reference_archs(predictor: str, space: str) -> np.ndarray | None:
-    """The architectures a reference family is fitted on, or None for a learning family."""
-    from ..predictors.registry import get_class
-    from ..spaces import as_arch_array, get_space
-
-    cls = get_class(predictor)
-    req = getattr(cls, "required_archs", None)
-    if req is None:
-        return None
-    sp = get_space(space)
-    return as_arch_array(list(req(sp.name)), sp)
-
-
-def build_grid(v: Validated) -> Grid:
-    """All cells of a validated config, in a longest-first order (the pool then balances best)."""
-    from ..predictors.registry import get_class
-    from .data import load_study_dataset
-
-    cfg: StudyConfig = v.config
-    cells: list[Cell] = []
-    notes: list[str] = []
-    for name, why in v.skipped.items():
-        notes.append(f"dataset {name} skipped: {why}")
-    for d in v.datasets:
-        space = v.spaces[d.name]
-        for p in cfg.predictors:
-            cls = get_class(p.name)
-            params = json.dumps(dict(p.params), sort_keys=True, default=str)
-            req = reference_archs(p.name, space)
-            if req is not None:
-                ds = load_study_dataset(d.name)
-                try:
-                    ds.lookup(req)
-                except Exception as exc:
-                    notes.append(f"{p.name} on {d.name} skipped: it needs its {len(req)} reference architectures "
-                                 f"measured ({exc})")
-                    continue
-                for seed in cfg.seeds:
-                    cells.append(Cell(cfg.name, cfg.config_hash, d.name, d.test_size, p.name, params, p.tuning,
-                                      len(req), seed, reference=True))
-                continue
-            min_n = int(getattr(cls, "min_samples", 2))
-            small = [s for s in d.train_sizes if s < min_n]
-            if small:
-                notes.append(f"{p.name} on {d.name}: train size(s) {small} skipped, the family needs >= {min_n}")
-            for size in d.train_sizes:
-                if size < min_n:
-                    continue
-                for seed in cfg.seeds:
-                    cells.append(Cell(cfg.name, cfg.config_hash, d.name, d.test_size, p.name, params, p.tuning,
-                                      size, seed))
-    cells.sort(key=lambda c: (-c.train_size, c.predictor, c.dataset, c.seed))
-    return Grid(cells, notes)
-
-
-# ---- running one cell (in a worker process) ------------------------------------------------------
 _THREADS_LIMITED = False
 _LIMITER = None
 _VERSIONS: str | None = None
@@ -229,22 +116,30 @@ def fit_cell_predictor(cell: Cell, archs: np.ndarray, y: np.ndarray, space: str)
     return pred, time.perf_counter() - t0, 0.0, 0
 
 
+def _plain_json(obj: Any) -> Any:
+    """numpy values in hyper-parameters as plain JSON (arrays as lists, scalars as numbers)."""
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
+
+
 def run_cell(cell: Cell) -> dict[str, Any]:
     """Fit and score one cell; never raises for a predictor failure (the record says 'failed')."""
     from ..metrics import all_metrics
-    from ..predictors.base import _jsonable
-    from .data import load_study_dataset
 
     limit_threads()
     t_start = time.perf_counter()
     rec: dict[str, Any] = {
-        "cell_id": cell.cell_id, "study": cell.study, "config_hash": cell.config_hash, "dataset": cell.dataset,
-        "predictor": cell.predictor, "reference": cell.reference, "train_size": cell.train_size,
-        "seed": cell.seed, "status": "ok", "error": "", "n_trials": 0, "versions": library_versions(),
-        "host": socket.gethostname(), "pid": os.getpid(), "family": "", "space": "", "n_test": 0,
+        "cell_id": cell.cell_id, "study": cell.study, "config_hash": cell.config_hash,
+        "dataset": cell.dataset, "predictor": cell.predictor, "reference": cell.reference,
+        "train_size": cell.train_size, "seed": cell.seed, "status": "ok", "error": "", "n_trials": 0,
+        "versions": library_versions(), "host": socket.gethostname(), "pid": os.getpid(), "family": "",
+        "space": "", "n_test": 0,
     }
     try:
-        ds = load_study_dataset(cell.dataset)
+        ds = study_dataset(cell.dataset)
         rec["space"] = ds.space
         test_idx, pool = split(len(ds.y), cell.test_size, cell.seed)
         if cell.reference:
@@ -271,9 +166,9 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         sd = float(np.std(te_y))
         dev = (y_hat - te_y) / sd if sd > 0 else np.full_like(te_y, np.nan)
         rec.update(m)
-        rec.update(dev_std=float(np.std(dev)), fit_time_s=fit_time, tuning_time_s=tune_time, query_time_s=query,
-                   n_trials=n_trials,
-                   best_params=json.dumps(_jsonable(pred.get_params()), sort_keys=True, default=str))
+        rec.update(dev_std=float(np.std(dev)), fit_time_s=fit_time, tuning_time_s=tune_time,
+                   query_time_s=query, n_trials=n_trials,
+                   best_params=json.dumps(pred.get_params(), sort_keys=True, default=_plain_json))
         if not np.all(np.isfinite(y_hat)):
             rec.update(status="failed", error=f"{int((~np.isfinite(y_hat)).sum())} non-finite predictions")
     except Exception as exc:  # one bad cell must not end a 100k-cell study; it is recorded and reported
