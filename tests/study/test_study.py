@@ -107,6 +107,22 @@ def test_file_dataset_errors(tmp_path, table_path):
     assert any("skipped" in n for n in build_grid(v).notes)
 
 
+
+def test_registry_dataset_without_data_is_missing_not_malformed(tmp_path, table_path, monkeypatch):
+    """A known name whose files are neither cached nor in the mirror counts as missing: skippable."""
+    from hwpred.study.plan import clear_cache
+
+    (tmp_path / "empty-mirror").mkdir()
+    monkeypatch.setenv("HWPRED_DATA_MIRROR", str(tmp_path / "empty-mirror"))
+    monkeypatch.setenv("HWPRED_HOME", str(tmp_path / "home"))
+    clear_cache()
+    with pytest.raises(ConfigError, match="'help:raspi4' is not available here"):
+        validate(parse_config(_cfg(table_path, tmp_path, datasets=["help:raspi4"])))
+    v = validate(parse_config(_cfg(table_path, tmp_path, missing_datasets="skip",
+                                   datasets=["help:raspi4", f"file:{table_path}#cpu/latency_ms"])))
+    assert list(v.skipped) == ["help:raspi4"]
+    assert [d.name for d in v.datasets] == [f"file:{table_path}#cpu/latency_ms"]
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
 def test_unwritable_output(tmp_path, table_path):
     ro = tmp_path / "ro"
