@@ -6,7 +6,7 @@ from .._lazy import lazy_exports
 
 # `plan` is bound here, not lazily: importing the submodule hwpred.study.plan sets the package
 # attribute `plan` to that module, which would shadow a lazily exported function of the same name
-from .plan import plan
+from .plan import plan  # noqa: F401  (in __all__)
 
 # name -> submodule; imported on first use so that `hwpred --help` does not pay for pandas/rich
 _EXPORTS = {
