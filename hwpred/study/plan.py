@@ -15,12 +15,15 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import DataError, HwpredError
 from .config import StudyConfig, TuningSpec, Validated, validate
+
+if TYPE_CHECKING:
+    from ..data import Dataset
 
 _SPLIT_SALT = 0x5EED_201
 
@@ -44,7 +47,7 @@ class StudyDataset:
     space: str
     archs: np.ndarray   # (n, positions) int64, lexicographically sorted
     y: np.ndarray       # (n,) float64, in the same order
-    dataset: Any        # the hwpred.data.Dataset view it was loaded from
+    dataset: Dataset    # the (table, column) view it was loaded from
 
     def lookup(self, archs) -> np.ndarray:
         """Values of the given architectures; DataError naming the first one the table lacks."""
