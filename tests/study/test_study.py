@@ -244,6 +244,16 @@ def test_run_records_every_field_and_resumes(tmp_path, table_path):
     assert r2.store.read()[RESULT_COLUMNS].equals(df[RESULT_COLUMNS])
 
 
+def test_run_study_docstring_example_runs():
+    import doctest
+    import sys
+
+    from hwpred.study import run_study
+
+    result = doctest.testmod(sys.modules[run_study.__module__])
+    assert result.attempted >= 10 and result.failed == 0
+
+
 def test_failed_cell_is_recorded_not_fatal(tmp_path, table_path):
     from hwpred.study import run_study
 
