@@ -105,7 +105,8 @@ def execute(units: Sequence[Any], work: Callable[[Any], Any], on_result: Callabl
     initializer, initargs
         Run once in every worker process (and once in the driver for an inline run).
     already_done : int
-        Units of the grid that were finished before this run (for the progress bar and stats).
+        Units of the grid finished before this run (for the stats, and as steps already done on
+        the progress bar).
 
     Returns
     -------
@@ -121,7 +122,8 @@ def execute(units: Sequence[Any], work: Callable[[Any], Any], on_result: Callabl
     if not units:
         return stats
     total_w = sum(_weight(u) for u in units)
-    with progress_bar(label, total_w, unit_name=unit_name, enabled=progress, console=console) as bar:
+    with progress_bar(label, total_w + already_done, done=already_done, unit_name=unit_name, enabled=progress,
+                      console=console) as bar:
         def handle(unit: Any, result: Any) -> None:
             t0 = time.perf_counter()
             outcome = on_result(unit, result) or Outcome()

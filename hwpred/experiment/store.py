@@ -179,10 +179,12 @@ class PartStore:
         return n
 
 
-def locate_store(path: str | os.PathLike, meta_name: str, kind: str, command: str) -> Path:
+def locate_store(path: str | os.PathLike, meta_name: str, kind: str, command: str,
+                 plural: str | None = None) -> Path:
     """A store folder, or an output folder holding exactly one store of this kind.
 
-    ``command`` names what writes such stores, for the error message.
+    ``command`` names what writes such stores, for the error message; ``plural`` is the word for
+    several of them there (default: the kind's first word plus "s", e.g. "simulations").
     """
     p = Path(path)
     if (p / meta_name).is_file():
@@ -190,7 +192,7 @@ def locate_store(path: str | os.PathLike, meta_name: str, kind: str, command: st
     subs = sorted(d for d in p.iterdir() if (d / meta_name).is_file()) if p.is_dir() else []
     if len(subs) == 1:
         return subs[0]
-    plural = f"{kind.split()[0]}s" if kind.endswith("store") else kind
+    plural = plural or (f"{kind.split()[0]}s" if kind.endswith("store") else kind)
     if subs:
         raise DataError(f"{p} holds several {plural} ({', '.join(d.name for d in subs)}); pass one of them")
     raise DataError(f"{p} is not a {kind} (no {meta_name}); pass the folder {command} wrote, <output>/<name>")

@@ -1,13 +1,26 @@
-"""The large-scale predictor study: config, grid of cells, executors, results store, report."""
-from .config import ConfigError, StudyConfig, load_config, parse_config, validate
-from .store import ResultStore, open_store
+"""The large-scale predictor study on the experiment scaffold: its config schema, its plan (datasets,
+seeded splits, the grid of cells), its unit of work (one cell), its results store and its report."""
+from __future__ import annotations
 
-__all__ = ["ConfigError", "StudyConfig", "load_config", "parse_config", "validate", "ResultStore", "open_store",
-           "run_study"]
+from .._lazy import lazy_exports
 
+# `plan` is bound here, not lazily: importing the submodule hwpred.study.plan sets the package
+# attribute `plan` to that module, which would shadow a lazily exported function of the same name
+from .cells import plan  # noqa: F401  (in __all__)
 
-def run_study(*args, **kwargs):
-    """See :func:`hwpred.study.runner.run_study` (imported lazily: it pulls in rich and the executors)."""
-    from .runner import run_study as _run
+# name -> submodule; imported on first use so that `hwpred --help` does not pay for pandas/rich
+_EXPORTS = {
+    "StudyConfig": "config",
+    "load_config": "config",
+    "parse_config": "config",
+    "validate": "config",
+    "plan": "cells",
+    "StudyRun": "run",
+    "run_study": "run",
+    "ResultStore": "store",
+    "open_store": "store",
+    "write_report": "report",
+}
 
-    return _run(*args, **kwargs)
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -48,7 +48,8 @@ def _workers(args) -> int | None:
 def _start(cfg, args) -> int:
     from rich.console import Console
 
-    from .runner import plan, run_study
+    from .cells import plan
+    from .run import run_study
 
     console = Console(stderr=True)
     if args.output:

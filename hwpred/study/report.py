@@ -11,9 +11,7 @@ Figures (PNG + SVG, next to the tables):
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 import os
@@ -23,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
+from ..experiment.report import (figure_html, html_page, lines_block, markdown_table, pyplot, save_figure,
+                                 write_csv, write_text)
 from .store import ResultStore, open_store
 
 METRICS = ["kendall_tau", "spearman", "pearson", "rmse", "dev_std", "fit_time_s", "tuning_time_s", "query_time_s"]
@@ -69,8 +69,7 @@ _MARKERS = "osD^v<>pP*Xhd"
 
 
 def _panels(n: int):
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     cols = min(3, n)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols + 2.2, 3.9 * rows), squeeze=False)
@@ -132,26 +131,6 @@ def _plot_metric(summary: pd.DataFrame, value: str, ylabel: str, title: str, cen
     return fig
 
 
-def _save(fig, out: Path, stem: str) -> tuple[list[Path], str]:
-    import matplotlib.pyplot as plt
-
-    png, svg = out / f"{stem}.png", out / f"{stem}.svg"
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=130)
-    _atomic(png, buf.getvalue())
-    sbuf = io.BytesIO()
-    fig.savefig(sbuf, format="svg")
-    _atomic(svg, sbuf.getvalue())
-    plt.close(fig)
-    return [png, svg], base64.b64encode(buf.getvalue()).decode()
-
-
-def _atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _fmt_table(summary: pd.DataFrame) -> pd.DataFrame:
     def pm(m, s, nd=3):
         return f"{m:.{nd}f} ± {s:.{nd}f}"
@@ -174,14 +153,25 @@ def _fmt_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Report:
-    """Figures (PNG+SVG), ``summary.csv`` and a self-contained ``report.html``."""
-    import matplotlib
+    """Figures (PNG+SVG), ``summary.csv``, ``summary.md`` and a self-contained ``report.html``.
 
-    matplotlib.use("Agg")
+    Parameters
+    ----------
+    store_dir : path
+        A study store (``<output>/<name>``) or an output folder holding exactly one.
+    out : path, optional
+        Where to write the report; ``<store>/report`` by default.
+
+    Returns
+    -------
+    Report
+        The paths written and the mean +- std summary over seeds.
+    """
     store: ResultStore = open_store(store_dir)
     df = store.read()
     if df.empty:
-        raise DataError(f"{store.root} holds no finished cells yet; run the study first (hwpred study run CONFIG)")
+        raise DataError(f"{store.root} holds no finished cells yet; run the study first "
+                        "(hwpred study run CONFIG)")
     meta = store.read_meta() or {}
     out = Path(out) if out else store.root / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -189,43 +179,31 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
     if summary.empty:
         raise DataError(f"every cell in {store.root} failed; nothing to plot (see the 'error' column: "
                         f"{df['error'].iloc[0]})")
-    table_csv = out / "summary.csv"
-    tmp = out / ".summary.csv.tmp"
-    summary.to_csv(tmp, index=False)
-    os.replace(tmp, table_csv)
+    table_csv = write_csv(summary, out / "summary.csv")
     pretty = _fmt_table(summary)
-    _atomic(out / "summary.md", pretty.to_markdown(index=False).encode() if _has_tabulate()
-            else pretty.to_string(index=False).encode())
+    write_text(out / "summary.md", markdown_table(pretty) + "\n")
 
     figures, embedded = {}, {}
     specs = [
         ("kendall_tau", dict(value="kendall_tau", ylabel="Kendall tau (test set)",
                              title="Kendall tau vs training-set size")),
         ("kendall_tau_centred", dict(value="kendall_tau", ylabel="Kendall tau - predictor average",
-                                     title="Kendall tau centred on the average of the predictors", centred=True)),
+                                     title="Kendall tau centred on the average of the predictors",
+                                     centred=True)),
         ("fit_time", dict(value="fit_time_s", ylabel="fit time (s)", title="Fit time vs training-set size",
                           logy=True)),
     ]
     for stem, kw in specs:
         fig = _plot_metric(summary, **kw)
-        figures[stem], embedded[stem] = _save(fig, out, stem)
+        figures[stem], embedded[stem] = save_figure(fig, out / stem)
 
     failed = df[df["status"] != "ok"]
-    page = _html(meta, df, pretty, embedded, failed)
-    html_path = out / "report.html"
-    _atomic(html_path, page.encode())
+    html_path = write_text(out / "report.html", _html(meta, df, pretty, embedded, failed))
     return Report(out, html_path, figures, table_csv, summary)
 
 
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
-def _html(meta: dict, df: pd.DataFrame, pretty: pd.DataFrame, images: dict[str, str], failed: pd.DataFrame) -> str:
+def _html(meta: dict, df: pd.DataFrame, pretty: pd.DataFrame, images: dict[str, str],
+          failed: pd.DataFrame) -> str:
     esc = html.escape
     name = meta.get("name", "study")
     versions = df["versions"].dropna().iloc[0] if df["versions"].notna().any() else "{}"
@@ -233,28 +211,15 @@ def _html(meta: dict, df: pd.DataFrame, pretty: pd.DataFrame, images: dict[str, 
     fail_html = ""
     if len(failed):
         fr = failed[["cell_id", "error"]].head(50)
-        fail_html = (f"<h2>Failed cells ({len(failed)})</h2>" + fr.to_html(index=False, escape=True, border=0))
-    imgs = "".join(
-        f'<figure><img alt="{esc(k)}" src="data:image/png;base64,{v}"/><figcaption>{esc(k)}</figcaption></figure>'
-        for k, v in images.items())
+        fail_html = f"<h2>Failed cells ({len(failed)})</h2>" + fr.to_html(index=False, escape=True, border=0)
     cfg = json.dumps(meta.get("config", {}), indent=1)
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>hwpred study {esc(name)}</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}}
-img{{max-width:100%;border:1px solid #ddd}} figure{{margin:1.5em 0}}
-table{{border-collapse:collapse;font-size:12px}} td,th{{padding:2px 8px;border-bottom:1px solid #eee;text-align:right}}
-th{{background:#f4f4f4}} td:first-child,td:nth-child(2){{text-align:left}} pre{{background:#f7f7f7;padding:1em;font-size:11px}}
-</style></head><body>
-<h1>Predictor study <code>{esc(name)}</code></h1>
-<p>{len(df)} cells ({int((df['status'] == 'ok').sum())} ok, {len(failed)} failed) on
-{df['dataset'].nunique()} dataset(s), {df['predictor'].nunique()} predictor(s), {df['seed'].nunique()} seed(s).
-Config hash <code>{esc(str(meta.get('config_hash')))}</code>; hosts: {esc(hosts)}.</p>
-{imgs}
-<h2>Mean ± std over seeds</h2>
-{pretty.to_html(index=False, escape=True, border=0)}
-{fail_html}
-<h2>Library versions</h2><pre>{esc(versions)}</pre>
-<h2>Config</h2><pre>{esc(cfg)}</pre>
-</body></html>
-"""
+    body = (f"<h1>Predictor study <code>{esc(name)}</code></h1>\n"
+            f"<p>{len(df)} cells ({int((df['status'] == 'ok').sum())} ok, {len(failed)} failed) on "
+            f"{df['dataset'].nunique()} dataset(s), {df['predictor'].nunique()} predictor(s), "
+            f"{df['seed'].nunique()} seed(s). Config hash <code>{esc(str(meta.get('config_hash')))}</code>; "
+            f"hosts: {esc(hosts)}.</p>\n"
+            f"{figure_html(images)}\n"
+            f"<h2>Mean ± std over seeds</h2>\n{pretty.to_html(index=False, escape=True, border=0)}\n"
+            f"{fail_html}\n{lines_block('Library versions', [versions])}\n"
+            f"{lines_block('Config', cfg.splitlines())}")
+    return html_page(f"hwpred study {name}", body)

@@ -57,7 +57,7 @@ def _cli(cfg: Path, *extra: str) -> list[str]:
 @pytest.fixture(scope="module")
 def reference(table_path, tmp_path_factory):
     """An uninterrupted in-process run of the same config: the numbers every executor must match."""
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     out = tmp_path_factory.mktemp("study-ref")
     run = run_study(parse_config(_doc(table_path, out)), progress=False)
@@ -68,7 +68,7 @@ def reference(table_path, tmp_path_factory):
 
 def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path, table_path, reference):
     """SIGKILL a running study (driver and its 2 pool workers), resume it: same cells, same numbers."""
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     cfg = tmp_path / "exec.yaml"
     cfg.write_text(yaml.safe_dump(_doc(table_path, tmp_path / "out")))
@@ -107,7 +107,7 @@ def test_two_concurrent_runs_on_one_store(tmp_path, table_path, reference):
     cfg = tmp_path / "exec.yaml"
     cfg.write_text(yaml.safe_dump(_doc(table_path, tmp_path / "out", seeds=(0, 1))))
     from hwpred.study import load_config
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     proc = subprocess.Popen(_cli(cfg), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     cells_dir = tmp_path / "out" / "exec" / "cells"
@@ -129,7 +129,7 @@ def _seeds(df: pd.DataFrame, *seeds: int) -> pd.DataFrame:
 
 def test_dask_localcluster_two_workers_same_numbers(tmp_path, table_path, reference):
     pytest.importorskip("dask.distributed")
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     # a smaller grid keeps the cluster's start-up the main cost
     doc = _doc(table_path, tmp_path, seeds=(0, 1))

@@ -12,7 +12,7 @@ import yaml
 
 from hwpred.errors import ConfigError, HwpredError
 from hwpred.study import ResultStore, load_config, parse_config, validate
-from hwpred.study.grid import build_grid, split, train_indices
+from hwpred.study.cells import build_grid, split, train_indices
 from hwpred._io import part_filename
 from hwpred.study.store import RESULT_COLUMNS
 
@@ -54,7 +54,7 @@ def test_minimal_yaml_form_parses(tmp_path, table_path):
 
 
 def test_shipped_configs_parse():
-    root = Path(__file__).resolve().parents[1] / "studies"
+    root = Path(__file__).resolve().parents[2] / "studies"
     paper = load_config(root / "paper2022.yaml")
     assert paper.seeds == tuple(range(50))
     assert len(paper.predictors) == 18 and paper.missing_datasets == "skip"
@@ -66,6 +66,15 @@ def test_shipped_configs_parse():
     assert all(len(d.train_sizes) >= 5 for d in quick.datasets)
     assert all(p.tuning.n_trials <= 5 for p in quick.predictors)
 
+
+
+def test_config_hash_of_shipped_configs_is_stable():
+    """A store belongs to the hash of its config: the hashes of existing configs must never change,
+    or their stores would stop resuming."""
+    root = Path(__file__).resolve().parents[2] / "studies"
+    assert load_config(root / "tiny.yaml").config_hash == "cd0465b05c4a9d07"
+    assert load_config(root / "quick.yaml").config_hash == "816c8de2cb6f9a7c"
+    assert load_config(root / "paper2022.yaml").config_hash == "1fd56ceac015825b"
 
 @pytest.mark.parametrize("change, needle", [
     ({"predictors": ["lin_reg", "no_such_family"]}, "unknown predictor 'no_such_family'"),
@@ -98,6 +107,22 @@ def test_file_dataset_errors(tmp_path, table_path):
     assert any("skipped" in n for n in build_grid(v).notes)
 
 
+
+def test_registry_dataset_without_data_is_missing_not_malformed(tmp_path, table_path, monkeypatch):
+    """A known name whose files are neither cached nor in the mirror counts as missing: skippable."""
+    from hwpred.study.cells import clear_cache
+
+    (tmp_path / "empty-mirror").mkdir()
+    monkeypatch.setenv("HWPRED_DATA_MIRROR", str(tmp_path / "empty-mirror"))
+    monkeypatch.setenv("HWPRED_HOME", str(tmp_path / "home"))
+    clear_cache()
+    with pytest.raises(ConfigError, match="'help:raspi4' is not available here"):
+        validate(parse_config(_cfg(table_path, tmp_path, datasets=["help:raspi4"])))
+    v = validate(parse_config(_cfg(table_path, tmp_path, missing_datasets="skip",
+                                   datasets=["help:raspi4", f"file:{table_path}#cpu/latency_ms"])))
+    assert list(v.skipped) == ["help:raspi4"]
+    assert [d.name for d in v.datasets] == [f"file:{table_path}#cpu/latency_ms"]
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
 def test_unwritable_output(tmp_path, table_path):
     ro = tmp_path / "ro"
@@ -118,7 +143,7 @@ def test_output_that_is_a_file_is_unwritable(tmp_path, table_path):
 
 
 def test_store_of_a_different_config_is_refused(tmp_path, table_path):
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     run_study(parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg"], seeds=[0], train_sizes=[20])),
               progress=False)
@@ -130,6 +155,17 @@ def test_store_of_a_different_config_is_refused(tmp_path, table_path):
                              executor="dask", workers=2))
     validate(same)
 
+
+
+def test_package_exports_resolve():
+    import hwpred.study as study
+
+    assert callable(study.plan) and study.plan.__module__ == "hwpred.study.cells"
+    for name in study.__all__:
+        assert getattr(study, name) is not None, name
+    from hwpred.study import plan, run_study
+
+    assert plan is study.plan and run_study.__module__ == "hwpred.study.run"
 
 # ---- splits and grid ---------------------------------------------------------------------------
 def test_splits_nested_disjoint_and_depend_on_seed_only():
@@ -151,17 +187,18 @@ def test_splits_nested_disjoint_and_depend_on_seed_only():
 def test_splits_independent_of_row_order(tmp_path, table_path):
     """Split on the set of architectures: a shuffled copy of the table gives the same test archs."""
     from hwpred.data import MetricTable
-    from hwpred.study.data import load_study_dataset
+    from hwpred.study.cells import study_dataset
 
     t = MetricTable.read_parquet(table_path)
     perm = np.random.default_rng(3).permutation(len(t))
     shuffled = tmp_path / "shuffled.parquet"
     t.subset(perm).to_parquet(shuffled)
-    a = load_study_dataset(f"file:{table_path}#cpu/latency_ms")
-    b = load_study_dataset(f"file:{shuffled}#cpu/latency_ms")
-    te, _ = split(len(a.y), 100, 4)
-    np.testing.assert_array_equal(a.archs[te], b.archs[te])
-    np.testing.assert_array_equal(a.y[te], b.y[te])
+    a = study_dataset(f"file:{table_path}#cpu/latency_ms")
+    b = study_dataset(f"file:{shuffled}#cpu/latency_ms")
+    te, _ = split(len(a), 100, 4)
+    (a_archs, a_y), (b_archs, b_y) = a.arrays(), b.arrays()
+    np.testing.assert_array_equal(a_archs[te], b_archs[te])
+    np.testing.assert_array_equal(a_y[te], b_y[te])
 
 
 def test_grid_cells_and_lut_reference(tmp_path, table_path):
@@ -178,7 +215,7 @@ def test_grid_cells_and_lut_reference(tmp_path, table_path):
 
 # ---- running, store, report --------------------------------------------------------------------
 def test_run_records_every_field_and_resumes(tmp_path, table_path):
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     cfg = parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg", "xgb", "lut"]))
     r1 = run_study(cfg, progress=False)
@@ -206,8 +243,18 @@ def test_run_records_every_field_and_resumes(tmp_path, table_path):
     assert r2.store.read()[RESULT_COLUMNS].equals(df[RESULT_COLUMNS])
 
 
+def test_run_study_docstring_example_runs():
+    import doctest
+    import sys
+
+    from hwpred.study import run_study
+
+    result = doctest.testmod(sys.modules[run_study.__module__])
+    assert result.attempted >= 10 and result.failed == 0
+
+
 def test_failed_cell_is_recorded_not_fatal(tmp_path, table_path):
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     # an impossible hyper-parameter value fails inside fit: the study goes on and records why
     cfg = parse_config(_cfg(table_path, tmp_path, predictors=[{"name": "ridge_reg", "params": {"alpha": "x"}},
@@ -228,14 +275,32 @@ def test_store_atomic_names_and_temp_files_ignored(tmp_path):
            "dataset": "help:raspi4", "predictor": "xgb"}
     store.write(rec)
     store.write(rec)  # same cell twice: still one file, one row
-    assert store.has(rec["cell_id"]) and len(store.finished_files()) == 1
+    assert store.has(rec["cell_id"]) and len(store.part_files()) == 1
     assert len(store.read()) == 1
     assert part_filename("a|b/c") != part_filename("a|b_c")  # sanitised names never collide
 
 
+
+def test_open_store_finds_the_one_store_of_an_output_folder(tmp_path):
+    from hwpred.errors import DataError
+    from hwpred.study import open_store
+
+    for name in ("a", "b"):
+        cfg = parse_config({"name": name, "datasets": ["x"], "predictors": ["lin_reg"], "train_sizes": [5],
+                            "test_size": 5, "seeds": [0], "output": str(tmp_path / name)})
+        ResultStore(cfg.store_dir).claim(cfg)
+        assert open_store(tmp_path / name).root == cfg.store_dir
+    (tmp_path / "both").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / name / name).rename(tmp_path / "both" / name)
+    with pytest.raises(DataError, match="holds several studies"):
+        open_store(tmp_path / "both")
+    with pytest.raises(DataError, match="not a study store"):
+        open_store(tmp_path / "a")
+
 def test_report_writes_figures_table_and_self_contained_html(tmp_path, table_path):
     from hwpred.study.report import write_report
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     cfg = parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg", "ridge_reg", "lut"]))
     r = run_study(cfg, progress=False)
@@ -298,7 +363,7 @@ def test_default_study_uses_mirror_tables_when_set(tmp_path, monkeypatch):
 def test_default_study_measures_a_cpu_table_and_runs(tmp_path, monkeypatch):
     """No mirror: the harness measures a small table here, then the default study runs on it."""
     from hwpred.study import default
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
     monkeypatch.delenv("HWPRED_DATA_MIRROR", raising=False)
     monkeypatch.setattr(default, "LOCAL_TABLE_SIZE", 60)
@@ -311,9 +376,9 @@ def test_default_study_measures_a_cpu_table_and_runs(tmp_path, monkeypatch):
 
 def test_tiny_study_on_real_mirror_data(tmp_path, mirror):
     """studies/tiny.yaml's shape on the real HELP Raspberry Pi 4 table (625-architecture test set)."""
-    from hwpred.study.runner import run_study
+    from hwpred.study import run_study
 
-    doc = yaml.safe_load((Path(__file__).resolve().parents[1] / "studies" / "tiny.yaml").read_text())
+    doc = yaml.safe_load((Path(__file__).resolve().parents[2] / "studies" / "tiny.yaml").read_text())
     doc.update(output=str(tmp_path), predictors=["ridge_reg", "lut"], seeds=[0])
     r = run_study(parse_config(doc), progress=False)
     df = r.store.read()
