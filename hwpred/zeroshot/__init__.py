@@ -9,13 +9,13 @@ from .._lazy import lazy_exports
 
 # name -> submodule; imported on first use so that `hwpred --help` does not pay for torch/pymoo
 _EXPORTS = {
-    "Batch": "data",
-    "available_data": "data",
-    "load_batch": "data",
-    "MissingScoreWarning": "runner",
-    "ScoreResult": "runner",
-    "column_name": "runner",
-    "score_archs": "runner",
+    "Batch": "batches",
+    "available_data": "batches",
+    "load_batch": "batches",
+    "MissingScoreWarning": "scoring",
+    "ScoreResult": "scoring",
+    "column_name": "scoring",
+    "score_archs": "scoring",
     "ScoreSpec": "scores",
     "ZeroShotError": "scores",
     "available_scores": "scores",

@@ -63,7 +63,7 @@ def _read_archs(path: str) -> list[str]:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from .runner import score_archs
+    from .scoring import score_archs
     from .scores import parse_scores
 
     out = Path(args.out)
@@ -97,8 +97,8 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _select(args: argparse.Namespace) -> int:
-    from .selection import (SelectionStudy, default_output, format_report, parse_floats, parse_sizes,
-                            run_selection_study)
+    from .selection_study import (SelectionStudy, default_output, format_report, parse_floats, parse_sizes,
+                                  run_selection_study)
 
     study = SelectionStudy(scores_table=Path(args.scores_table),
                            sources=tuple(s.strip() for s in args.sources.split(",") if s.strip()),
@@ -114,7 +114,7 @@ def _select(args: argparse.Namespace) -> int:
 
 
 def _list(_args: argparse.Namespace) -> int:
-    from .data import available_data
+    from .batches import available_data
     from .scores import available_scores, get_score
 
     print("scores:")

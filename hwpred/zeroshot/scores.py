@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, HwpredError
-from .data import Batch
+from .batches import Batch
 
 K_EPS = 1e-5  # the k of the Jacobian-covariance family
 

@@ -70,9 +70,9 @@ def prepare_universe(study: SelectionStudy) -> tuple[Path, dict[str, str], pd.Da
     out.mkdir(parents=True, exist_ok=True)
     universe = out / "universe.parquet"
     units = {true_col: acc.units.get(acc_col, "%")}
-    MetricTable(joined.space, joined.archs, joined.columns, {"source": "hwpred.zeroshot.selection",
-                                                             "scores_table": str(study.scores_table),
-                                                             "accuracy": study.accuracy}, units).to_parquet(universe)
+    meta = {"source": "hwpred.zeroshot.selection_study", "scores_table": str(study.scores_table),
+            "accuracy": study.accuracy}
+    MetricTable(joined.space, joined.archs, joined.columns, meta, units).to_parquet(universe)
     y = joined.column(true_col)
     quality = pd.DataFrame([{"source": s, "kendall_tau_vs_true": kendall_tau(y, joined.column(s)), "n": len(joined)}
                             for s in study.sources] + [{"source": TRUE, "kendall_tau_vs_true": 1.0, "n": len(joined)}])

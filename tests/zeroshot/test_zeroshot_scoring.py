@@ -12,7 +12,7 @@ from hwpred.data import MetricTable
 from hwpred.errors import ConfigError
 from hwpred.spaces import NB201
 from hwpred.zeroshot import MissingScoreWarning, ZeroShotError, get_score, load_batch, score_archs
-from hwpred.zeroshot.runner import model_seed
+from hwpred.zeroshot.scoring import model_seed
 
 torch.set_num_threads(1)
 A1, A2, A3, A4 = (3, 1, 2, 4, 3, 1), (2, 2, 1, 3, 0, 4), (1, 3, 3, 2, 2, 0), (4, 4, 1, 4, 3, 1)
@@ -109,7 +109,7 @@ def test_transnas_macro_backbones_are_scored_at_64_px():
 
 # -- selection with a zero-shot accuracy --------------------------------------------------------
 def test_selection_study_on_small_tables(tmp_path):
-    from hwpred.zeroshot.selection import TRUE, SelectionStudy, format_report, run_selection_study
+    from hwpred.zeroshot.selection_study import TRUE, SelectionStudy, format_report, run_selection_study
 
     rng = np.random.default_rng(0)
     archs = np.array(NB201.random(120, rng=1))
