@@ -16,13 +16,13 @@ _EXPORTS = {
     "ScoreResult": "scoring",
     "column_name": "scoring",
     "score_archs": "scoring",
-    "ScoreSpec": "scores",
-    "ZeroShotError": "scores",
-    "available_scores": "scores",
-    "ensemble_name": "scores",
-    "ensemble_rank": "scores",
-    "get_score": "scores",
-    "parse_scores": "scores",
+    "ensemble_name": "ensemble",
+    "ensemble_rank": "ensemble",
+    "ScoreSpec": "registry",
+    "ZeroShotError": "registry",
+    "available_scores": "registry",
+    "get_score": "registry",
+    "parse_scores": "registry",
 }
 
 __all__ = sorted(_EXPORTS)

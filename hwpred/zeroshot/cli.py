@@ -64,7 +64,7 @@ def _read_archs(path: str) -> list[str]:
 
 def _score(args: argparse.Namespace) -> int:
     from .scoring import score_archs
-    from .scores import parse_scores
+    from .registry import parse_scores
 
     out = Path(args.out)
     if out.suffix != ".parquet":
@@ -115,7 +115,7 @@ def _select(args: argparse.Namespace) -> int:
 
 def _list(_args: argparse.Namespace) -> int:
     from .batches import available_data
-    from .scores import available_scores, get_score
+    from .registry import available_scores, get_score
 
     print("scores:")
     for n in available_scores():

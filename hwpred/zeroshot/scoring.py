@@ -32,7 +32,8 @@ from ..data.table import MetricTable
 from ..errors import ConfigError, DataError
 from ..spaces import as_arch_array, get_space
 from .batches import Batch, load_batch
-from .scores import ZeroShotError, ensemble_name, ensemble_rank, get_score, parse_scores
+from .ensemble import ensemble_name, ensemble_rank
+from .registry import ZeroShotError, get_score, parse_scores
 
 DEFAULT_IMAGE_SIZE = {"nb201": 32, "transnas_macro": 64}  # macro nets downsample up to 64x
 
