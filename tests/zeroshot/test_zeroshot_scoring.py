@@ -201,6 +201,18 @@ def test_cli_select_reports_a_missing_score_column(tmp_path, capsys):
                  "--sizes", "5,many", "--out", str(tmp_path / "o")]) == 2
 
 
+def test_selection_study_lists_parse_through_the_shared_validators():
+    from hwpred.zeroshot.selection_study import parse_floats, parse_sizes
+
+    assert parse_sizes("50, 100,all") == (50, 100, "all") and parse_sizes([25, "all"]) == (25, "all")
+    assert parse_floats("0,0.1,1", "noise_stds") == (0.0, 0.1, 1.0)
+    with pytest.raises(ConfigError, match="<arguments>: subset_sizes entry must be an integer >= 1, got 'many'"):
+        parse_sizes("5,many")
+    with pytest.raises(ConfigError, match="more than once"):
+        parse_sizes("5,5")
+    with pytest.raises(ConfigError, match="^select: --noise holds -1; it cannot be below 0"):
+        parse_floats("0,-1", "--noise", "select")
+
 # -- real data --------------------------------------------------------------------------------
 def _published(mirror, ds):
     from hwpred.data import load_table
