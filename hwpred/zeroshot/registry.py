@@ -71,7 +71,7 @@ def parse_scores(text: str | list[str]) -> list[str]:
     """Validate a comma-separated list (or list) of score names, keeping order, no repeats."""
     names = [s.strip() for s in (text.split(",") if isinstance(text, str) else text) if s.strip()]
     if not names:
-        raise ConfigError("no score names given; e.g. --scores naswot,synflow")
+        raise ConfigError("no score names given; name at least one, e.g. 'naswot,synflow'")
     out: list[str] = []
     for n in names:
         get_score(n)
@@ -91,7 +91,7 @@ def check_inputs(spec: ScoreSpec, model: nn.Module, batch: Batch) -> None:
                             "nn.ReLU module; use a score that does not need ReLUs (e.g. synflow, snip)")
     if len(batch) < spec.min_batch:
         raise ZeroShotError(f"score {spec.name!r} needs a batch of at least {spec.min_batch} samples, "
-                            f"got {len(batch)}; raise --batch-size")
+                            f"got {len(batch)}; raise the batch size")
     if spec.name == "epe_nas":
         _, counts = torch.unique(batch.y, return_counts=True)
         if int(counts.max()) < 2:
