@@ -262,9 +262,10 @@ def _run_units(units: list[_ArchUnit], caches: dict[str, _ScoreCache], space: st
 
 def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot", "synflow"),
                 data: str = "digits", batch_size: int = 128, seed: int = 0, image_size: int | None = None,
-                limit: int | None = None, cache_dir: str | os.PathLike | None | bool = None, progress: bool = True,
-                checkpoint_every: int = 20, data_root: str | None = None, batch: Batch | None = None,
-                cached_only: bool = False, workers: int = 1, threads: int | None = None) -> ScoreResult:
+                limit: int | None = None, cache_dir: str | os.PathLike | None | bool = None,
+                progress: bool = True, checkpoint_every: int = 20, data_root: str | None = None,
+                batch: Batch | None = None, cached_only: bool = False, workers: int = 1,
+                threads: int | None = None) -> ScoreResult:
     """Score ``archs`` (default: the whole space in enumeration order).
 
     ``limit``: score only that many of them, drawn at random with ``seed`` (kept in order).

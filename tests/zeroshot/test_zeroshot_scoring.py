@@ -113,7 +113,8 @@ def test_unreadable_cache_files_are_reported_and_their_archs_scored_again(tmp_pa
 
     pd.DataFrame({"arch": first.arch_strings(), "value": [7.0, 8.0], "seconds": [0.5, 0.25]}).to_parquet(
         folder / "synflow.parquet")
-    old = score_archs("nb201", [A1, A2], scores=["synflow"], cache_dir=tmp_path, progress=False, cached_only=True)
+    old = score_archs("nb201", [A1, A2], scores=["synflow"], cache_dir=tmp_path, progress=False,
+                      cached_only=True)
     assert list(old.values["synflow/digits"]) == [7.0, 8.0] and list(old.seconds["synflow"]) == [0.5, 0.25]
 
 def test_nan_and_inf_scores_are_missing_with_a_warning_and_never_ranked(tmp_path):
@@ -206,7 +207,8 @@ def test_selection_study_lists_parse_through_the_shared_validators():
 
     assert parse_sizes("50, 100,all") == (50, 100, "all") and parse_sizes([25, "all"]) == (25, "all")
     assert parse_floats("0,0.1,1", "noise_stds") == (0.0, 0.1, 1.0)
-    with pytest.raises(ConfigError, match="<arguments>: subset_sizes entry must be an integer >= 1, got 'many'"):
+    with pytest.raises(ConfigError, match="^<arguments>: subset_sizes entry must be an integer >= 1, "
+                                          "got 'many'"):
         parse_sizes("5,many")
     with pytest.raises(ConfigError, match="more than once"):
         parse_sizes("5,5")
