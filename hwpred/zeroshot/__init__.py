@@ -9,20 +9,20 @@ from .._lazy import lazy_exports
 
 # name -> submodule; imported on first use so that `hwpred --help` does not pay for torch/pymoo
 _EXPORTS = {
-    "Batch": "data",
-    "available_data": "data",
-    "load_batch": "data",
-    "MissingScoreWarning": "runner",
-    "ScoreResult": "runner",
-    "column_name": "runner",
-    "score_archs": "runner",
-    "ScoreSpec": "scores",
-    "ZeroShotError": "scores",
-    "available_scores": "scores",
-    "ensemble_name": "scores",
-    "ensemble_rank": "scores",
-    "get_score": "scores",
-    "parse_scores": "scores",
+    "Batch": "batches",
+    "available_data": "batches",
+    "load_batch": "batches",
+    "MissingScoreWarning": "scoring",
+    "ScoreResult": "scoring",
+    "column_name": "scoring",
+    "score_archs": "scoring",
+    "ensemble_name": "ensemble",
+    "ensemble_rank": "ensemble",
+    "ScoreSpec": "registry",
+    "ZeroShotError": "registry",
+    "available_scores": "registry",
+    "get_score": "registry",
+    "parse_scores": "registry",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import warnings
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 
 
 def add_parser(subparsers) -> None:
@@ -62,25 +63,47 @@ def _read_archs(path: str) -> list[str]:
     return [line.strip() for line in f.read_text().splitlines() if line.strip() and not line.startswith("#")]
 
 
+def _check_score_args(args: argparse.Namespace, names: list[str]) -> None:
+    """The library's limits, checked here so that a message can name the flag to change."""
+    from .registry import get_score
+
+    for n in names:
+        need = get_score(n).min_batch
+        if args.batch_size < need:
+            raise ConfigError(f"score {n!r} needs a batch of at least {need} samples, got --batch-size "
+                              f"{args.batch_size}; raise --batch-size")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+
+
 def _score(args: argparse.Namespace) -> int:
-    from .runner import score_archs
-    from .scores import parse_scores
+    from .registry import parse_scores
+    from .scoring import score_archs
 
     out = Path(args.out)
     if out.suffix != ".parquet":
         raise ConfigError(f"--out {out} must end in .parquet (a MetricTable file)")
+    if not args.scores.replace(",", "").strip():
+        raise ConfigError("--scores names no score; e.g. --scores naswot,synflow "
+                          "(see 'hwpred zeroshot list')")
     names = parse_scores(args.scores)
     members = parse_scores(args.ensemble) if args.ensemble else []
     missing = [m for m in members if m not in names]
     if missing:
         raise ConfigError(f"--ensemble member(s) {missing} are not in --scores {','.join(names)}")
+    _check_score_args(args, names)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = score_archs(args.space, _read_archs(args.archs) if args.archs else None, names, args.data,
-                          batch_size=args.batch_size, seed=args.seed, image_size=args.image_size,
-                          limit=args.limit, cache_dir=False if args.no_cache else args.cache,
-                          progress=not args.quiet, data_root=args.data_root, workers=args.workers,
-                          threads=args.threads)
+        try:
+            res = score_archs(args.space, _read_archs(args.archs) if args.archs else None, names, args.data,
+                              batch_size=args.batch_size, seed=args.seed, image_size=args.image_size,
+                              limit=args.limit, cache_dir=False if args.no_cache else args.cache,
+                              progress=not args.quiet, data_root=args.data_root, workers=args.workers,
+                              threads=args.threads)
+        except DataError as exc:  # no CIFAR copy where it was looked for: name the flag that moves it
+            if args.data.startswith("cifar") and importlib.util.find_spec("torchvision") is not None:
+                raise DataError(f"{exc} (on the command line: --data-root FOLDER)") from None
+            raise
     for w in caught:
         print(f"hwpred: warning: {w.message}", file=sys.stderr)
     if members:
@@ -97,14 +120,15 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _select(args: argparse.Namespace) -> int:
-    from .selection import (SelectionStudy, default_output, format_report, parse_floats, parse_sizes,
-                            run_selection_study)
+    from .selection_study import (SelectionStudy, default_output, format_report, parse_floats, parse_sizes,
+                                  run_selection_study)
 
     study = SelectionStudy(scores_table=Path(args.scores_table),
                            sources=tuple(s.strip() for s in args.sources.split(",") if s.strip()),
                            accuracy=args.accuracy,
                            hardware=tuple(h.strip() for h in args.hardware.split(",") if h.strip()),
-                           subset_sizes=parse_sizes(args.sizes), noise_stds=parse_floats(args.noise, "--noise"),
+                           subset_sizes=parse_sizes(args.sizes, "--sizes", "hwpred zeroshot select"),
+                           noise_stds=parse_floats(args.noise, "--noise", "hwpred zeroshot select"),
                            trials=args.trials, seed=args.seed, output=Path(args.out) if args.out else default_output(),
                            name=args.name)
     rep = run_selection_study(study, progress=not args.quiet, workers=args.workers)
@@ -114,8 +138,8 @@ def _select(args: argparse.Namespace) -> int:
 
 
 def _list(_args: argparse.Namespace) -> int:
-    from .data import available_data
-    from .scores import available_scores, get_score
+    from .batches import available_data
+    from .registry import available_scores, get_score
 
     print("scores:")
     for n in available_scores():

@@ -22,7 +22,9 @@ import pandas as pd
 
 from ..data.table import MetricTable
 from ..errors import ConfigError, DataError
+from ..experiment import float_list, int_list, pyplot, save_figure, write_csv
 from ..metrics import kendall_tau
+from ..simulation import parse_config, run_simulation
 
 TRUE = "true accuracy"
 
@@ -70,9 +72,9 @@ def prepare_universe(study: SelectionStudy) -> tuple[Path, dict[str, str], pd.Da
     out.mkdir(parents=True, exist_ok=True)
     universe = out / "universe.parquet"
     units = {true_col: acc.units.get(acc_col, "%")}
-    MetricTable(joined.space, joined.archs, joined.columns, {"source": "hwpred.zeroshot.selection",
-                                                             "scores_table": str(study.scores_table),
-                                                             "accuracy": study.accuracy}, units).to_parquet(universe)
+    meta = {"source": "hwpred.zeroshot.selection_study", "scores_table": str(study.scores_table),
+            "accuracy": study.accuracy}
+    MetricTable(joined.space, joined.archs, joined.columns, meta, units).to_parquet(universe)
     y = joined.column(true_col)
     quality = pd.DataFrame([{"source": s, "kendall_tau_vs_true": kendall_tau(y, joined.column(s)), "n": len(joined)}
                             for s in study.sources] + [{"source": TRUE, "kendall_tau_vs_true": 1.0, "n": len(joined)}])
@@ -81,8 +83,6 @@ def prepare_universe(study: SelectionStudy) -> tuple[Path, dict[str, str], pd.Da
 
 def make_config(study: SelectionStudy, universe: Path, columns: dict[str, str]):
     """The simulation-core grid: one pair per (source, hardware) on the shared architectures."""
-    from ..simulation.grid import parse_config
-
     pairs = [{"accuracy": f"file:{universe}#{columns[TRUE]}", "hardware": list(study.hardware),
               "selection_accuracy": f"file:{universe}#{col}"} for col in columns.values()]
     doc = {"name": study.name + "-grid", "pairs": pairs, "subset_sizes": list(study.subset_sizes),
@@ -144,11 +144,7 @@ def loss_comparison(summary: pd.DataFrame) -> pd.DataFrame:
 
 def plot(summary: pd.DataFrame, stem: Path) -> list[Path]:
     """MRA_pareto against the hardware predictor's Kendall tau, one line per accuracy source."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     sizes = sorted(summary["subset_size"].unique())
     hws = sorted(summary["hardware"].unique())
     fig, axes = plt.subplots(len(hws), len(sizes), figsize=(4.2 * len(sizes), 3.4 * len(hws)), squeeze=False)
@@ -169,12 +165,7 @@ def plot(summary: pd.DataFrame, stem: Path) -> list[Path]:
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=110, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
-    plt.close(fig)
-    return paths
+    return save_figure(fig, stem, dpi=110, tight=True)[0]
 
 
 @dataclass
@@ -187,8 +178,6 @@ class SelectionReport:
 
 def run_selection_study(study: SelectionStudy, progress: bool = True, workers: int = 1) -> SelectionReport:
     """Build the shared universe, run the simulation grid (resumable), summarise and plot."""
-    from ..simulation.grid import run_simulation
-
     if not study.sources:
         raise ConfigError("name at least one zero-shot score column as an accuracy source")
     universe, columns, quality = prepare_universe(study)
@@ -200,9 +189,7 @@ def run_selection_study(study: SelectionStudy, progress: bool = True, workers: i
     out = Path(study.output) / study.name
     files = []
     for name, df in (("summary", summary), ("losses", losses), ("source_quality", quality)):
-        p = out / f"{name}.csv"
-        df.to_csv(p, index=False)
-        files.append(p)
+        files.append(write_csv(df, out / f"{name}.csv"))
     files += plot(summary, out / "mra_pareto_vs_tau")
     return SelectionReport(summary, losses, quality, files)
 
@@ -233,27 +220,32 @@ def format_report(rep: SelectionReport) -> str:
     return "\n".join(lines)
 
 
-def parse_sizes(text: str | Sequence) -> tuple[int | str, ...]:
-    items = text.split(",") if isinstance(text, str) else list(text)
-    out: list[int | str] = []
-    for v in items:
-        v = str(v).strip()
-        if v == "all":
-            out.append("all")
-        else:
+def _number(v):
+    """``v`` as an int or a float when it is text that reads as one, else ``v`` itself."""
+    if isinstance(v, str):
+        v = v.strip()
+        for number in (int, float):
             try:
-                out.append(int(v))
+                return number(v)
             except ValueError:
-                raise ConfigError(f"subset size {v!r} is not an integer or 'all'") from None
-    return tuple(out)
+                pass
+    return v
 
 
-def parse_floats(text: str | Sequence, what: str) -> tuple[float, ...]:
-    items = text.split(",") if isinstance(text, str) else list(text)
-    try:
-        return tuple(float(str(v).strip()) for v in items)
-    except ValueError:
-        raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
+def _entries(text: str | Sequence) -> list:
+    """Comma-separated text (or a list), numbers parsed, for the shared list validators."""
+    return [_number(v) for v in (text.split(",") if isinstance(text, str) else list(text))]
+
+
+def parse_sizes(text: str | Sequence, key: str = "subset_sizes",
+                source: str = "<arguments>") -> tuple[int | str, ...]:
+    """Subset sizes such as ``"50,100,all"``: integers >= 1 or ``all``, each once."""
+    return int_list(_entries(text), key, source, minimum=1, words=("all",))
+
+
+def parse_floats(text: str | Sequence, key: str, source: str = "<arguments>") -> tuple[float, ...]:
+    """Noise standard deviations such as ``"0,0.1,0.5"``: numbers >= 0, each once."""
+    return float_list(_entries(text), key, source, minimum=0.0)
 
 
 def default_output() -> Path:

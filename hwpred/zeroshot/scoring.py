@@ -2,7 +2,7 @@
 
 Each architecture's untrained network is built with a seed derived from (space, arch, seed),
 so a score does not depend on which other architectures were scored, in which order, or
-whether the run was resumed. Finished values go to a per-score cache file every few
+whether the run was resumed. Finished values go to a per-score part store every few
 architectures; re-running the same request skips what is cached.
 
 Missing values: a score that comes out NaN or +-inf is recorded as missing (one warning per
@@ -13,9 +13,11 @@ gives one column with only its own missing rows dropped.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import hashlib
+import logging
 import os
-import tempfile
 import time
 import warnings
 import zlib
@@ -30,11 +32,15 @@ from threadpoolctl import threadpool_limits
 
 from ..data.table import MetricTable
 from ..errors import ConfigError, DataError
+from ..experiment import PartStore, config_hash, execute
 from ..spaces import as_arch_array, get_space
-from .data import Batch, load_batch
-from .scores import ZeroShotError, ensemble_name, ensemble_rank, get_score, parse_scores
+from .batches import Batch, load_batch
+from .ensemble import ensemble_name, ensemble_rank
+from .registry import ZeroShotError, get_score, parse_scores
 
 DEFAULT_IMAGE_SIZE = {"nb201": 32, "transnas_macro": 64}  # macro nets downsample up to 64x
+_CACHE_COLUMNS = ("arch", "value", "seconds")
+log = logging.getLogger(__name__)
 
 
 class MissingScoreWarning(UserWarning):
@@ -79,7 +85,8 @@ class ScoreResult:
         cols = [column_name(m, self.data) for m in members]
         for c in cols:
             if c not in self.values:
-                raise ConfigError(f"ensemble member {c!r} was not scored; add it to --scores")
+                raise ConfigError(f"ensemble member {c!r} was not scored; score it first "
+                                  f"(scored: {', '.join(self.values)})")
         name = ensemble_name(list(members), self.data)
         self.values[name] = ensemble_rank([self.values[c] for c in cols])
         self.units[name] = "mean rank"
@@ -111,55 +118,66 @@ class ScoreResult:
 
 
 class _ScoreCache:
-    """One Parquet file per score: arch string -> value, seconds (NaN allowed)."""
+    """One score's values, arch string -> (value, seconds) (NaN allowed), in memory and, with a
+    store, on disk: each checkpoint writes the newly scored architectures as one part."""
 
-    def __init__(self, folder: Path | None, score: str):
-        self.path = folder / f"{score}.parquet" if folder is not None else None
+    def __init__(self, store: PartStore | None, score: str, owner: dict):
+        self.store, self.score, self.owner = store, score, owner
         self.values: dict[str, tuple[float, float]] = {}
-        if self.path is not None and self.path.exists():
+        self.new: list[str] = []
+        if store is not None:
+            store.check_owner(owner["hash"])
+            for df in self._stored():
+                for a, v, sec in zip(df["arch"], df["value"], df["seconds"]):
+                    self.values.setdefault(a, (float(v), float(sec)))
+
+    def _stored(self) -> list[pd.DataFrame]:
+        """The readable cache files; an unreadable one is reported, and its architectures are redone."""
+        frames, single = [], self.store.root / f"{self.score}.parquet"  # one file per score is read too
+        if single.is_file():
             try:
-                df = pd.read_parquet(self.path)
-                self.values = {a: (float(v), float(t)) for a, v, t in zip(df["arch"], df["value"], df["seconds"])}
-            except Exception as exc:  # a truncated cache is useless; say how to fix
-                raise DataError(f"zero-shot cache {self.path} is unreadable ({exc}); delete it to start over") from None
-        self.dirty = False
+                frames.append(pd.read_parquet(single, columns=list(_CACHE_COLUMNS)))
+            except Exception as exc:  # a truncated or foreign file
+                log.warning("zero-shot cache %s is unreadable (%s); its architectures are scored again",
+                            single, exc)
+        for name in sorted(self.store.part_files()):
+            table = self.store.read_part(name)
+            if table is None or not set(_CACHE_COLUMNS) <= set(table.column_names):
+                log.warning("zero-shot cache part %s is unreadable; its architectures are scored again",
+                            self.store.parts_dir / name)
+            else:
+                frames.append(table.to_pandas())
+        return frames
 
     def put(self, arch: str, value: float, seconds: float) -> None:
         self.values[arch] = (value, seconds)
-        self.dirty = True
+        self.new.append(arch)
 
     def flush(self) -> None:
-        if self.path is None or not self.dirty:
+        if self.store is None or not self.new:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        df = pd.DataFrame({"arch": list(self.values), "value": [v for v, _ in self.values.values()],
-                           "seconds": [t for _, t in self.values.values()]})
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            df.to_parquet(tmp, index=False)
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        self.dirty = False
+        self.store.init(self.store.root.name, self.owner["hash"], "hwpred.zeroshot.score_archs",
+                        self.owner["config"])
+        digest = hashlib.sha1("\n".join(self.new).encode()).hexdigest()[:16]
+        self.store.write_part(f"{len(self.new)}-archs-{digest}",
+                              pd.DataFrame({"arch": self.new, "value": [self.values[a][0] for a in self.new],
+                                            "seconds": [self.values[a][1] for a in self.new]}))
+        self.new = []
 
 
 def cache_folder(root: Path, space: str, batch: Batch, image_size: int) -> Path:
     return root / space / f"{batch.name}-b{len(batch)}-s{batch.seed}-i{image_size}-c{batch.num_classes}"
 
 
-def _progress(total: int, enabled: bool, label: str):
-    if not enabled:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
-    return prog
+def _cache_owner(space: str, batch: Batch, image_size: int) -> dict:
+    """What the cached values depend on (besides the score and the arch): the store's owner."""
+    config = {"space": space, "data": batch.name, "batch_size": len(batch), "seed": int(batch.seed),
+              "image_size": int(image_size), "num_classes": int(batch.num_classes)}
+    return {"config": config, "hash": config_hash(config)}
 
 
-def _score_one(space: str, arch: tuple[int, ...], arch_string: str, names: list[str], batch: Batch, seed: int,
-               image_size: int) -> list[tuple[str, str, float, float]]:
+def _score_one(space: str, arch: tuple[int, ...], arch_string: str, names: Sequence[str], batch: Batch,
+               seed: int, image_size: int) -> list[tuple[str, str, float, float]]:
     """Build one architecture's seeded network and compute ``names`` on it: (arch, score, value, s)."""
     sp = get_space(space)
     torch.manual_seed(model_seed(sp.name, arch_string, seed))
@@ -173,6 +191,15 @@ def _score_one(space: str, arch: tuple[int, ...], arch_string: str, names: list[
     return out
 
 
+@dataclass(frozen=True)
+class _ArchUnit:
+    """One unit of work: the scores of one architecture that are not cached yet."""
+
+    arch: tuple[int, ...]
+    arch_string: str
+    names: tuple[str, ...]
+
+
 _WORKER: dict = {}
 
 
@@ -183,67 +210,69 @@ def set_threads(threads: int) -> None:
     threadpool_limits(threads)
 
 
-def _init_worker(space: str, batch: Batch, seed: int, image_size: int, threads: int) -> None:
-    set_threads(threads)
+def _init_worker(space: str, batch: Batch, seed: int, image_size: int, threads: int | None) -> None:
+    if threads:
+        set_threads(threads)
     _WORKER.update(space=space, batch=batch, seed=seed, image_size=image_size)
 
 
-def _worker_job(arch: tuple[int, ...], arch_string: str, names: list[str]) -> list[tuple[str, str, float, float]]:
+def _score_unit(unit: _ArchUnit) -> list[tuple[str, str, float, float]]:
     w = _WORKER
-    return _score_one(w["space"], arch, arch_string, names, w["batch"], w["seed"], w["image_size"])
+    return _score_one(w["space"], unit.arch, unit.arch_string, unit.names, w["batch"], w["seed"],
+                      w["image_size"])
 
 
-def _run_jobs(space: str, jobs: list, batch: Batch, seed: int, image_size: int, workers: int,
-              threads: int | None):
-    """Yield each job's results, in this process or in a pool of ``workers`` processes."""
-    if workers == 1 or len(jobs) <= 1:
-        old, blas = torch.get_num_threads(), threadpool_limits()  # the second records BLAS's limits
-        if threads:
-            set_threads(threads)
+@contextlib.contextmanager
+def _restored_threads():
+    """An inline run may set this process's thread counts; put them back afterwards."""
+    old, blas = torch.get_num_threads(), threadpool_limits()  # the second records BLAS's limits
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+        blas.restore_original_limits()
+        _WORKER.clear()
+
+
+def _run_units(units: list[_ArchUnit], caches: dict[str, _ScoreCache], space: str, batch: Batch, seed: int,
+               image_size: int, workers: int, threads: int | None, checkpoint_every: int, progress: bool,
+               label: str) -> None:
+    """Score ``units`` in this process or in a pool of ``workers`` spawned processes (one torch
+    thread each unless ``threads``), caching every ``checkpoint_every`` architectures."""
+    pool = workers > 1 and len(units) > 1
+    done = [0]
+
+    def on_result(_unit: _ArchUnit, results: list) -> None:
+        for arch_string, n, value, secs in results:
+            caches[n].put(arch_string, value, secs)
+        done[0] += 1
+        if done[0] % checkpoint_every == 0:
+            for c in caches.values():
+                c.flush()
+
+    with _restored_threads():
         try:
-            for arch, arch_string, names in jobs:
-                yield _score_one(space, arch, arch_string, names, batch, seed, image_size)
+            execute(units, _score_unit, on_result, workers=workers if pool else 1, progress=progress,
+                    label=label, unit_name="archs", initializer=_init_worker,
+                    initargs=(space, batch, seed, image_size, (threads or 1) if pool else threads))
         finally:
-            torch.set_num_threads(old)
-            blas.restore_original_limits()
-        return
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    # spawn, not fork: a forked child of a process that has run torch's thread pool can hang
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=mp.get_context("spawn"),
-                             initializer=_init_worker,
-                             initargs=(space, batch, seed, image_size, threads or 1)) as pool:
-        pending = iter(jobs)
-        running = set()
-        try:
-            # keep a few jobs queued per worker so results stream back (and get cached) steadily
-            for job in pending:
-                running.add(pool.submit(_worker_job, *job))
-                if len(running) >= 4 * workers:
-                    break
-            while running:
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    yield f.result()
-                    nxt = next(pending, None)
-                    if nxt is not None:
-                        running.add(pool.submit(_worker_job, *nxt))
-        finally:
-            for f in running:
-                f.cancel()
+            for c in caches.values():
+                c.flush()
 
 
-def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot", "synflow"), data: str = "digits",
-                batch_size: int = 128, seed: int = 0, image_size: int | None = None, limit: int | None = None,
-                cache_dir: str | os.PathLike | None | bool = None, progress: bool = True,
-                checkpoint_every: int = 20, data_root: str | None = None, batch: Batch | None = None,
-                cached_only: bool = False, workers: int = 1, threads: int | None = None) -> ScoreResult:
+def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot", "synflow"),
+                data: str = "digits", batch_size: int = 128, seed: int = 0, image_size: int | None = None,
+                limit: int | None = None, cache_dir: str | os.PathLike | None | bool = None,
+                progress: bool = True, checkpoint_every: int = 20, data_root: str | None = None,
+                batch: Batch | None = None, cached_only: bool = False, workers: int = 1,
+                threads: int | None = None) -> ScoreResult:
     """Score ``archs`` (default: the whole space in enumeration order).
 
     ``limit``: score only that many of them, drawn at random with ``seed`` (kept in order).
 
     ``cache_dir``: a folder, None for ``$HWPRED_HOME/cache/zeroshot``, or False for no cache.
+    The cache of one (space, batch, image size) is a part store with one folder per score;
+    every ``checkpoint_every`` architectures the newly scored ones become one part.
     ``cached_only``: compute nothing; return the architectures whose scores are all cached
     (to report on a run that is still going or was interrupted).
 
@@ -265,60 +294,44 @@ def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot",
         spec = get_score(n)
         if len(batch) < spec.min_batch:
             raise ZeroShotError(f"score {n!r} needs a batch of at least {spec.min_batch} samples, got "
-                                f"{len(batch)}; raise --batch-size")
+                                f"{len(batch)}; raise the batch size")
     arr = as_arch_array(sp.enumerate() if archs is None else archs, sp)
     if limit is not None:
         if limit < 1:
-            raise ConfigError(f"--limit must be at least 1, got {limit}")
+            raise ConfigError(f"limit must be at least 1, got {limit}")
         # a seeded random subset, not the first N: the first cells in enumeration order are
         # mostly disconnected ones. Permutation prefixes nest, so a larger limit reuses the cache.
         arr = arr[np.sort(np.random.default_rng(seed).permutation(len(arr))[:limit])]
     if len(arr) == 0:
         raise ConfigError("no architectures to score")
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers}")
     strings = [sp.to_string(a) for a in arr]
-    if cache_dir is False:
-        folder = None
-    else:
+    folder = None
+    if cache_dir is not False:
         root = Path(cache_dir) if cache_dir else hwpred_home() / "cache" / "zeroshot"
         folder = cache_folder(root, sp.name, batch, image_size)
-    caches = {n: _ScoreCache(folder, n) for n in names}
+    owner = _cache_owner(sp.name, batch, image_size)
+    caches = {n: _ScoreCache(PartStore(folder, "zero-shot cache", "cache.json", parts=n) if folder else None,
+                             n, owner) for n in names}
     todo = [i for i, s in enumerate(strings) if any(s not in caches[n].values for n in names)]
     if cached_only:
         keep = np.setdiff1d(np.arange(len(strings)), todo)
         if len(keep) == 0:
             raise DataError(f"no architecture has all of {names} cached under {folder}")
         arr, strings, todo = arr[keep], [strings[i] for i in keep], []
-    if workers < 1:
-        raise ConfigError(f"workers must be at least 1, got {workers}")
-    jobs = [(tuple(int(v) for v in arr[i]), strings[i], [n for n in names if strings[i] not in caches[n].values])
-            for i in todo]
-    prog = _progress(len(todo), progress, f"{sp.name} {','.join(names)}/{data}")
-    task = prog.add_task("score", total=len(todo)) if prog else None
-    done = 0
-    try:
-        if prog:
-            prog.start()
-        for results in _run_jobs(sp.name, jobs, batch, seed, image_size, workers, threads):
-            for arch_string, n, value, secs in results:
-                caches[n].put(arch_string, value, secs)
-            done_before, done = done, done + 1
-            if done // checkpoint_every > done_before // checkpoint_every:
-                for c in caches.values():
-                    c.flush()
-            if prog:
-                prog.advance(task)
-    finally:
-        for c in caches.values():
-            c.flush()
-        if prog:
-            prog.stop()
-    values, seconds, units = {}, {}, {}
+    units = [_ArchUnit(tuple(int(v) for v in arr[i]), strings[i],
+                       tuple(n for n in names if strings[i] not in caches[n].values)) for i in todo]
+    if units:
+        _run_units(units, caches, sp.name, batch, seed, image_size, workers, threads, checkpoint_every,
+                   progress, f"{sp.name} {','.join(names)}/{data}")
+    values, seconds, units_of = {}, {}, {}
     for n in names:
         got = [caches[n].values[s] for s in strings]
         col = column_name(n, data)
         values[col] = np.array([v for v, _ in got], dtype=np.float64)
         seconds[n] = np.array([t for _, t in got], dtype=np.float64)
-        units[col] = get_score(n).unit
+        units_of[col] = get_score(n).unit
         bad = ~np.isfinite(values[col])
         if bad.any():
             ex = ", ".join(strings[j] for j in np.flatnonzero(bad)[:3])
@@ -327,5 +340,6 @@ def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot",
     meta = {"source": "hwpred.zeroshot", "data": data, "batch_size": len(batch), "seed": int(seed),
             "image_size": int(image_size), "num_classes": batch.num_classes, "scores": names,
             "model_init": "torch default init, seed = crc32('<space>:<arch string>:<seed>')",
-            "torch": torch.__version__, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-    return ScoreResult(sp.name, data, arr, values, seconds, meta, units)
+            "torch": torch.__version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    return ScoreResult(sp.name, data, arr, values, seconds, meta, units_of)

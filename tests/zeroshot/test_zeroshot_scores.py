@@ -9,7 +9,9 @@ from torch import nn
 from hwpred.errors import ConfigError, DataError
 from hwpred.spaces import NB201
 from hwpred.zeroshot import Batch, available_scores, ensemble_rank, get_score, load_batch, parse_scores
-from hwpred.zeroshot.scores import K_EPS, ZeroShotError, jacobian_score, jsc_from_grads, tensor_jacobian_scores
+from hwpred.zeroshot.passes import K_EPS, jacobian_score
+from hwpred.zeroshot.registry import ZeroShotError
+from hwpred.zeroshot.scores import jsc_from_grads, tensor_jacobian_scores
 
 torch.set_num_threads(1)
 
@@ -140,6 +142,19 @@ def test_snip_grad_norm_fisher_match_closed_form():
     assert get_score("fisher")(model, b) == pytest.approx((0.5 * ((z * dz) ** 2).mean(0)).sum(), rel=1e-5)
     assert all(p.grad is None for p in model.parameters())  # scores leave no gradients behind
 
+
+def test_scores_share_one_loss_pass_until_it_is_forgotten():
+    from hwpred.zeroshot.passes import forget_passes
+
+    model, b = _linear(W), _batch(X, Y)
+    calls = []
+    model.register_forward_hook(lambda *_: calls.append(1))
+    forget_passes()
+    snip = get_score("snip")(model, b)
+    get_score("fisher")(model, b)
+    assert len(calls) == 1  # fisher reads the loss pass snip made
+    forget_passes()
+    assert get_score("snip")(model, b) == snip and len(calls) == 2
 
 def test_grasp_matches_finite_difference_hessian_vector_product():
     torch.manual_seed(0)
@@ -323,6 +338,7 @@ def test_shared_gradient_pass_is_invalidated_when_weights_change():
 def test_channels_last_layout_gives_the_same_scores_and_restores_the_model():
     """naswot, jacob_cov and snip run in the channels-last layout for speed: the values equal a
     plain-layout computation (up to float rounding), and the model comes back unchanged."""
+    from hwpred.zeroshot import passes
     from hwpred.zeroshot import scores as zs
 
     torch.manual_seed(0)
@@ -335,14 +351,14 @@ def test_channels_last_layout_gives_the_same_scores_and_restores_the_model():
         if v.is_floating_point() and "running" not in k:
             assert torch.equal(v, before[k]), k
     plain = {}
-    real = zs._channels_last
+    real = passes.channels_last
     try:  # the reference: the same scores with the layout change switched off
-        zs._channels_last = _no_layout_change
-        zs._MEMO.clear()
+        passes.channels_last = zs.channels_last = _no_layout_change
+        passes.forget_passes()
         plain = {n: get_score(n)(model, batch) for n in got}
     finally:
-        zs._channels_last = real
-        zs._MEMO.clear()
+        passes.channels_last = zs.channels_last = real
+        passes.forget_passes()
     for n in got:
         assert got[n] == pytest.approx(plain[n], rel=2e-3), n
 

@@ -107,7 +107,7 @@ def cifar_batch(name: str, batch_size: int = 128, seed: int = 0, image_size: int
         import torchvision
     except ImportError:
         raise DataError(f"data {name!r} needs torchvision, which is not installed; install it "
-                        "(pip install torchvision) or use --data digits (embedded, no download)") from None
+                        "(pip install torchvision) or use 'digits' (embedded, no download)") from None
     root = Path(root or os.environ.get("HWPRED_CIFAR_ROOT") or Path.home() / ".hwpred" / "data")
     cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
     try:
@@ -115,7 +115,7 @@ def cifar_batch(name: str, batch_size: int = 128, seed: int = 0, image_size: int
     except RuntimeError as exc:
         raise DataError(f"no {name} data under {root} ({exc}); download it with torchvision "
                         f"(datasets.{cls.__name__}(root, download=True)) and point HWPRED_CIFAR_ROOT "
-                        "or --data-root at that folder") from None
+                        "or the data root at that folder") from None
     rng = np.random.default_rng(seed)
     idx = _pick(len(ds.data), batch_size, rng, name)
     x = torch.as_tensor(ds.data[idx], dtype=torch.float32).permute(0, 3, 1, 2) / 255.0

@@ -12,7 +12,7 @@ from hwpred.data import MetricTable
 from hwpred.errors import ConfigError
 from hwpred.spaces import NB201
 from hwpred.zeroshot import MissingScoreWarning, ZeroShotError, get_score, load_batch, score_archs
-from hwpred.zeroshot.runner import model_seed
+from hwpred.zeroshot.scoring import model_seed
 
 torch.set_num_threads(1)
 A1, A2, A3, A4 = (3, 1, 2, 4, 3, 1), (2, 2, 1, 3, 0, 4), (1, 3, 3, 2, 2, 0), (4, 4, 1, 4, 3, 1)
@@ -68,6 +68,55 @@ def test_cache_resume_and_order_independence(tmp_path):
     assert name in tab.columns and tab.column(name).min() >= 1 and tab.column(name).max() <= 4
 
 
+def test_cache_is_a_part_store_and_an_interrupted_run_keeps_its_checkpoints(tmp_path, monkeypatch):
+    from hwpred.zeroshot import scoring
+
+    kw = dict(scores=["params", "synflow"], cache_dir=tmp_path, progress=False, checkpoint_every=2)
+    real, calls = scoring._score_one, []
+
+    def interrupted_after_three(*args):
+        if len(calls) == 3:
+            raise RuntimeError("killed")
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(scoring, "_score_one", interrupted_after_three)
+    with pytest.raises(RuntimeError, match="killed"):
+        score_archs("nb201", [A1, A2, A3, A4], **kw)
+    folder = scoring.cache_folder(tmp_path, "nb201", load_batch(), 32)
+    assert (folder / "cache.json").is_file()
+    assert sorted(len(list((folder / n).glob("*.parquet"))) for n in ("params", "synflow")) == [2, 2]
+    assert len(score_archs("nb201", [A1, A2, A3, A4], cached_only=True, **kw).archs) == 3
+    calls.clear()
+    resumed = score_archs("nb201", [A1, A2, A3, A4], **kw)
+    assert [c[2] for c in calls] == [NB201.to_string(A4)]  # only the unfinished architecture is scored
+    monkeypatch.undo()
+    fresh = score_archs("nb201", [A1, A2, A3, A4], **{**kw, "cache_dir": False})
+    for col in fresh.values:
+        np.testing.assert_array_equal(resumed.values[col], fresh.values[col])
+
+
+def test_unreadable_cache_files_are_reported_and_their_archs_scored_again(tmp_path, caplog):
+    from hwpred.zeroshot.scoring import cache_folder
+
+    kw = dict(scores=["params"], cache_dir=tmp_path, progress=False)
+    first = score_archs("nb201", [A1, A2], **kw)
+    folder = cache_folder(tmp_path, "nb201", load_batch(), 32)
+    (part,) = (folder / "params").glob("*.parquet")
+    part.write_bytes(b"not parquet")
+    with caplog.at_level("WARNING", logger="hwpred.zeroshot.scoring"):
+        again = score_archs("nb201", [A1, A2], **kw)
+    assert "is unreadable" in caplog.text
+    np.testing.assert_array_equal(again.values["params/digits"], first.values["params/digits"])
+    # a cache kept as one file per score is read as well
+    import pandas as pd
+
+    pd.DataFrame({"arch": first.arch_strings(), "value": [7.0, 8.0], "seconds": [0.5, 0.25]}).to_parquet(
+        folder / "synflow.parquet")
+    old = score_archs("nb201", [A1, A2], scores=["synflow"], cache_dir=tmp_path, progress=False,
+                      cached_only=True)
+    assert list(old.values["synflow/digits"]) == [7.0, 8.0] and list(old.seconds["synflow"]) == [0.5, 0.25]
+
 def test_nan_and_inf_scores_are_missing_with_a_warning_and_never_ranked(tmp_path):
     with pytest.warns(MissingScoreWarning, match="naswot: 1 of 2"):
         res = score_archs("nb201", [DEAD, A1], scores=["naswot", "params"], batch_size=8,
@@ -109,7 +158,7 @@ def test_transnas_macro_backbones_are_scored_at_64_px():
 
 # -- selection with a zero-shot accuracy --------------------------------------------------------
 def test_selection_study_on_small_tables(tmp_path):
-    from hwpred.zeroshot.selection import TRUE, SelectionStudy, format_report, run_selection_study
+    from hwpred.zeroshot.selection_study import TRUE, SelectionStudy, format_report, run_selection_study
 
     rng = np.random.default_rng(0)
     archs = np.array(NB201.random(120, rng=1))
@@ -152,6 +201,19 @@ def test_cli_select_reports_a_missing_score_column(tmp_path, capsys):
     assert main(["zeroshot", "select", "--scores-table", str(tmp_path / "zs.parquet"), "--sources", "naswot/digits",
                  "--sizes", "5,many", "--out", str(tmp_path / "o")]) == 2
 
+
+def test_selection_study_lists_parse_through_the_shared_validators():
+    from hwpred.zeroshot.selection_study import parse_floats, parse_sizes
+
+    assert parse_sizes("50, 100,all") == (50, 100, "all") and parse_sizes([25, "all"]) == (25, "all")
+    assert parse_floats("0,0.1,1", "noise_stds") == (0.0, 0.1, 1.0)
+    with pytest.raises(ConfigError, match="^<arguments>: subset_sizes entry must be an integer >= 1, "
+                                          "got 'many'"):
+        parse_sizes("5,many")
+    with pytest.raises(ConfigError, match="more than once"):
+        parse_sizes("5,5")
+    with pytest.raises(ConfigError, match="^select: --noise holds -1; it cannot be below 0"):
+        parse_floats("0,-1", "--noise", "select")
 
 # -- real data --------------------------------------------------------------------------------
 def _published(mirror, ds):
