@@ -24,7 +24,7 @@ from hwpred.data import MetricTable
 from hwpred.measure import (Journal, MeasureConfig, RepeatPolicy, carry_journal, describe_device,
                             journal_path, measure_space, pair_classes, pass2_column, pass_agreement,
                             rank_agreement, schedule_rounds, select_archs, sweep_readings)
-from hwpred.measure.progress import Progress
+from hwpred.experiment import progress_bar
 from hwpred.measure.repeatability import PAIR_CLASSES
 from hwpred.spaces import NB201
 
@@ -91,7 +91,7 @@ def torch_timer(args, budget_s: float, out_dir: Path) -> dict:
     per_job = max(budget_s - spent_before, 0.0) / max(len(todo), 1)
     t0 = time.time()
     try:
-        with Progress(len(todo), "torch.utils.benchmark.Timer") as bar:
+        with progress_bar("torch.utils.benchmark.Timer", len(todo), unit_name="jobs") as bar:
             for k, (arch, p) in enumerate(todo):
                 tj = time.time()
                 model = NB201.build_model(arch).eval()

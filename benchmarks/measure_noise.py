@@ -21,7 +21,7 @@ import torch
 
 from hwpred.measure import (CPUTimer, MeasureConfig, RepeatPolicy, median_rel_diff, op_multiset_ties,
                             schedule_rounds, select_archs)
-from hwpred.measure.progress import Progress
+from hwpred.experiment import progress_bar
 from hwpred.measure.timers import RATIO_QUANTILE
 from hwpred.metrics import kendall_tau
 from hwpred.spaces import NB201
@@ -55,7 +55,7 @@ def estimators(args, out_dir: Path) -> dict:
     timer = CPUTimer(RepeatPolicy(repeats=args.estimators, warmup=args.warmup), threads=1)
     raw: dict[tuple, dict[int, np.ndarray]] = {}
     t0 = time.time()
-    with Progress(len(jobs), "paired raw samples") as bar:
+    with progress_bar("paired raw samples", len(jobs), unit_name="jobs") as bar:
         for arch, p in jobs:
             timer.measure(NB201.build_model(arch).eval(), x, reference=ref)
             ls = timer.last_samples  # columns: cell wall, reference wall, cell CPU, reference CPU (ms)
@@ -114,7 +114,7 @@ def job_noise(args, out_dir: Path) -> dict:
         np.random.default_rng(args.seed + 1).shuffle(jobs)
         q = {}
         t0 = time.time()
-        with Progress(len(jobs), "re-timed builds") as bar:
+        with progress_bar("re-timed builds", len(jobs), unit_name="jobs") as bar:
             for i, b, r in jobs:
                 timer.measure(models[(i, b)], x, reference=ref)
                 q[(i, b, r)] = np.log(_q10_ratio(timer.last_samples))
@@ -137,7 +137,7 @@ def job_noise(args, out_dir: Path) -> dict:
         np.random.default_rng(args.seed + 2).shuffle(jobs)
         v = np.zeros((len(pool), 2, R))
         t0 = time.time()
-        with Progress(len(jobs), f"{R} rounds per pass") as bar:
+        with progress_bar(f"{R} rounds per pass", len(jobs), unit_name="jobs") as bar:
             for i, p, r in jobs:
                 timer.measure(NB201.build_model(pool[i]).eval(), x, reference=ref)
                 v[i, p, r] = _q10_ratio(timer.last_samples)
@@ -171,7 +171,7 @@ def job_noise(args, out_dir: Path) -> dict:
         np.random.default_rng(args.seed + 3).shuffle(jobs)
         one, split = np.zeros((len(pool), 2)), np.zeros((len(pool), 2, R))
         seconds = {"one": 0.0, "split": 0.0}
-        with Progress(len(jobs), f"1 job of {args.job_noise} pairs vs {R} of {k_split}") as bar:
+        with progress_bar(f"1 job of {args.job_noise} pairs vs {R} of {k_split}", len(jobs), unit_name="jobs") as bar:
             for i, p, arm, r in jobs:
                 t = timer if arm == "one" else split_timer
                 t0 = time.time()

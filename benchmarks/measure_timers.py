@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from hwpred.measure import CPUTimer, RepeatPolicy, rank_agreement, schedule_rounds, select_archs
-from hwpred.measure.progress import Progress
+from hwpred.experiment import progress_bar
 from hwpred.spaces import NB201
 
 
@@ -33,7 +33,7 @@ def head_to_head(args, out_dir: Path) -> dict:
     res: dict[str, dict[tuple, dict[int, float]]] = {"ours": {}, "ours_cpu": {}, "timer": {}}
     t0 = time.time()
     spent = {"ours": 0.0, "timer": 0.0}
-    with Progress(len(jobs), "head to head") as bar:
+    with progress_bar("head to head", len(jobs), unit_name="jobs") as bar:
         for k, (arch, p) in enumerate(jobs):
             model = NB201.build_model(arch).eval()
             budget = None

@@ -32,7 +32,7 @@ from .config import MeasureConfig, select_archs
 from .device import describe_device
 from .energy import open_energy_counter
 from .journal import failures, is_complete, result_keys
-from .progress import Progress
+from ..experiment.progress import progress_bar
 from .resume import open_run_journal
 from .schedule import pending_jobs, reference_due
 from .tables import build_table, register_table
@@ -130,7 +130,7 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
                                "it cannot be paired with the others; choose another `reference`")
     restore_term = sigterm_as_interrupt()
     try:
-        with Progress(len(jobs), f"measure {sp.name} on {cfg.tag}", enabled=progress) as bar:
+        with progress_bar(f"measure {sp.name} on {cfg.tag}", len(jobs), unit_name="jobs", enabled=progress) as bar:
             for k, (arch, p, rnd) in enumerate(jobs):
                 if arch in failed:  # its other pass failed earlier in this session
                     bar.advance()
@@ -140,7 +140,7 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
                 else:
                     failed.add(arch)
                     failed_now += 1
-                bar.advance(f"({failed_now} failed)" if failed_now else "")
+                bar.advance(failed=arch in failed)
                 if reference_due(k, cfg.reference_every):
                     run.reference(len(done) + k + 1)
                 since_ckpt += 1

@@ -24,7 +24,7 @@ from ..data.table import MetricTable
 from ..spaces import Arch, SpaceError, get_space
 from .config import MeasureConfig
 from .harness import MeasureResult, measure_space
-from .progress import Progress
+from ..experiment.progress import progress_bar
 from .resume import check_existing_output
 from .tables import register_table
 from .timers import MeasureError, make_timer, parse_device
@@ -88,7 +88,7 @@ def isolated_op_table(cfg: MeasureConfig, progress: bool = True):
     rows = []
     shapes = _nb201_stage_shapes(cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
-    with Progress(len(shapes) * len(OPS), "isolated ops", enabled=progress) as bar:
+    with progress_bar("isolated ops", len(shapes) * len(OPS), unit_name="ops", enabled=progress) as bar:
         for stage, (c, h) in enumerate(shapes):
             x_cpu = torch.randn(cfg.batch_size, c, h, h, generator=gen)
             for op in np.random.default_rng([cfg.seed, 3, stage]).permutation(len(OPS)):
