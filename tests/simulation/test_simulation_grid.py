@@ -285,7 +285,7 @@ def test_real_pair_raspi4_cifar10(mirror, tmp_path):
 
 
 def test_paper_config_lists_every_mirror_pair(mirror):
-    cfg = load_config(Path(__file__).resolve().parents[1] / "simulation" / "paper2022.yaml")
+    cfg = load_config(Path(__file__).resolve().parents[2] / "simulation" / "paper2022.yaml")
     assert cfg.trials == 1000 and cfg.subset_sizes == (100, 500, 1000, 2000, 5000, "all")
     assert len(cfg.noise_stds) == 11
     accs = {p.accuracy for p in cfg.pairs}
