@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .grid import SimulationStore
+from .store import SimulationStore
 
 STATS = ("mra_all", "mra_pareto", "hv", "hv_fraction", "kendall_tau", "hw_gap_all", "n_selected", "n_verified",
          "n_front")

@@ -187,7 +187,7 @@ class SelectionReport:
 
 def run_selection_study(study: SelectionStudy, progress: bool = True, workers: int = 1) -> SelectionReport:
     """Build the shared universe, run the simulation grid (resumable), summarise and plot."""
-    from ..simulation.grid import run_simulation
+    from ..simulation import run_simulation
 
     if not study.sources:
         raise ConfigError("name at least one zero-shot score column as an accuracy source")
