@@ -15,6 +15,7 @@ _EXPORTS = {
     "reference_metric": "selection",
     "simulate_selection": "selection",
     "SimPair": "pairs",
+    "join_pair": "pairs",
     "load_pair": "pairs",
     "make_pair": "pairs",
     "ExampleSpec": "grid",
