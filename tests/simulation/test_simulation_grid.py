@@ -298,7 +298,9 @@ def test_report_and_mapping(tmp_path, pair):
     by_noise = pd.read_csv(rep.tables["by_noise"])
     row = by_noise[(by_noise["subset_size"] == 50) & (by_noise["noise_std"] == 0.5)].iloc[0]
     assert row["mra_all_mean"] == pytest.approx(curve.loc[0.5, "mra_all"])
-    assert "<table>" in rep.summary_html.read_text()
+    html = rep.summary_html.read_text()
+    assert "<table>" in html
+    assert html.count('src="data:image/png;base64,') == 4  # a self-contained page: every figure embedded
 
 
 def test_report_on_missing_store(tmp_path):
