@@ -182,7 +182,7 @@ def parse_config(doc: Mapping[str, Any], source: str = "<dict>") -> SimulationCo
     doc : mapping
         The config as parsed from YAML (keys as in ``simulation/small.yaml``).
     source : str
-        Where ``doc`` came from, the first word of every error message.
+        Where ``doc`` came from; every error message starts with it.
 
     Returns
     -------

@@ -303,6 +303,24 @@ def test_report_and_mapping(tmp_path, pair):
     assert html.count('src="data:image/png;base64,') == 4  # a self-contained page: every figure embedded
 
 
+def test_report_per_pair_and_subset_sizes(tmp_path, tables, pair):
+    acc_t, hw_t, archs, acc, _ = tables
+    proxy = make_pair(acc_t, "c10/test_acc", hw_t, "dev/latency_ms", accuracy_name="syn:acc",
+                      hardware_name="syn:lat", select_table=MetricTable("nb201", archs, {"s": -acc}),
+                      select_column="s", selection_name="anti")
+    store = run_simulation(_cfg(tmp_path, trials=2), pairs=[pair, proxy], progress=False)
+    rep = make_report(store.root, per_pair=True, subset_sizes=["50"])
+    assert set(pd.read_csv(rep.tables["by_pair"])["subset_size"]) == {50}
+    folders = sorted(p.name for p in (rep.out_dir / "pairs").iterdir())
+    assert len(folders) == 2
+    for name in folders:
+        for f in ("by_noise.csv", "mra_vs_noise.png", "mra_vs_tau.svg", "hv_vs_candidates.png"):
+            assert (rep.out_dir / "pairs" / name / f).is_file()
+    assert "Per pair at 50 candidates" in rep.summary_md.read_text()
+    with pytest.raises(DataError, match="no results for subset sizes"):
+        make_report(store.root, subset_sizes=[7])
+
+
 def test_report_on_missing_store(tmp_path):
     with pytest.raises(DataError, match="not a simulation store"):
         make_report(tmp_path)
