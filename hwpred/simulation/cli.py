@@ -15,6 +15,10 @@ def add_parser(subparsers) -> None:
     r = sub.add_parser("run", help="run (or resume) a simulation grid from a YAML config")
     r.add_argument("config", type=Path, help="YAML config, e.g. simulation/small.yaml")
     r.add_argument("--workers", type=int, default=None, help="worker processes (default: the config's, else 1)")
+    r.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="local process pool (inline with one worker) or a Dask cluster")
+    r.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (tcp://host:8786); without it a LocalCluster is started")
     r.add_argument("--output", type=Path, default=None, help="override the config's output folder")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--report", action="store_true", help="write the report when the grid is done")
@@ -41,7 +45,8 @@ def add_parser(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .grid import load_config, run_simulation
+    from .grid import load_config
+    from .run import run_simulation
 
     cfg = load_config(args.config)
     if args.output is not None:
@@ -50,7 +55,8 @@ def _run(args: argparse.Namespace) -> int:
         from ..errors import ConfigError
 
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
-    store = run_simulation(cfg, workers=args.workers, progress=not args.no_progress)
+    store = run_simulation(cfg, workers=args.workers, progress=not args.no_progress, executor=args.executor,
+                           scheduler=args.scheduler)
     print(f"results: {store.results_path}")
     if args.report:
         from .report import make_report
@@ -76,7 +82,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from .grid import SimulationStore
+    from .store import SimulationStore
     from .mapping import load_study_results, place_predictors
 
     store = SimulationStore.open(args.dir)

@@ -1,4 +1,4 @@
-"""Accuracy x hardware pairs: two MetricTables joined on the op tuple, ready for simulation.
+"""Accuracy x hardware pairs: two dataset views joined on the op tuple, ready for simulation.
 
 Accuracy becomes a fraction (maximised); the hardware metric is z-scored over the whole
 joined space (minimised), so that a noise standard deviation means the same thing on every
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.table import MetricTable
+from ..data import Dataset, MetricTable, load_dataset
 from ..errors import DataError
 
 ACCURACY_SCALES = ("auto", "percent", "fraction")
@@ -75,75 +75,88 @@ def _to_fraction(values: np.ndarray, unit: str, scale: str, where: str) -> np.nd
     return out
 
 
+def _join(views: dict, where: str) -> MetricTable:
+    """One table of the views' values under private names (same-named columns cannot clash),
+    joined on the op tuple."""
+    joined = None
+    for key, view in views.items():
+        archs, values = view.arrays()
+        t = MetricTable(view.space, archs, {key: values})
+        if joined is None:
+            joined = t
+            continue
+        try:
+            joined = joined.join(t)
+        except DataError as exc:
+            what = ("the two tables have no architecture in common" if key == "__hw"
+                    else "the selection-accuracy table shares no architecture with the pair")
+            raise DataError(f"{where}: {exc}; {what}") from None
+    return joined
+
+
+def join_pair(accuracy: Dataset, hardware: Dataset, selection: Dataset | None = None, *,
+              accuracy_scale: str = "auto") -> SimPair:
+    """The pair of two dataset views (and optionally a selection-side accuracy view), joined on
+    the op tuple; the views' names become the pair's."""
+    where = f"pair {accuracy.name} x {hardware.name}"
+    if accuracy.space != hardware.space:
+        raise DataError(f"{where}: the accuracy table is in search space {accuracy.space!r} but the hardware "
+                        f"table in {hardware.space!r}; pair tables of the same search space")
+    views = {"__acc": accuracy, "__hw": hardware}
+    if selection is not None:
+        if selection.space != accuracy.space:
+            raise DataError(f"{where}: the selection-accuracy table is in search space {selection.space!r}, "
+                            f"not {accuracy.space!r}")
+        views["__sel"] = selection
+    joined = _join(views, where)
+    acc = _to_fraction(joined.column("__acc"), accuracy.unit, accuracy_scale,
+                       f"{where}, column {accuracy.column!r}")
+    hw = joined.column("__hw")
+    for view, v in ((accuracy, acc), (hardware, hw)):
+        if len(v) > 1 and np.ptp(v) == 0:
+            raise DataError(f"{where}: column {view.column!r} of {view.name} is constant over the {len(v)} "
+                            "shared architectures (value {:.6g}); a constant objective has no Pareto "
+                            "trade-off, pick another column".format(float(v[0])))
+    if len(hw) < 2:
+        raise DataError(f"{where}: only {len(hw)} shared architecture; a simulation needs at least 2")
+    sel = joined.column("__sel") if selection is not None else acc
+    if selection is not None and np.ptp(sel) == 0:
+        raise DataError(f"{where}: selection-accuracy column {selection.column!r} is constant; "
+                        "pick another column")
+    return SimPair(accuracy=accuracy.name, hardware=hardware.name, space=joined.space, archs=joined.archs,
+                   acc=acc, hw_raw=hw.copy(), select_acc=np.asarray(sel, dtype=np.float64).copy(),
+                   selection_accuracy=selection.name if selection is not None else None,
+                   hw_unit=hardware.unit)
+
+
 def make_pair(acc_table: MetricTable, acc_column: str, hw_table: MetricTable, hw_column: str, *,
               accuracy_name: str | None = None, hardware_name: str | None = None,
               select_table: MetricTable | None = None, select_column: str | None = None,
               selection_name: str | None = None, accuracy_scale: str = "auto") -> SimPair:
-    """Join accuracy and hardware (and optionally a selection-side accuracy) on the op tuple."""
-    acc_name = accuracy_name or acc_column
-    hw_name = hardware_name or hw_column
-    where = f"pair {acc_name} x {hw_name}"
-    if acc_table.space != hw_table.space:
-        raise DataError(f"{where}: the accuracy table is in search space {acc_table.space!r} but the hardware "
-                        f"table in {hw_table.space!r}; pair tables of the same search space")
-    # one-column copies under private names, so same-named columns of the two sides cannot clash
-    a = MetricTable(acc_table.space, acc_table.archs, {"__acc": acc_table.column(acc_column)})
-    h = MetricTable(hw_table.space, hw_table.archs, {"__hw": hw_table.column(hw_column)})
-    try:
-        joined = a.join(h)
-    except DataError as exc:
-        raise DataError(f"{where}: {exc}; the two tables have no architecture in common") from None
+    """The pair of two tables' columns (and optionally a selection-side accuracy column); a name
+    defaults to its column's."""
+    selection = None
     if select_table is not None:
         if select_column is None:
-            raise DataError(f"{where}: a selection table needs a column")
-        if select_table.space != acc_table.space:
-            raise DataError(f"{where}: the selection-accuracy table is in search space {select_table.space!r}, "
-                            f"not {acc_table.space!r}")
-        s = MetricTable(select_table.space, select_table.archs, {"__sel": select_table.column(select_column)})
-        try:
-            joined = joined.join(s)
-        except DataError as exc:
-            raise DataError(f"{where}: {exc}; the selection-accuracy table shares no architecture with the pair") from None
-    acc_unit = acc_table.units.get(acc_column, "")
-    acc = _to_fraction(joined.column("__acc"), acc_unit, accuracy_scale, f"{where}, column {acc_column!r}")
-    hw = joined.column("__hw")
-    for name, col, v in ((acc_name, acc_column, acc), (hw_name, hw_column, hw)):
-        if len(v) > 1 and np.ptp(v) == 0:
-            raise DataError(f"{where}: column {col!r} of {name} is constant over the {len(v)} shared architectures "
-                            "(value {:.6g}); a constant objective has no Pareto trade-off, pick another column"
-                            .format(float(v[0])))
-    if len(hw) < 2:
-        raise DataError(f"{where}: only {len(hw)} shared architecture; a simulation needs at least 2")
-    sel = joined.column("__sel") if select_table is not None else acc
-    if select_table is not None and np.ptp(sel) == 0:
-        raise DataError(f"{where}: selection-accuracy column {select_column!r} is constant; pick another column")
-    return SimPair(accuracy=acc_name, hardware=hw_name, space=joined.space, archs=joined.archs, acc=acc,
-                   hw_raw=hw.copy(), select_acc=np.asarray(sel, dtype=np.float64).copy(),
-                   selection_accuracy=selection_name if select_table is not None else None,
-                   hw_unit=hw_table.units.get(hw_column, ""))
-
-
-def _dataset(name: str):
-    try:
-        from ..data import load_dataset
-    except ImportError as exc:  # the registry is a separate module; say so instead of a traceback
-        raise DataError(f"cannot load dataset {name!r}: the dataset registry is unavailable ({exc})") from None
-    return load_dataset(name)
+            raise DataError(f"pair {accuracy_name or acc_column} x {hardware_name or hw_column}: "
+                            "a selection table needs a column")
+        selection = Dataset(name=selection_name or select_column, table=select_table, column=select_column)
+    return join_pair(Dataset(name=accuracy_name or acc_column, table=acc_table, column=acc_column),
+                     Dataset(name=hardware_name or hw_column, table=hw_table, column=hw_column), selection,
+                     accuracy_scale=accuracy_scale)
 
 
 def load_pair(accuracy: str, hardware: str, *, selection_accuracy: str | None = None,
               accuracy_scale: str = "auto", cache: dict | None = None) -> SimPair:
-    """A pair from registry names (``nats:cifar10``, ``help:raspi4``, ``file:x.parquet#col`` ...)."""
-    def get(name: str):
+    """A pair from dataset names (``nats:cifar10``, ``help:raspi4``, ``file:x.parquet#col`` ...);
+    ``cache`` (name -> dataset view) shares loaded tables between calls."""
+    def get(name: str) -> Dataset:
         if cache is not None and name in cache:
             return cache[name]
-        ds = _dataset(name)
+        ds = load_dataset(name)
         if cache is not None:
             cache[name] = ds
         return ds
 
-    a, h = get(accuracy), get(hardware)
-    s = get(selection_accuracy) if selection_accuracy else None
-    return make_pair(a.table, a.column, h.table, h.column, accuracy_name=accuracy, hardware_name=hardware,
-                     select_table=s.table if s else None, select_column=s.column if s else None,
-                     selection_name=selection_accuracy, accuracy_scale=accuracy_scale)
+    return join_pair(get(accuracy), get(hardware), get(selection_accuracy) if selection_accuracy else None,
+                     accuracy_scale=accuracy_scale)

@@ -6,7 +6,6 @@ to the CSV table it plots.
 """
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -17,7 +16,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .grid import SimulationStore
+from ..experiment.report import markdown_table, markdown_to_html, pyplot, save_figure, write_csv, write_text
+from .store import SimulationStore
+
+#: what a figure function returns: the PNG and SVG paths and the PNG as base64 (see save_figure)
+Figure = tuple[list[Path], str]
 
 STATS = ("mra_all", "mra_pareto", "hv", "hv_fraction", "kendall_tau", "hw_gap_all", "n_selected", "n_verified",
          "n_front")
@@ -56,30 +59,12 @@ def _size_label(size: int, all_sizes: set[int]) -> str:
     return f"all ({size})" if size in all_sizes else str(size)
 
 
-def _save(fig, stem: Path) -> Path:
-    fig.savefig(stem.with_suffix(".png"), dpi=110, bbox_inches="tight")
-    fig.savefig(stem.with_suffix(".svg"), bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return stem.with_suffix(".png")
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80]
 
 
-def fig_mra_vs_noise(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: Path) -> Path:
-    plt = _plt()
+def fig_mra_vs_noise(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: Path) -> Figure:
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for ax, m, label in ((axes[0], "mra_all", "MRA_all: every selected architecture"),
                          (axes[1], "mra_pareto", "MRA_pareto: after measuring the selection")):
@@ -92,12 +77,12 @@ def fig_mra_vs_noise(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: P
     axes[0].set_ylabel("accuracy lost (percentage points)")
     axes[1].legend(title="candidates", fontsize=8, title_fontsize=8)
     fig.suptitle(f"{title}: accuracy lost vs predictor noise (mean, IQR band)", fontsize=11)
-    return _save(fig, stem)
+    return save_figure(fig, stem, dpi=110, tight=True)
 
 
 def fig_mra_vs_tau(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: Path,
-                   placed: pd.DataFrame | None = None) -> Path:
-    plt = _plt()
+                   placed: pd.DataFrame | None = None) -> Figure:
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for ax, m, label in ((axes[0], "mra_all", "MRA_all: every selected architecture"),
                          (axes[1], "mra_pareto", "MRA_pareto: after measuring the selection")):
@@ -121,11 +106,11 @@ def fig_mra_vs_tau(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: Pat
     axes[0].set_ylabel("accuracy lost (percentage points)")
     axes[1].legend(title="candidates", fontsize=8, title_fontsize=8)
     fig.suptitle(f"{title}: accuracy lost vs predictor Kendall tau (mean, IQR)", fontsize=11)
-    return _save(fig, stem)
+    return save_figure(fig, stem, dpi=110, tight=True)
 
 
-def fig_hv_vs_candidates(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: Path) -> Path:
-    plt = _plt()
+def fig_hv_vs_candidates(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: Path) -> Figure:
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     levels = sorted(agg["noise_std"].unique())
     cmap = plt.get_cmap("viridis")
@@ -152,11 +137,11 @@ def fig_hv_vs_candidates(agg: pd.DataFrame, all_sizes: set[int], title: str, ste
     axes[1].legend(fontsize=8)
     fig.suptitle(f"{title}: hypervolume vs number of candidates (mean; IQR band at two noise levels)",
                  fontsize=11)
-    return _save(fig, stem)
+    return save_figure(fig, stem, dpi=110, tight=True)
 
 
-def fig_example(ex: pd.DataFrame, info: dict, stem: Path) -> Path:
-    plt = _plt()
+def fig_example(ex: pd.DataFrame, info: dict, stem: Path) -> Figure:
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     ax.scatter(ex["hardware"], ex["accuracy"], s=4, c="0.75", lw=0, label=f"all {len(ex)} candidates (true)")
     tf = ex[ex["true_front"]].sort_values("hardware")
@@ -180,55 +165,7 @@ def fig_example(ex: pd.DataFrame, info: dict, stem: Path) -> Path:
                  f"tau {info.get('kendall_tau', float('nan')):.2f}\nMRA_all {info.get('mra_all', float('nan')):.2f} pp, "
                  f"MRA_pareto {info.get('mra_pareto', float('nan')):.2f} pp, "
                  f"HV {100 * info.get('hv_fraction', float('nan')):.1f}% of true", fontsize=9)
-    return _save(fig, stem)
-
-
-def _fmt_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in df.itertuples(index=False):
-        cells = []
-        for v in r:
-            if isinstance(v, (float, np.floating)):
-                cells.append(floatfmt.format(v) if np.isfinite(v) else "-")
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _md_to_html(md: str, title: str) -> str:
-    """A tiny renderer for the markdown this module writes (headings, tables, images, text)."""
-    out, table = [], []
-
-    def flush():
-        if table:
-            rows = [r.strip().strip("|").split("|") for r in table if not set(r.strip()) <= set("|-")]
-            head, body = rows[0], rows[1:]
-            out.append("<table><thead><tr>" + "".join(f"<th>{html.escape(c.strip())}</th>" for c in head)
-                       + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>"
-                                                                            for c in r) + "</tr>" for r in body)
-                       + "</tbody></table>")
-            table.clear()
-
-    for line in md.splitlines():
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush()
-        m = re.match(r"!\[(.*)\]\((.*)\)", line)
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            out.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
-        elif m:
-            out.append(f'<p><img src="{html.escape(m.group(2))}" alt="{html.escape(m.group(1))}" style="max-width:100%"></p>')
-        elif line.strip():
-            out.append(f"<p>{html.escape(line)}</p>")
-    flush()
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto} table{border-collapse:collapse;font-size:12px}"
-             " td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{style}</style></head><body>{''.join(out)}</body></html>")
+    return save_figure(fig, stem, dpi=110, tight=True)
 
 
 def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
@@ -251,6 +188,13 @@ def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
     out = Path(out_dir) if out_dir else store.root / "report"
     out.mkdir(parents=True, exist_ok=True)
     rep = Report(out)
+    images: dict[str, str] = {}  # PNG name -> base64, embedded in summary.html
+
+    def figure(key: str, saved: Figure) -> None:
+        paths, png = saved
+        rep.figures[key] = paths[0]
+        images[paths[0].name] = png
+
     acc0 = df["acc_noise_std"].min()
     main = df[df["acc_noise_std"] == acc0]
     all_sizes = set(main.loc[main["subset_all"], "subset_size"].unique().tolist())
@@ -261,10 +205,10 @@ def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
     hv_true = main.groupby(["subset_size", "noise_std"])["hv_true"].mean().reset_index(drop=True)
     by_noise["hv_true_mean"] = hv_true.to_numpy()
     rep.tables["by_noise"] = out / "by_noise.csv"
-    by_noise.to_csv(rep.tables["by_noise"], index=False)
+    write_csv(by_noise, rep.tables["by_noise"])
     per_pair_tbl = aggregate(df, ["pair", "subset_size", "noise_std", "acc_noise_std"])
     rep.tables["by_pair"] = out / "by_pair.csv"
-    per_pair_tbl.to_csv(rep.tables["by_pair"], index=False)
+    write_csv(per_pair_tbl, rep.tables["by_pair"])
 
     placed = None
     if predictors is not None:
@@ -272,24 +216,24 @@ def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
 
         placed = place_predictors(df, predictors, subset_sizes=mapping_sizes)
         rep.tables["predictors"] = out / "predictors_on_curves.csv"
-        placed.to_csv(rep.tables["predictors"], index=False)
+        write_csv(placed, rep.tables["predictors"])
 
-    rep.figures["mra_vs_noise"] = fig_mra_vs_noise(by_noise, all_sizes, title, out / "mra_vs_noise")
+    figure("mra_vs_noise", fig_mra_vs_noise(by_noise, all_sizes, title, out / "mra_vs_noise"))
     placed_plot = None
     if placed is not None and len(placed):
         size_for_plot = 1000 if (placed["subset_size"] == 1000).any() else int(placed["subset_size"].max())
         placed_plot = placed[placed["subset_size"] == size_for_plot]
         placed_plot = (placed_plot.groupby(["predictor"], as_index=False)
                        [["kendall_tau", "mra_all_at_tau", "mra_pareto_at_tau"]].mean())
-    rep.figures["mra_vs_tau"] = fig_mra_vs_tau(by_noise, all_sizes, title, out / "mra_vs_tau", placed_plot)
-    rep.figures["hv_vs_candidates"] = fig_hv_vs_candidates(by_noise, all_sizes, title, out / "hv_vs_candidates")
+    figure("mra_vs_tau", fig_mra_vs_tau(by_noise, all_sizes, title, out / "mra_vs_tau", placed_plot))
+    figure("hv_vs_candidates", fig_hv_vs_candidates(by_noise, all_sizes, title, out / "hv_vs_candidates"))
     ex_info = {}
     if store.example_path.is_file():
         ex = pd.read_parquet(store.example_path)
         ex_info = json.loads(store.example_info_path.read_text()) if store.example_info_path.is_file() else {}
-        ex.to_csv(out / "example_selection.csv", index=False)
+        write_csv(ex, out / "example_selection.csv")
         rep.tables["example"] = out / "example_selection.csv"
-        rep.figures["example"] = fig_example(ex, ex_info, out / "example_selection")
+        figure("example", fig_example(ex, ex_info, out / "example_selection"))
     if per_pair and len(pairs) > 1:
         for p in pairs:
             sub = main[main["pair"] == p]
@@ -297,7 +241,7 @@ def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
             agg["hv_true_mean"] = sub.groupby(["subset_size", "noise_std"])["hv_true"].mean().to_numpy()
             d = out / "pairs" / _slug(p)
             d.mkdir(parents=True, exist_ok=True)
-            agg.to_csv(d / "by_noise.csv", index=False)
+            write_csv(agg, d / "by_noise.csv")
             fig_mra_vs_noise(agg, all_sizes, p, d / "mra_vs_noise")
             fig_mra_vs_tau(agg, all_sizes, p, d / "mra_vs_tau")
             fig_hv_vs_candidates(agg, all_sizes, p, d / "hv_vs_candidates")
@@ -314,13 +258,13 @@ def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
     tbl = by_noise[by_noise["subset_size"] == show_size][
         ["noise_std", "kendall_tau_mean", "mra_all_mean", "mra_all_q25", "mra_all_q75", "mra_pareto_mean",
          "hv_fraction_mean", "n_selected_mean", "n_verified_mean"]]
-    lines += [f"## At {_size_label(show_size, all_sizes)} candidates ({title})", "", _fmt_table(tbl), ""]
+    lines += [f"## At {_size_label(show_size, all_sizes)} candidates ({title})", "", markdown_table(tbl), ""]
     if len(pairs) > 1:
         mid = sorted(main["noise_std"].unique())[len(main["noise_std"].unique()) // 2]
         pt = per_pair_tbl[(per_pair_tbl["subset_size"] == show_size) & (per_pair_tbl["noise_std"] == mid)
                           & (per_pair_tbl["acc_noise_std"] == acc0)][
             ["pair", "kendall_tau_mean", "mra_all_mean", "mra_pareto_mean", "hv_fraction_mean"]]
-        lines += [f"## Per pair at {show_size} candidates, noise std {mid:g}", "", _fmt_table(pt), ""]
+        lines += [f"## Per pair at {show_size} candidates, noise std {mid:g}", "", markdown_table(pt), ""]
     lines += ["## Figures", ""]
     for key, path in rep.figures.items():
         lines += [f"![{key}]({path.name})", ""]
@@ -332,11 +276,11 @@ def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
         cols = ["dataset", "predictor", "train_size", "kendall_tau", "dev_std", "accuracy", "subset_size",
                 "mra_all_at_std", "mra_pareto_at_std", "mra_all_at_tau", "mra_pareto_at_tau", "outside_range"]
         pp = placed[placed["subset_size"] == show_size] if (placed["subset_size"] == show_size).any() else placed
-        lines += ["## Real predictors on the curves", "", _fmt_table(pp[cols]), ""]
+        lines += ["## Real predictors on the curves", "", markdown_table(pp[cols]), ""]
     md = "\n".join(lines)
     rep.summary_md = out / "summary.md"
-    rep.summary_md.write_text(md)
-    rep.summary_html = out / "summary.html"
-    rep.summary_html.write_text(_md_to_html(md, f"Simulation report: {meta.get('name', '')}"))
+    write_text(rep.summary_md, md)
+    rep.summary_html = write_text(out / "summary.html",
+                                  markdown_to_html(md, f"Simulation report: {meta.get('name', '')}", images))
     return rep
 

@@ -11,11 +11,11 @@ import pytest
 
 from hwpred.data.table import MetricTable
 from hwpred.errors import ConfigError, DataError
-from hwpred.simulation.grid import (RESULT_COLUMNS, SimulationStore, _task, load_config, parse_config, run_simulation,
-                                    run_unit)
+from hwpred.simulation import RESULT_COLUMNS, SimulationStore, load_config, parse_config, plan, run_simulation
 from hwpred.simulation.mapping import load_study_results, place_predictors
 from hwpred.simulation.pairs import make_pair
 from hwpred.simulation.report import make_report
+from hwpred.simulation.unit import run_unit, unit_task
 from hwpred.spaces import NB201, TRANSNAS_MACRO
 
 N_ARCH = 600
@@ -126,6 +126,30 @@ def test_config_minimal_form_and_errors(tmp_path):
     assert len(cross.pairs) == 6
 
 
+@pytest.mark.parametrize("override, message", [
+    ({"noise_stds": [0.0, float("inf")]}, "test.yaml: noise_stds holds inf; .* must be finite"),
+    ({"example": {"subset_size": "ALL"}}, "test.yaml: example.subset_size must be an integer >= 1 or 'all'"),
+    ({"example": {"noise_std": -1}}, "test.yaml: example.noise_std must be a number >= 0"),
+    ({"pairs": [{"accuracy": "a:1", "hardware": "h:1"}] * 2}, "test.yaml: pairs lists a:1 x h:1 more than once"),
+    ({"pairs": [{"accuracy": "a:1", "hardware": "h:1", "hw": 2}]}, r"test.yaml: pairs\[0\] has unknown key"),
+    ({"name": "../up"}, "test.yaml: name '../up' must be letters, digits"),
+    ({"accuracy_scale": "pct"}, "test.yaml: accuracy_scale 'pct' is unknown; use one of auto, percent"),
+    ({"noise_model": {"repeats": 3}}, r"test.yaml: noise_model has unknown key\(s\) \['repeats'\]"),
+    ({"subset_sizes": [100, 100]}, "test.yaml: subset_sizes lists 100 more than once"),
+    ({"output": ""}, "test.yaml: missing required key 'output'"),
+])
+def test_config_errors_name_the_file_and_the_key(tmp_path, override, message):
+    with pytest.raises(ConfigError, match=message):
+        _cfg(tmp_path, **override)
+
+
+@pytest.mark.parametrize("name, digest", [("small", "f1b942c189a9cfb9"), ("paper2022", "4d2d8de5fc7a68d0")])
+def test_config_hash_of_shipped_configs_is_unchanged(name, digest):
+    """A store belongs to its config's hash: a changed hash would orphan every existing store."""
+    cfg = load_config(Path(__file__).resolve().parents[2] / "simulation" / f"{name}.yaml")
+    assert cfg.config_hash == digest
+
+
 def test_subset_size_larger_than_space(tmp_path, pair):
     cfg = _cfg(tmp_path, subset_sizes=[N_ARCH + 1])
     with pytest.raises(ConfigError, match="larger than the 600"):
@@ -169,8 +193,8 @@ def test_grid_runs_resumes_and_is_deterministic(tmp_path, pair):
 
 def test_results_do_not_depend_on_blocking_or_workers(tmp_path, pair):
     cfg = _cfg(tmp_path)
-    whole = run_unit(_task(pair, cfg, 50, 0, 6))
-    split = pd.concat([run_unit(_task(pair, cfg, 50, 0, 2)), run_unit(_task(pair, cfg, 50, 2, 6))])
+    whole = run_unit(unit_task(pair, cfg, 50, 0, 6))
+    split = pd.concat([run_unit(unit_task(pair, cfg, 50, 0, 2)), run_unit(unit_task(pair, cfg, 50, 2, 6))])
     key = ["noise_std", "trial"]
     a = whole.sort_values(key).reset_index(drop=True)
     b = split.sort_values(key).reset_index(drop=True)
@@ -178,6 +202,47 @@ def test_results_do_not_depend_on_blocking_or_workers(tmp_path, pair):
     two = run_simulation(_cfg(tmp_path / "w2"), pairs=[pair], progress=False, workers=2).read()
     one = run_simulation(_cfg(tmp_path / "w1"), pairs=[pair], progress=False, workers=1).read()
     pd.testing.assert_frame_equal(one, two)
+
+
+def test_plan_weights_units_by_their_selections(tmp_path, pair):
+    cfg = _cfg(tmp_path, accuracy_noise_stds=[0.0, 0.5])
+    units = plan(cfg, [pair])
+    assert len(units) == 2 * 2 and len({u.part_id for u in units}) == len(units)  # sizes x blocks of trials
+    assert [u.weight for u in units] == [4 * 3 * 2, 2 * 3 * 2] * 2
+    assert sum(u.weight for u in units) == 2 * 6 * 3 * 2  # sizes x trials x noise x accuracy noise
+
+
+def test_dask_executor_gives_the_same_rows(tmp_path, pair):
+    pytest.importorskip("dask.distributed")
+    local = run_simulation(_cfg(tmp_path / "local"), pairs=[pair], progress=False).read()
+    dask = run_simulation(_cfg(tmp_path / "dask"), pairs=[pair], progress=False, executor="dask", workers=1)
+    pd.testing.assert_frame_equal(dask.read(), local)
+    assert SimulationStore.open(tmp_path / "dask").root == dask.root  # the output folder finds its store
+    with pytest.raises(ConfigError, match="executor 'slurm' is unknown"):
+        run_simulation(_cfg(tmp_path / "x"), pairs=[pair], progress=False, executor="slurm")
+
+
+def test_store_layout_and_lookup(tmp_path, pair):
+    store = run_simulation(_cfg(tmp_path), pairs=[pair], progress=False)
+    names = {p.name for p in store.root.iterdir()}
+    assert names == {"simulation.json", "pairs.json", "parts", "results.parquet", "example.parquet", "example.json"}
+    assert json.loads(store.pairs_path.read_text())["pairs"][0]["n"] == N_ARCH
+    meta = store.read_meta()
+    assert meta["config_hash"] == _cfg(tmp_path).config_hash and meta["config"]["trials"] == 6
+    run_simulation(_cfg(tmp_path, name="t2"), pairs=[pair], progress=False)
+    with pytest.raises(DataError, match="holds several simulations"):
+        SimulationStore.open(tmp_path)
+
+
+def test_run_simulation_example_runs(tmp_path, monkeypatch):
+    import doctest
+    import tempfile
+
+    from hwpred.simulation import run
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = doctest.testmod(run, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_accuracy_noise_and_example(tmp_path, pair):
@@ -233,7 +298,27 @@ def test_report_and_mapping(tmp_path, pair):
     by_noise = pd.read_csv(rep.tables["by_noise"])
     row = by_noise[(by_noise["subset_size"] == 50) & (by_noise["noise_std"] == 0.5)].iloc[0]
     assert row["mra_all_mean"] == pytest.approx(curve.loc[0.5, "mra_all"])
-    assert "<table>" in rep.summary_html.read_text()
+    html = rep.summary_html.read_text()
+    assert "<table>" in html
+    assert html.count('src="data:image/png;base64,') == 4  # a self-contained page: every figure embedded
+
+
+def test_report_per_pair_and_subset_sizes(tmp_path, tables, pair):
+    acc_t, hw_t, archs, acc, _ = tables
+    proxy = make_pair(acc_t, "c10/test_acc", hw_t, "dev/latency_ms", accuracy_name="syn:acc",
+                      hardware_name="syn:lat", select_table=MetricTable("nb201", archs, {"s": -acc}),
+                      select_column="s", selection_name="anti")
+    store = run_simulation(_cfg(tmp_path, trials=2), pairs=[pair, proxy], progress=False)
+    rep = make_report(store.root, per_pair=True, subset_sizes=["50"])
+    assert set(pd.read_csv(rep.tables["by_pair"])["subset_size"]) == {50}
+    folders = sorted(p.name for p in (rep.out_dir / "pairs").iterdir())
+    assert len(folders) == 2
+    for name in folders:
+        for f in ("by_noise.csv", "mra_vs_noise.png", "mra_vs_tau.svg", "hv_vs_candidates.png"):
+            assert (rep.out_dir / "pairs" / name / f).is_file()
+    assert "Per pair at 50 candidates" in rep.summary_md.read_text()
+    with pytest.raises(DataError, match="no results for subset sizes"):
+        make_report(store.root, subset_sizes=[7])
 
 
 def test_report_on_missing_store(tmp_path):
@@ -243,7 +328,6 @@ def test_report_on_missing_store(tmp_path):
 
 # ---- CLI -----------------------------------------------------------------------------------
 def test_cli_run_and_report_with_file_datasets(tmp_path, tables, capsys):
-    pytest.importorskip("hwpred.data.names")
     from hwpred.cli import main
 
     acc_t, hw_t, *_ = tables
@@ -285,7 +369,7 @@ def test_real_pair_raspi4_cifar10(mirror, tmp_path):
 
 
 def test_paper_config_lists_every_mirror_pair(mirror):
-    cfg = load_config(Path(__file__).resolve().parents[1] / "simulation" / "paper2022.yaml")
+    cfg = load_config(Path(__file__).resolve().parents[2] / "simulation" / "paper2022.yaml")
     assert cfg.trials == 1000 and cfg.subset_sizes == (100, 500, 1000, 2000, 5000, "all")
     assert len(cfg.noise_stds) == 11
     accs = {p.accuracy for p in cfg.pairs}
@@ -303,12 +387,12 @@ def test_grid_rows_equal_reference(tmp_path, pair):
     """End to end: a stored row equals the reference evaluation of the same subset and noise."""
     from test_simulation import ref_evaluate, ref_front
 
-    from hwpred.simulation.grid import _noise, _subset
+    from hwpred.simulation.unit import _noise, _subset
 
     cfg = _cfg(tmp_path, subset_sizes=[80, "all"], noise_stds=[0.7], trials=3)
     df = run_simulation(cfg, pairs=[pair], progress=False).read()
     for size in (80, N_ARCH):
-        task = _task(pair, cfg, size if size == 80 else "all", 0, 3)
+        task = unit_task(pair, cfg, size if size == 80 else "all", 0, 3)
         for t in range(3):
             idx = _subset(task, t)
             acc, hw = pair.acc[idx], pair.hw[idx]
