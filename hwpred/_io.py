@@ -59,19 +59,6 @@ def check_writable(output: Path, source: str) -> None:
                           "choose another output or fix its permissions") from None
 
 
-def read_yaml(path, what: str, example: str):
-    """Parse a YAML config file, with one clear error for a missing file or bad YAML."""
-    import yaml
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"no {what} at {p}; pass a YAML file such as {example}")
-    try:
-        return yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p} is not valid YAML: {exc}") from None
-
-
 def read_store_meta(path: Path, kind: str) -> dict | None:
     """A store's JSON metadata file, None when it does not exist; a clear DataError when unreadable."""
     from .errors import DataError

@@ -17,7 +17,7 @@ def plot_fronts(ver, path: Path, background=None, acc_label: str = "accuracy", h
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..simulation.selection import pareto_mask
+    from ..simulation import pareto_mask
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     if background is not None:

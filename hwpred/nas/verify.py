@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from ..simulation.selection import TrueFront, hypervolume, pareto_mask, reference_metric
+from ..simulation import TrueFront, hypervolume, pareto_mask, reference_metric
 from ..spaces import get_space
 from .objectives import NASError
 
