@@ -20,6 +20,8 @@ def _no_init(self):  # parameter counts do not depend on initial values; skippin
     return None
 
 
+@pytest.mark.slow
+@pytest.mark.mirror
 def test_param_count_matches_zc_nasbench201_for_every_architecture(mirror):
     data = read_zc_json(mirror / "nas-bench-suite-zero" / "zc_nasbench201.json")
     assert set(data) == set(NB201_DATASETS)

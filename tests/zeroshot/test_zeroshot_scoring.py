@@ -237,6 +237,7 @@ def test_data_free_scores_match_published_values_on_a_subset(mirror):
 
 
 @pytest.mark.slow
+@pytest.mark.mirror
 def test_data_free_scores_match_published_values_on_all_cells(mirror):
     from hwpred.metrics import spearman
     from hwpred.zeroshot import Batch
@@ -252,6 +253,7 @@ def test_data_free_scores_match_published_values_on_all_cells(mirror):
 
 
 @pytest.mark.slow
+@pytest.mark.mirror
 def test_naswot_correlates_with_nats_accuracy_like_published(mirror):
     from hwpred.data import load_table
     from hwpred.metrics import spearman
