@@ -1,4 +1,5 @@
 """hwpred: benchmarking hardware-metric predictors for hardware-aware NAS."""
+
 __version__ = "0.1.0"
 
 

@@ -1,4 +1,5 @@
 """Small file-system helpers shared by the result stores (study, simulation) and the data cache."""
+
 from __future__ import annotations
 
 import contextlib
@@ -7,8 +8,9 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from .errors import ConfigError
 
@@ -55,8 +57,10 @@ def check_writable(output: Path, source: str) -> None:
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
-        raise ConfigError(f"{source}: output directory {output} is not writable ({exc.strerror or exc}); "
-                          "choose another output or fix its permissions") from None
+        raise ConfigError(
+            f"{source}: output directory {output} is not writable ({exc.strerror or exc}); "
+            "choose another output or fix its permissions"
+        ) from None
 
 
 def read_store_meta(path: Path, kind: str) -> dict | None:

@@ -1,4 +1,5 @@
 """Lazy package exports, so that `hwpred --help` does not import torch or pymoo."""
+
 from __future__ import annotations
 
 import importlib

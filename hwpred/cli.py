@@ -1,6 +1,7 @@
 """The ``hwpred`` command. Each command group lives beside its code (``hwpred/<room>/cli.py``)
 and exposes ``add_parser(subparsers)``; this module only wires them and turns user errors
 into one clear message with exit code 2."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,9 @@ COMMAND_MODULES = [
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="hwpred", description="Benchmark hardware-metric predictors for NAS.")
+    parser = argparse.ArgumentParser(
+        prog="hwpred", description="Benchmark hardware-metric predictors for NAS."
+    )
     parser.add_argument("--version", action="version", version=f"hwpred {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod_name in COMMAND_MODULES:
@@ -49,8 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hwpred: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("hwpred: interrupted; finished work is kept: re-run the same command to continue "
-              "(add --resume for 'hwpred measure')", file=sys.stderr)
+        print(
+            "hwpred: interrupted; finished work is kept: re-run the same command to continue "
+            "(add --resume for 'hwpred measure')",
+            file=sys.stderr,
+        )
         return 130
     return int(result or 0)
 

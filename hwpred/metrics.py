@@ -1,4 +1,5 @@
 """Rank and error metrics used to score predictors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,8 +54,8 @@ def monotonicity(y_true, y_pred) -> float:
         return float("nan")
     total = 0
     for start in range(0, n, 2048):
-        da = np.sign(a[start:start + 2048, None] - a[None, :])
-        db = np.sign(b[start:start + 2048, None] - b[None, :])
+        da = np.sign(a[start : start + 2048, None] - a[None, :])
+        db = np.sign(b[start : start + 2048, None] - b[None, :])
         total += int(np.sum(da * db))
     # every unordered pair was counted twice, diagonal is zero
     return float(abs(total / 2) / (n * (n - 1) / 2))

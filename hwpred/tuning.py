@@ -10,14 +10,16 @@ With ``storage`` set to an RDB URL (``sqlite:///tune.db``, ``postgresql://...``)
 workers calling :func:`tune` with the same ``study_name`` share one study: ``n_trials`` is the
 budget of the whole study, each worker stops once it is spent, and a rerun resumes it.
 """
+
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -69,10 +71,18 @@ class TuningResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-able record (e.g. ``predictor.save(dir, tuning=result.summary())``)."""
-        return {"family": self.predictor.name, "best_params": dict(self.best_params), "n_trials": self.n_trials,
-                "n_failed": self.n_failed, "n_folds": self.n_folds, "tuning_seconds": self.tuning_seconds,
-                "fit_seconds": self.fit_seconds, "cv_score": self.cv_score, "study_name": self.study_name,
-                "note": self.note}
+        return {
+            "family": self.predictor.name,
+            "best_params": dict(self.best_params),
+            "n_trials": self.n_trials,
+            "n_failed": self.n_failed,
+            "n_folds": self.n_folds,
+            "tuning_seconds": self.tuning_seconds,
+            "fit_seconds": self.fit_seconds,
+            "cv_score": self.cv_score,
+            "study_name": self.study_name,
+            "note": self.note,
+        }
 
 
 class _TrialFailed(Exception):
@@ -108,8 +118,10 @@ def _failure_summary(failed: list, total: int) -> str:
     if not failed:
         return ""
     first = failed[0]
-    return (f"{len(failed)} of {total} trials failed (first, trial {first.number}: "
-            f"{first.user_attrs.get('error', 'no error recorded')})")
+    return (
+        f"{len(failed)} of {total} trials failed (first, trial {first.number}: "
+        f"{first.user_attrs.get('error', 'no error recorded')})"
+    )
 
 
 def _resolve(predictor) -> tuple[type[Predictor], dict[str, Any]]:
@@ -126,8 +138,9 @@ def _build(cls: type[Predictor], params: dict[str, Any]) -> Predictor:
     try:
         return cls(**params)
     except TypeError as exc:
-        raise PredictorError(f"{cls.name}: bad hyper-parameters ({exc}); "
-                             f"valid: {cls.param_names()}") from None
+        raise PredictorError(
+            f"{cls.name}: bad hyper-parameters ({exc}); valid: {cls.param_names()}"
+        ) from None
 
 
 class _PinnedTrial:
@@ -186,11 +199,14 @@ def _make_sampler(sampler, seed: int):
         return optuna.samplers.TPESampler(seed=seed)
     if sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    raise ConfigError(f"tune: unknown sampler {sampler!r}; choose one of {SAMPLERS} or pass an optuna sampler")
+    raise ConfigError(
+        f"tune: unknown sampler {sampler!r}; choose one of {SAMPLERS} or pass an optuna sampler"
+    )
 
 
-def _default_study_name(cls: type[Predictor], a: np.ndarray, y: np.ndarray, cv: int, seed: int,
-                        fixed: dict[str, Any]) -> str:
+def _default_study_name(
+    cls: type[Predictor], a: np.ndarray, y: np.ndarray, cv: int, seed: int, fixed: dict[str, Any]
+) -> str:
     """Same family + data + folds + fixed params -> same name, so workers meet in one study."""
     h = hashlib.sha1()
     h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
@@ -199,11 +215,22 @@ def _default_study_name(cls: type[Predictor], a: np.ndarray, y: np.ndarray, cv: 
     return f"hwpred-{cls.name}-{h.hexdigest()[:16]}"
 
 
-def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int = 30,
-         timeout: float | None = None, sampler: Any = "tpe", cv: int = 3, seed: int = 0,
-         storage: Any = None, study_name: str | None = None, fixed_params: dict[str, Any] | None = None,
-         space: str | None = None, min_cv_samples: int = MIN_CV_SAMPLES,
-         show_progress: bool = False) -> TuningResult:
+def tune(
+    predictor: str | Predictor | type[Predictor],
+    archs,
+    y,
+    n_trials: int = 30,
+    timeout: float | None = None,
+    sampler: Any = "tpe",
+    cv: int = 3,
+    seed: int = 0,
+    storage: Any = None,
+    study_name: str | None = None,
+    fixed_params: dict[str, Any] | None = None,
+    space: str | None = None,
+    min_cv_samples: int = MIN_CV_SAMPLES,
+    show_progress: bool = False,
+) -> TuningResult:
     """Cross-validated Optuna search on (archs, y), then a refit of the best parameters on all of it.
 
     Only the training set is seen: the objective is the mean validation Kendall tau over K folds.
@@ -298,8 +325,15 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
     if note:
         t0 = time.perf_counter()
         fitted = proto.fit(a, y)
-        return TuningResult(predictor=fitted, best_params=dict(fixed), n_trials=0, tuning_seconds=0.0,
-                            cv_score=None, fit_seconds=time.perf_counter() - t0, note=note)
+        return TuningResult(
+            predictor=fitted,
+            best_params=dict(fixed),
+            n_trials=0,
+            tuning_seconds=0.0,
+            cv_score=None,
+            fit_seconds=time.perf_counter() - t0,
+            note=note,
+        )
 
     from sklearn.model_selection import KFold
 
@@ -326,38 +360,70 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
         if storage is not None and name is None:
             name = _default_study_name(cls, a, y, k, int(seed), fixed)
         try:
-            study = optuna.create_study(storage=storage, sampler=opt_sampler, study_name=name,
-                                        direction="maximize", load_if_exists=storage is not None)
+            study = optuna.create_study(
+                storage=storage,
+                sampler=opt_sampler,
+                study_name=name,
+                direction="maximize",
+                load_if_exists=storage is not None,
+            )
         except Exception as exc:  # bad URL, unreachable database, name clash in memory
-            raise ConfigError(f"tune: cannot open Optuna study {name!r} in storage {storage!r} "
-                              f"({_describe(exc)})") from None
+            raise ConfigError(
+                f"tune: cannot open Optuna study {name!r} in storage {storage!r} ({_describe(exc)})"
+            ) from None
         family = study.user_attrs.get("family")
         if family is None:
             study.set_user_attr("family", cls.name)
             study.set_user_attr("n_folds", k)
         elif family != cls.name:
-            raise ConfigError(f"tune: study {study.study_name!r} belongs to family {family!r}, not {cls.name!r}; "
-                              "use another study_name")
-        finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL, optuna.trial.TrialState.PRUNED)
+            raise ConfigError(
+                f"tune: study {study.study_name!r} belongs to family {family!r}, not {cls.name!r}; "
+                "use another study_name"
+            )
+        finished = (
+            optuna.trial.TrialState.COMPLETE,
+            optuna.trial.TrialState.FAIL,
+            optuna.trial.TrialState.PRUNED,
+        )
         done = len(study.get_trials(deepcopy=False, states=finished))
         t0 = time.perf_counter()
         if done < int(n_trials):
-            study.optimize(objective, n_trials=int(n_trials) - done, timeout=timeout, catch=(_TrialFailed,),
-                           callbacks=[optuna.study.MaxTrialsCallback(int(n_trials), states=finished)],
-                           show_progress_bar=show_progress)
+            study.optimize(
+                objective,
+                n_trials=int(n_trials) - done,
+                timeout=timeout,
+                catch=(_TrialFailed,),
+                callbacks=[optuna.study.MaxTrialsCallback(int(n_trials), states=finished)],
+                show_progress_bar=show_progress,
+            )
         tuning_seconds = time.perf_counter() - t0
         complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
 
-    trials = [{"number": t.number, "value": t.value, "params": dict(t.params),
-               "fold_taus": t.user_attrs.get("fold_taus")} for t in complete]
+    trials = [
+        {
+            "number": t.number,
+            "value": t.value,
+            "params": dict(t.params),
+            "fold_taus": t.user_attrs.get("fold_taus"),
+        }
+        for t in complete
+    ]
     if not complete:
         t1 = time.perf_counter()
         fitted = proto.fit(a, y)
-        return TuningResult(predictor=fitted, best_params=dict(fixed), n_trials=0, tuning_seconds=tuning_seconds,
-                            cv_score=None, n_folds=k, n_failed=len(failed), fit_seconds=time.perf_counter() - t1,
-                            study_name=study.study_name,
-                            note=f"{_failure_summary(failed, len(failed))}; defaults fitted")
+        return TuningResult(
+            predictor=fitted,
+            best_params=dict(fixed),
+            n_trials=0,
+            tuning_seconds=tuning_seconds,
+            cv_score=None,
+            n_folds=k,
+            n_failed=len(failed),
+            fit_seconds=time.perf_counter() - t1,
+            study_name=study.study_name,
+            note=f"{_failure_summary(failed, len(failed))}; defaults fitted",
+        )
     # the refit on all the data can fail where the folds did not (a network that dies on this draw):
     # then the next best trial is refitted, and the note says so
     ranked = sorted(complete, key=lambda t: t.value, reverse=True)
@@ -374,12 +440,25 @@ def tune(predictor: str | Predictor | type[Predictor], archs, y, n_trials: int =
             continue
         notes = [_failure_summary(failed, len(complete) + len(failed))]
         if refit_errors:
-            notes.append(f"refit of the {len(refit_errors)} best trial(s) failed ({refit_errors[0]}); "
-                         f"trial {best.number} (cv tau {best.value:.3f}) refitted instead")
+            notes.append(
+                f"refit of the {len(refit_errors)} best trial(s) failed ({refit_errors[0]}); "
+                f"trial {best.number} (cv tau {best.value:.3f}) refitted instead"
+            )
         note = "; ".join(n for n in notes if n)
-        return TuningResult(predictor=fitted, best_params=best_params, n_trials=len(complete),
-                            tuning_seconds=tuning_seconds, cv_score=float(best.value), n_folds=k,
-                            n_failed=len(failed), fit_seconds=time.perf_counter() - t1,
-                            study_name=study.study_name, trials=trials, note=note)
-    raise PredictorError(f"tune: the refit on all {len(a)} samples failed for every one of the {len(ranked)} "
-                         f"completed trials; first: {refit_errors[0]}")
+        return TuningResult(
+            predictor=fitted,
+            best_params=best_params,
+            n_trials=len(complete),
+            tuning_seconds=tuning_seconds,
+            cv_score=float(best.value),
+            n_folds=k,
+            n_failed=len(failed),
+            fit_seconds=time.perf_counter() - t1,
+            study_name=study.study_name,
+            trials=trials,
+            note=note,
+        )
+    raise PredictorError(
+        f"tune: the refit on all {len(a)} samples failed for every one of the {len(ranked)} "
+        f"completed trials; first: {refit_errors[0]}"
+    )

@@ -1,4 +1,5 @@
 """Module structure: no import cycles through the data/predictor stack, and lazy package faces."""
+
 from __future__ import annotations
 
 import ast
@@ -10,8 +11,14 @@ import hwpred
 
 ROOT = Path(hwpred.__file__).resolve().parent
 #: the packages whose modules must never sit on an import cycle
-CHECKED = ("hwpred.data", "hwpred.predictors", "hwpred.encoders", "hwpred.spaces", "hwpred.tuning",
-           "hwpred.metrics")
+CHECKED = (
+    "hwpred.data",
+    "hwpred.predictors",
+    "hwpred.encoders",
+    "hwpred.spaces",
+    "hwpred.tuning",
+    "hwpred.metrics",
+)
 
 
 def _module_graph() -> dict[str, set[str]]:
@@ -29,7 +36,7 @@ def _module_graph() -> dict[str, set[str]]:
             if isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
-                    up = package.split(".")[:len(package.split(".")) - (node.level - 1)]
+                    up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                     base = ".".join(up + ([node.module] if node.module else []))
                 targets = [base] + [f"{base}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Import):
@@ -94,12 +101,15 @@ def test_no_module_imports_one_that_imports_it_back():
 
 
 def test_package_faces_import_nothing_heavy_until_a_name_is_used():
-    code = ("import sys, hwpred.data, hwpred.predictors\n"
-            "print(sorted(m for m in ('numpy', 'pandas', 'pyarrow', 'torch', 'hwpred.data.table', "
-            "'hwpred.predictors.base') if m in sys.modules))\n"
-            "from hwpred.data import load_dataset\n"
-            "from hwpred.predictors import create\n"
-            "print('hwpred.data.names' in sys.modules, 'hwpred.predictors.registry' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=ROOT.parent).stdout.splitlines()
+    code = (
+        "import sys, hwpred.data, hwpred.predictors\n"
+        "print(sorted(m for m in ('numpy', 'pandas', 'pyarrow', 'torch', 'hwpred.data.table', "
+        "'hwpred.predictors.base') if m in sys.modules))\n"
+        "from hwpred.data import load_dataset\n"
+        "from hwpred.predictors import create\n"
+        "print('hwpred.data.names' in sys.modules, 'hwpred.predictors.registry' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT.parent
+    ).stdout.splitlines()
     assert out == ["[]", "True True"]

@@ -9,7 +9,7 @@ def test_perfect_and_reversed():
     y = np.arange(10.0)
     assert kendall_tau(y, y) == pytest.approx(1.0)
     assert kendall_tau(y, -y) == pytest.approx(-1.0)
-    assert spearman(y, y ** 3) == pytest.approx(1.0)
+    assert spearman(y, y**3) == pytest.approx(1.0)
     assert pearson(y, 2 * y + 1) == pytest.approx(1.0)
     assert rmse(y, y + 2) == pytest.approx(2.0)
 
@@ -40,4 +40,10 @@ def test_degenerate_inputs():
     assert np.isnan(spearman([1.0, 1.0], [1.0, 2.0]))
     with pytest.raises(ValueError, match="differ in length"):
         kendall_tau([1, 2], [1, 2, 3])
-    assert set(all_metrics([1, 2, 3], [1, 3, 2])) == {"kendall_tau", "spearman", "pearson", "rmse", "monotonicity"}
+    assert set(all_metrics([1, 2, 3], [1, 3, 2])) == {
+        "kendall_tau",
+        "spearman",
+        "pearson",
+        "rmse",
+        "monotonicity",
+    }

@@ -1,4 +1,5 @@
 """Data: the MetricTable model and its dataset view, importers of public formats, named datasets."""
+
 from __future__ import annotations
 
 from .._lazy import lazy_exports

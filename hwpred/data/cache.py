@@ -4,14 +4,15 @@ A cached table carries a stamp (importer version, manifest id, the sha256 of eve
 built from); a table whose stamp no longer matches its manifest, or that cannot be read back, is
 rebuilt from the verified files, never trusted. Later loads read only the columns they need.
 """
+
 from __future__ import annotations
 
 import json
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -30,15 +31,19 @@ def table_path(key: str) -> Path:
 
 def stamp(spec: NamedSpec) -> dict:
     """What a cached table must have been built from to be used for ``spec``."""
-    return {"importer": IMPORTER_VERSION, "manifest": spec.manifest,
-            "files": {rel: file_entry(rel, spec.manifest).sha256 for rel in spec.files}}
+    return {
+        "importer": IMPORTER_VERSION,
+        "manifest": spec.manifest,
+        "files": {rel: file_entry(rel, spec.manifest).sha256 for rel in spec.files},
+    }
 
 
 _TABLE_FIELDS: frozenset[str] | None = None
 
 
-def _fast_table(space: str, archs: np.ndarray, cols: dict[str, np.ndarray], meta: dict,
-                units: dict) -> MetricTable:
+def _fast_table(
+    space: str, archs: np.ndarray, cols: dict[str, np.ndarray], meta: dict, units: dict
+) -> MetricTable:
     """Rebuild a MetricTable read back from our own cache with vectorised checks.
 
     MetricTable's constructor validates row by row (~0.1 s per 15k rows); the cached files were
@@ -47,13 +52,16 @@ def _fast_table(space: str, archs: np.ndarray, cols: dict[str, np.ndarray], meta
     """
     global _TABLE_FIELDS
     sp = get_space(space)
-    ok = (archs.ndim == 2 and archs.shape[1] == sp.num_positions
-          and all(np.isfinite(v).all() for v in cols.values()))
+    ok = (
+        archs.ndim == 2
+        and archs.shape[1] == sp.num_positions
+        and all(np.isfinite(v).all() for v in cols.values())
+    )
     if ok and len(archs):
         codes = np.zeros(len(archs), dtype=np.int64)
         for j in range(archs.shape[1]):
             codes = codes * 16 + archs[:, j]
-        ok = (archs.min() >= 0 and archs.max() < 16 and len(np.unique(codes)) == len(archs))
+        ok = archs.min() >= 0 and archs.max() < 16 and len(np.unique(codes)) == len(archs)
         if ok and sp.name == "nb201":
             ok = bool(archs.max() < 5)
         elif ok:
@@ -72,8 +80,9 @@ def _fast_table(space: str, archs: np.ndarray, cols: dict[str, np.ndarray], meta
     return t
 
 
-def read_table_file(path: Path, columns: Iterable[str] | None = None, stamp: dict | None = None,
-                    trusted: bool = True) -> MetricTable | None:
+def read_table_file(
+    path: Path, columns: Iterable[str] | None = None, stamp: dict | None = None, trusted: bool = True
+) -> MetricTable | None:
     """Read a cached table (only ``columns``); None if absent, unreadable or built from other files."""
     import pyarrow.parquet as pq
 
@@ -115,14 +124,18 @@ def build_tables(spec: NamedSpec, upstream: bool = False, force: bool = False) -
     ms, specs = catalog()
     manifest = ms[spec.manifest]
     files = {rel: ensure_file(rel, spec.manifest, upstream=upstream, force=force) for rel in spec.files}
-    keys = sorted({s.table_key for s in specs.values()
-                   if s.manifest == spec.manifest and set(s.files) <= set(files)} | {spec.table_key})
+    keys = sorted(
+        {s.table_key for s in specs.values() if s.manifest == spec.manifest and set(s.files) <= set(files)}
+        | {spec.table_key}
+    )
     tables = importer(manifest.format).build(manifest, files, keys)
     if spec.table_key not in tables:
         part = spec.table_key.split("/", 1)[-1]
         found = ", ".join(k.split("/", 1)[-1] for k in tables) or "nothing"
-        raise DataError(f"{spec.name}: {', '.join(spec.files)} hold(s) no {part!r} data (found: {found}); "
-                        "the file is incomplete or another version of the benchmark")
+        raise DataError(
+            f"{spec.name}: {', '.join(spec.files)} hold(s) no {part!r} data (found: {found}); "
+            "the file is incomplete or another version of the benchmark"
+        )
     for key, table in tables.items():
         owner = next((s for s in specs.values() if s.table_key == key), spec)
         table.meta["hwpred_cache"] = stamp(owner)

@@ -1,4 +1,5 @@
 """``hwpred data list | fetch NAME... | show NAME``: the named datasets from the command line."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,10 +10,13 @@ from ..errors import DataError
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("data", help="list, fetch and inspect the named benchmark datasets",
-                              description="Named datasets (help:raspi4, nats:cifar10, hwnb360:pi5-onnx-cifar100, "
-                                          "zc:nb201-cifar10, local:NAME, file:PATH#COLUMN...). Files come from "
-                                          "HWPRED_DATA_MIRROR or upstream and are cached under $HWPRED_HOME/cache.")
+    p = subparsers.add_parser(
+        "data",
+        help="list, fetch and inspect the named benchmark datasets",
+        description="Named datasets (help:raspi4, nats:cifar10, hwnb360:pi5-onnx-cifar100, "
+        "zc:nb201-cifar10, local:NAME, file:PATH#COLUMN...). Files come from "
+        "HWPRED_DATA_MIRROR or upstream and are cached under $HWPRED_HOME/cache.",
+    )
     sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
 
     ls = sub.add_parser("list", help="every named dataset and whether it is available (cache or mirror)")
@@ -21,9 +25,15 @@ def add_parser(subparsers) -> None:
     ls.set_defaults(func=_cmd_list)
 
     fe = sub.add_parser("fetch", help="copy from the mirror (or download), verify sha256, cache and import")
-    fe.add_argument("names", nargs="+", metavar="NAME",
-                    help="dataset name, manifest id (help-nb201), prefix (help:*) or 'all'")
-    fe.add_argument("--upstream", action="store_true", help="download from the upstream URL instead of the mirror")
+    fe.add_argument(
+        "names",
+        nargs="+",
+        metavar="NAME",
+        help="dataset name, manifest id (help-nb201), prefix (help:*) or 'all'",
+    )
+    fe.add_argument(
+        "--upstream", action="store_true", help="download from the upstream URL instead of the mirror"
+    )
     fe.add_argument("--force", action="store_true", help="fetch and import again even if cached")
     fe.set_defaults(func=_cmd_fetch)
 
@@ -72,7 +82,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     con.print(table)
     n_ok = sum(1 for r in rows if r[1])
     mirror = mirror_dir()
-    con.print(f"{n_ok} of {len(rows)} available; mirror: {mirror if mirror else 'HWPRED_DATA_MIRROR not set'}")
+    con.print(
+        f"{n_ok} of {len(rows)} available; mirror: {mirror if mirror else 'HWPRED_DATA_MIRROR not set'}"
+    )
     return 0
 
 
@@ -87,8 +99,12 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         task = prog.add_task("fetching", total=None)
         for name in args.names:
             with _command_line_hints(name):
-                paths = fetch(name, upstream=args.upstream, force=args.force,
-                              progress=lambda rel: prog.update(task, description=f"fetching {rel}"))
+                paths = fetch(
+                    name,
+                    upstream=args.upstream,
+                    force=args.force,
+                    progress=lambda rel: prog.update(task, description=f"fetching {rel}"),
+                )
             total += len(paths)
             con.print(f"[green]ok[/green] {name}: {len(paths)} file(s) verified and cached, tables imported")
     con.print(f"{total} file(s) in {os.environ.get('HWPRED_HOME') or '~/.hwpred'}/cache")
@@ -107,9 +123,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     info = {}
     if not args.name.startswith("file:"):
         info = describe(args.name)
-    con.print(f"[bold]{args.name}[/bold]: {len(table):,} architectures x {len(table.columns)} column(s), "
-              f"space {table.space}; target column [bold]{ds.column}[/bold]"
-              + (f" ({ds.unit})" if ds.unit else ""))
+    con.print(
+        f"[bold]{args.name}[/bold]: {len(table):,} architectures x {len(table.columns)} column(s), "
+        f"space {table.space}; target column [bold]{ds.column}[/bold]" + (f" ({ds.unit})" if ds.unit else "")
+    )
     for key in ("source", "license", "upstream"):
         if info.get(key):
             con.print(f"  {key}: {info[key]}")
@@ -118,8 +135,12 @@ def _cmd_show(args: argparse.Namespace) -> int:
     for c in ("column", "unit", "n", "min", "median", "mean", "max"):
         st.add_column(c, justify="left" if c in ("column", "unit") else "right")
     for _, r in summ.iterrows():
-        st.add_row(str(r["column"]) + (" *" if r["column"] == ds.column else ""), str(r["unit"]), f"{int(r['n']):,}",
-                   *(f"{float(r[k]):.6g}" for k in ("min", "median", "mean", "max")))
+        st.add_row(
+            str(r["column"]) + (" *" if r["column"] == ds.column else ""),
+            str(r["unit"]),
+            f"{int(r['n']):,}",
+            *(f"{float(r[k]):.6g}" for k in ("min", "median", "mean", "max")),
+        )
     con.print(st)
     if args.head > 0:
         frame = table.to_frame().head(args.head)

@@ -4,11 +4,12 @@ A file lands in ``$HWPRED_HOME/cache/files/<mirror-relative path>`` through a te
 rename (:func:`hwpred._io.atomic_writer`), so a failed check or a broken download leaves nothing
 half-written. A file whose manifest gives no sha256 is never loaded.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .._io import atomic_writer
 from ..errors import ConfigError, DataError
@@ -32,8 +33,10 @@ class FileUnavailable(DataError):
         return type(self), (self.rel, self.where)
 
     def message(self, how: str) -> str:
-        return (f"{self.rel} is not available: {self.where} and it is not cached. Set HWPRED_DATA_MIRROR "
-                f"to the data mirror, or download it with {how}")
+        return (
+            f"{self.rel} is not available: {self.where} and it is not cached. Set HWPRED_DATA_MIRROR "
+            f"to the data mirror, or download it with {how}"
+        )
 
 
 def cached_file(rel: str) -> Path:
@@ -49,9 +52,11 @@ def _install(chunks: Iterable[bytes], dest: Path, expected: str, what: str) -> P
             out.write(block)
         got = h.hexdigest()
         if got != expected:
-            raise DataError(f"checksum mismatch for {what}: sha256 {got}, manifest expects {expected}; the "
-                            "source file is corrupt, truncated or another version (nothing was cached). "
-                            "Replace it, or update the manifest if the upstream file changed on purpose")
+            raise DataError(
+                f"checksum mismatch for {what}: sha256 {got}, manifest expects {expected}; the "
+                "source file is corrupt, truncated or another version (nothing was cached). "
+                "Replace it, or update the manifest if the upstream file changed on purpose"
+            )
     return dest
 
 
@@ -71,30 +76,36 @@ def _download_chunks(url: str, what: str, size: int = 1 << 20) -> Iterator[bytes
     try:
         resp = urllib.request.urlopen(url, timeout=60)  # noqa: S310 - URLs come from manifests
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise DataError(f"could not download {what} from {url} ({exc}); check the network, or set "
-                        "HWPRED_DATA_MIRROR to a folder holding a copy") from None
+        raise DataError(
+            f"could not download {what} from {url} ({exc}); check the network, or set "
+            "HWPRED_DATA_MIRROR to a folder holding a copy"
+        ) from None
     with resp:
         while True:
             try:
                 block = resp.read(size)
             except OSError as exc:
-                raise DataError(f"download of {what} from {url} broke off ({exc}); "
-                                "run the fetch again") from None
+                raise DataError(
+                    f"download of {what} from {url} broke off ({exc}); run the fetch again"
+                ) from None
             if not block:
                 return
             yield block
 
 
-def ensure_file(rel: str, spec_manifest: str, upstream: bool = False, force: bool = False,
-                verify_cached: bool = True) -> Path:
+def ensure_file(
+    rel: str, spec_manifest: str, upstream: bool = False, force: bool = False, verify_cached: bool = True
+) -> Path:
     """The verified local copy of one manifest file, copying/downloading it into the cache if needed."""
     entry = file_entry(rel, spec_manifest)
     dest = cached_file(rel)
     if not entry.sha256:
         source = catalog()[0][spec_manifest].source_path
-        raise DataError(f"{rel}: its manifest gives no sha256 (no published checksum is known here), so "
-                        "hwpred will not load it. Obtain the file from upstream, verify it, and put its "
-                        f"sha256 in a manifest in $HWPRED_HOME/manifests/ (see {source})")
+        raise DataError(
+            f"{rel}: its manifest gives no sha256 (no published checksum is known here), so "
+            "hwpred will not load it. Obtain the file from upstream, verify it, and put its "
+            f"sha256 in a manifest in $HWPRED_HOME/manifests/ (see {source})"
+        )
     if dest.is_file() and not force:
         if not verify_cached or sha256_file(dest) == entry.sha256:
             return dest
@@ -108,10 +119,13 @@ def ensure_file(rel: str, spec_manifest: str, upstream: bool = False, force: boo
         raise FileUnavailable(rel, where)
     if not entry.url:
         upstream_page = catalog()[0][spec_manifest].upstream
-        raise DataError(f"{rel}: no direct download URL is known (see {upstream_page}); "
-                        "download it by hand into the mirror folder and set HWPRED_DATA_MIRROR")
-    return _install(_download_chunks(entry.url, rel), dest, entry.sha256,
-                    f"{rel} downloaded from {entry.url}")
+        raise DataError(
+            f"{rel}: no direct download URL is known (see {upstream_page}); "
+            "download it by hand into the mirror folder and set HWPRED_DATA_MIRROR"
+        )
+    return _install(
+        _download_chunks(entry.url, rel), dest, entry.sha256, f"{rel} downloaded from {entry.url}"
+    )
 
 
 def file_available(rel: str, spec_manifest: str) -> bool:

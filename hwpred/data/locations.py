@@ -4,6 +4,7 @@ The home holds the cache (``cache/files``: verified copies of upstream files; ``
 their converted Parquet tables), the user's manifests and the ``local:`` index. The mirror,
 ``$HWPRED_DATA_MIRROR``, is a read-only folder of upstream files laid out as the manifests say.
 """
+
 from __future__ import annotations
 
 import os

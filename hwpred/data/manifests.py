@@ -6,6 +6,7 @@ overrides an earlier one with the same ``id``. Each manifest's importer (:mod:`.
 which named datasets its files provide. The catalogue is re-read whenever a manifest file
 changes.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,10 @@ from .sources import Manifest, ManifestFile, NamedSpec, importer
 
 # the repository's datasets/ folder (editable installs); a wheel may ship them as package data
 _HERE = Path(__file__).resolve()
-MANIFEST_DIR = next((p for p in (_HERE.parents[2] / "datasets", _HERE.parents[1] / "resources" / "datasets")
-                     if p.is_dir()), _HERE.parents[2] / "datasets")
+MANIFEST_DIR = next(
+    (p for p in (_HERE.parents[2] / "datasets", _HERE.parents[1] / "resources" / "datasets") if p.is_dir()),
+    _HERE.parents[2] / "datasets",
+)
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -37,8 +40,9 @@ def parse_manifest(path: Path) -> Manifest:
     try:
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"manifest {path} is not readable YAML ({str(exc)[:200]}); "
-                          "fix or remove it") from None
+        raise ConfigError(
+            f"manifest {path} is not readable YAML ({str(exc)[:200]}); fix or remove it"
+        ) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"manifest {path} must be a mapping with id, format, files...")
     for key in ("id", "format", "files"):
@@ -47,23 +51,36 @@ def parse_manifest(path: Path) -> Manifest:
     files = []
     for i, f in enumerate(raw["files"] or []):
         if not isinstance(f, dict) or "path" not in f or "sha256" not in f:
-            raise ConfigError(f"manifest {path}: files[{i}] needs 'path' and 'sha256' (null only when no "
-                              "published checksum is known)")
+            raise ConfigError(
+                f"manifest {path}: files[{i}] needs 'path' and 'sha256' (null only when no "
+                "published checksum is known)"
+            )
         sha = f.get("sha256")
         if sha is not None and not _SHA.match(str(sha).lower()):
             raise ConfigError(f"manifest {path}: files[{i}] sha256 {sha!r} is not 64 hex digits")
         rel = str(f["path"])
         if rel.startswith("/") or ".." in Path(rel).parts:
             raise ConfigError(f"manifest {path}: files[{i}] path {rel!r} must be relative to the mirror")
-        files.append(ManifestFile(path=rel, url=f.get("url"), sha256=str(sha).lower() if sha else None,
-                                  size=f.get("size")))
+        files.append(
+            ManifestFile(
+                path=rel, url=f.get("url"), sha256=str(sha).lower() if sha else None, size=f.get("size")
+            )
+        )
     if not files:
         raise ConfigError(f"manifest {path} lists no files")
-    return Manifest(id=str(raw["id"]), format=str(raw["format"]), title=str(raw.get("title", raw["id"])),
-                    space=str(raw.get("space", "nb201")), license=str(raw.get("license", "unknown")),
-                    citation=str(raw.get("citation", "")), upstream=str(raw.get("upstream", "")),
-                    files=tuple(files), uses=tuple(raw.get("uses") or ()), source_path=str(path),
-                    notes=str(raw.get("notes", "")))
+    return Manifest(
+        id=str(raw["id"]),
+        format=str(raw["format"]),
+        title=str(raw.get("title", raw["id"])),
+        space=str(raw.get("space", "nb201")),
+        license=str(raw.get("license", "unknown")),
+        citation=str(raw.get("citation", "")),
+        upstream=str(raw.get("upstream", "")),
+        files=tuple(files),
+        uses=tuple(raw.get("uses") or ()),
+        source_path=str(path),
+        notes=str(raw.get("notes", "")),
+    )
 
 
 _MANIFEST_CACHE: dict[tuple, tuple[dict[str, Manifest], dict[str, NamedSpec]]] = {}
@@ -116,5 +133,7 @@ def file_entry(rel: str, spec_manifest: str) -> ManifestFile:
             if f.path == rel:
                 return f
     uses = list(ms[spec_manifest].uses)
-    raise ConfigError(f"no manifest lists the file {rel!r} (needed by {spec_manifest!r}); "
-                      f"add the manifest it comes from (manifest {spec_manifest!r} uses {uses})")
+    raise ConfigError(
+        f"no manifest lists the file {rel!r} (needed by {spec_manifest!r}); "
+        f"add the manifest it comes from (manifest {spec_manifest!r} uses {uses})"
+    )

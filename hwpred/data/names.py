@@ -30,6 +30,7 @@ Registry names come from the manifests (:mod:`.manifests`); their files are fetc
 by :mod:`.fetching` and converted once into :mod:`.cache`. ``local:`` names are kept in the index
 ``$HWPRED_HOME/local.json``.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -37,8 +38,8 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .._io import atomic_write_bytes
 from ..errors import DataError
@@ -72,8 +73,10 @@ def _read_local_index() -> dict[str, dict]:
         data = json.loads(p.read_text())
         return dict(data.get("tables", {}))
     except (OSError, ValueError, AttributeError):
-        raise DataError(f"the local-table index {p} is damaged; fix or delete it (tables can be registered "
-                        "again with register_local)") from None
+        raise DataError(
+            f"the local-table index {p} is damaged; fix or delete it (tables can be registered "
+            "again with register_local)"
+        ) from None
 
 
 def _write_local_index(index: dict[str, dict]) -> None:
@@ -81,32 +84,39 @@ def _write_local_index(index: dict[str, dict]) -> None:
     atomic_write_bytes(_local_index_path(), json.dumps(doc, indent=2, sort_keys=True).encode())
 
 
-def register_local(name: str, path: str | os.PathLike, column: str | None = None,
-                   description: str = "") -> str:
+def register_local(
+    name: str, path: str | os.PathLike, column: str | None = None, description: str = ""
+) -> str:
     """Register a MetricTable Parquet file as ``local:<name>`` (e.g. a freshly measured device table).
 
     The file is read and validated now; re-registering a name points it at the new file.
     Returns the full dataset name.
     """
     if name.startswith("local:"):
-        name = name[len("local:"):]
+        name = name[len("local:") :]
     if not _LOCAL_NAME.match(name):
-        raise DataError(f"local table name {name!r} must be letters, digits, '_', '-', '.' "
-                        "(e.g. 'my-laptop-cpu')")
+        raise DataError(
+            f"local table name {name!r} must be letters, digits, '_', '-', '.' (e.g. 'my-laptop-cpu')"
+        )
     p = Path(path).expanduser().resolve()
     table = MetricTable.read_parquet(p)  # raises DataError if missing or malformed
     if column is not None and column not in table.columns:
         raise DataError(f"{p} has no column {column!r}; columns: {', '.join(table.columns)}")
     index = _read_local_index()
-    index[name] = {"path": str(p), "column": column, "description": description,
-                   "space": table.space, "rows": len(table),
-                   "registered": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    index[name] = {
+        "path": str(p),
+        "column": column,
+        "description": description,
+        "space": table.space,
+        "rows": len(table),
+        "registered": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     _write_local_index(index)
     return f"local:{name}"
 
 
 def unregister_local(name: str) -> None:
-    name = name[len("local:"):] if name.startswith("local:") else name
+    name = name[len("local:") :] if name.startswith("local:") else name
     index = _read_local_index()
     if name not in index:
         raise _unknown(f"local:{name}")
@@ -120,8 +130,10 @@ def _unknown(name: str) -> DataError:
     known = list(specs) + [f"local:{n}" for n in _read_local_index()]
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return DataError(f"unknown dataset name {name!r}{hint} Run `hwpred data list` for all names "
-                     "(or use file:<path.parquet>#<column>, local:<name>)")
+    return DataError(
+        f"unknown dataset name {name!r}{hint} Run `hwpred data list` for all names "
+        "(or use file:<path.parquet>#<column>, local:<name>)"
+    )
 
 
 def get_spec(name: str) -> NamedSpec:
@@ -138,17 +150,18 @@ def _default_column(table: MetricTable, declared: str | None, name: str) -> str:
         return declared
     if len(table.columns) == 1:
         return next(iter(table.columns))
-    raise DataError(f"{name}: the table has several columns ({', '.join(table.columns)}); "
-                    f"name one with '{name}#<column>'")
+    raise DataError(
+        f"{name}: the table has several columns ({', '.join(table.columns)}); name one with '{name}#<column>'"
+    )
 
 
 def _resolve(name: str, all_columns: bool = False) -> tuple[MetricTable, str]:
     base, col = _split_column(name)
     if base.startswith("file:"):
-        table = MetricTable.read_parquet(Path(base[len("file:"):]).expanduser())
+        table = MetricTable.read_parquet(Path(base[len("file:") :]).expanduser())
         column = _default_column(table, col, name)
     elif base.startswith("local:"):
-        entry = _read_local_index().get(base[len("local:"):])
+        entry = _read_local_index().get(base[len("local:") :])
         if entry is None:
             raise _unknown(base)
         table = MetricTable.read_parquet(entry["path"])
@@ -227,18 +240,34 @@ def describe(name: str) -> dict:
     """Metadata of a name without loading it: source, column, unit, files, licence, availability."""
     base, col = _split_column(name)
     if base.startswith("local:"):
-        entry = _read_local_index().get(base[len("local:"):])
+        entry = _read_local_index().get(base[len("local:") :])
         if entry is None:
             raise _unknown(base)
-        return {"name": base, "source": "local", "column": col or entry.get("column"), "path": entry["path"],
-                "available": Path(entry["path"]).is_file(), "description": entry.get("description", "")}
+        return {
+            "name": base,
+            "source": "local",
+            "column": col or entry.get("column"),
+            "path": entry["path"],
+            "available": Path(entry["path"]).is_file(),
+            "description": entry.get("description", ""),
+        }
     spec = get_spec(base)
     m = catalog()[0][spec.manifest]
-    return {"name": spec.name, "source": m.title, "column": col or spec.column, "unit": spec.unit,
-            "table": spec.table_key, "files": list(spec.files), "license": m.license,
-            "citation": m.citation.strip(), "upstream": m.upstream, "manifest": m.source_path,
-            "available": _spec_available(spec),
-            "cached": table_path(spec.table_key).is_file(), "description": spec.description}
+    return {
+        "name": spec.name,
+        "source": m.title,
+        "column": col or spec.column,
+        "unit": spec.unit,
+        "table": spec.table_key,
+        "files": list(spec.files),
+        "license": m.license,
+        "citation": m.citation.strip(),
+        "upstream": m.upstream,
+        "manifest": m.source_path,
+        "available": _spec_available(spec),
+        "cached": table_path(spec.table_key).is_file(),
+        "description": spec.description,
+    }
 
 
 def available_datasets() -> list[tuple[str, bool, str]]:
@@ -246,8 +275,13 @@ def available_datasets() -> list[tuple[str, bool, str]]:
     _, specs = catalog()
     out = [(spec.name, _spec_available(spec), spec.description) for spec in specs.values()]
     for n, entry in _read_local_index().items():
-        out.append((f"local:{n}", Path(entry["path"]).is_file(),
-                    entry.get("description") or f"local table {entry['path']}"))
+        out.append(
+            (
+                f"local:{n}",
+                Path(entry["path"]).is_file(),
+                entry.get("description") or f"local table {entry['path']}",
+            )
+        )
     return out
 
 
@@ -266,8 +300,9 @@ def _specs_for(target: str) -> list[NamedSpec]:
     return [get_spec(base)]
 
 
-def fetch(name: str, upstream: bool = False, force: bool = False,
-          progress: Callable[[str], None] | None = None) -> list[Path]:
+def fetch(
+    name: str, upstream: bool = False, force: bool = False, progress: Callable[[str], None] | None = None
+) -> list[Path]:
     """Copy from the mirror (or download with ``upstream=True``), verify sha256, cache, and import.
 
     ``name`` is a dataset name, a manifest id (``help-nb201``), a prefix (``help:*``) or ``all``.

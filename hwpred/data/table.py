@@ -6,14 +6,15 @@ space name, provenance and units live in the Parquet schema metadata under ``hwp
 A :class:`Dataset` is the one dataset shape the rest of the library uses: a named view of one
 column of a MetricTable (what a predictor is fitted on, a study cell scores, a simulation pairs).
 """
+
 from __future__ import annotations
 
 import io
 import json
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -51,8 +52,10 @@ class MetricTable:
         if archs.size == 0:  # no rows (e.g. read back from Parquet, where it comes as shape (0,))
             archs = archs.reshape(0, sp.num_positions)
         if archs.ndim != 2 or archs.shape[1] != sp.num_positions:
-            raise DataError(f"MetricTable archs must be an (n, {sp.num_positions}) array for space {sp.name}, "
-                            f"got shape {archs.shape}")
+            raise DataError(
+                f"MetricTable archs must be an (n, {sp.num_positions}) array for space {sp.name}, "
+                f"got shape {archs.shape}"
+            )
         bad = ~sp.valid_mask(archs)
         if bad.any():
             row = archs[np.flatnonzero(bad)[0]]
@@ -62,8 +65,10 @@ class MetricTable:
         uniq, counts = np.unique(keys, return_counts=True)
         if len(uniq) != len(keys):
             dup = archs[np.flatnonzero(keys == uniq[counts > 1][0])[0]]
-            raise DataError(f"table holds architecture {tuple(int(v) for v in dup)} more than once; "
-                            "aggregate duplicate measurements before building a table")
+            raise DataError(
+                f"table holds architecture {tuple(int(v) for v in dup)} more than once; "
+                "aggregate duplicate measurements before building a table"
+            )
         self.archs = archs
         cols = {}
         for name, values in self.columns.items():
@@ -73,8 +78,10 @@ class MetricTable:
             bad = ~np.isfinite(v)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise DataError(f"column {name!r} has {int(bad.sum())} NaN/non-finite value(s), first at "
-                                f"architecture {sp.to_string(archs[i])}; drop those rows or fix the source")
+                raise DataError(
+                    f"column {name!r} has {int(bad.sum())} NaN/non-finite value(s), first at "
+                    f"architecture {sp.to_string(archs[i])}; drop those rows or fix the source"
+                )
             cols[str(name)] = v
         self.columns = cols
         self.meta = dict(self.meta)
@@ -105,15 +112,19 @@ class MetricTable:
             a = archs.astype(np.int64, copy=False)
         else:
             try:
-                a = np.asarray([sp.from_string(x) if isinstance(x, str) else tuple(int(v) for v in x)
-                                for x in archs], dtype=np.int64)
+                a = np.asarray(
+                    [sp.from_string(x) if isinstance(x, str) else tuple(int(v) for v in x) for x in archs],
+                    dtype=np.int64,
+                )
             except (SpaceError, TypeError, ValueError) as exc:
                 raise DataError(f"cannot look up these {sp.name} architectures: {exc}") from None
         if a.size == 0:
             a = a.reshape(0, sp.num_positions)
         if a.ndim != 2 or a.shape[1] != sp.num_positions:
-            raise DataError(f"architectures to look up must be {sp.num_positions}-position {sp.name} op "
-                            f"tuples, got an array of shape {a.shape}")
+            raise DataError(
+                f"architectures to look up must be {sp.num_positions}-position {sp.name} op "
+                f"tuples, got an array of shape {a.shape}"
+            )
         return a
 
     def _find(self, archs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,20 +172,25 @@ class MetricTable:
         """One column as a study dataset: (archs (n, positions) int array, values)."""
         return self.archs.copy(), self.column(column).copy()
 
-    def select(self, columns: Sequence[str]) -> "MetricTable":
-        return MetricTable(self.space, self.archs, {c: self.column(c) for c in columns}, self.meta, self.units)
+    def select(self, columns: Sequence[str]) -> MetricTable:
+        return MetricTable(
+            self.space, self.archs, {c: self.column(c) for c in columns}, self.meta, self.units
+        )
 
-    def subset(self, mask_or_index) -> "MetricTable":
+    def subset(self, mask_or_index) -> MetricTable:
         idx = np.asarray(mask_or_index)
-        return MetricTable(self.space, self.archs[idx], {k: v[idx] for k, v in self.columns.items()},
-                           self.meta, self.units)
+        return MetricTable(
+            self.space, self.archs[idx], {k: v[idx] for k, v in self.columns.items()}, self.meta, self.units
+        )
 
-    def join(self, other: "MetricTable", how: str = "inner") -> "MetricTable":
+    def join(self, other: MetricTable, how: str = "inner") -> MetricTable:
         """Join on the op tuple (never on row order). Only inner joins keep every value finite."""
         if how != "inner":
             raise DataError("only inner joins are supported (an outer join would create missing values)")
         if get_space(other.space).name != self.space:
-            raise DataError(f"cannot join a {self.space} table with a {other.space} table: different search spaces")
+            raise DataError(
+                f"cannot join a {self.space} table with a {other.space} table: different search spaces"
+            )
         clash = set(self.columns) & set(other.columns)
         if clash:
             raise DataError(f"both tables have column(s) {sorted(clash)}; rename one side before joining")
@@ -193,7 +209,7 @@ class MetricTable:
         meta = {"joined": [self.meta, other.meta]}
         return MetricTable(self.space, self.archs[mine_a], cols, meta, {**self.units, **other.units})
 
-    def rename(self, mapping: Mapping[str, str]) -> "MetricTable":
+    def rename(self, mapping: Mapping[str, str]) -> MetricTable:
         cols = {mapping.get(k, k): v for k, v in self.columns.items()}
         units = {mapping.get(k, k): v for k, v in self.units.items()}
         return MetricTable(self.space, self.archs, cols, self.meta, units)
@@ -207,9 +223,17 @@ class MetricTable:
     def summary(self) -> pd.DataFrame:
         rows = []
         for name, v in self.columns.items():
-            rows.append({"column": name, "unit": self.units.get(name, ""), "n": len(v), "min": v.min() if len(v) else np.nan,
-                         "median": np.median(v) if len(v) else np.nan, "mean": v.mean() if len(v) else np.nan,
-                         "max": v.max() if len(v) else np.nan})
+            rows.append(
+                {
+                    "column": name,
+                    "unit": self.units.get(name, ""),
+                    "n": len(v),
+                    "min": v.min() if len(v) else np.nan,
+                    "median": np.median(v) if len(v) else np.nan,
+                    "mean": v.mean() if len(v) else np.nan,
+                    "max": v.max() if len(v) else np.nan,
+                }
+            )
         return pd.DataFrame(rows)
 
     # -- storage ------------------------------------------------------------------------------
@@ -226,14 +250,15 @@ class MetricTable:
             names.append(k)
         meta = {"space": self.space, "meta": self.meta, "units": self.units, "format": 1}
         tbl = pa.Table.from_arrays(arrays, names=names).replace_schema_metadata(
-            {_META_KEY: json.dumps(meta, default=str).encode()})
+            {_META_KEY: json.dumps(meta, default=str).encode()}
+        )
         buf = io.BytesIO()
         pq.write_table(tbl, buf)
         atomic_write_bytes(path, buf.getvalue())
         return path
 
     @classmethod
-    def read_parquet(cls, path: str | os.PathLike) -> "MetricTable":
+    def read_parquet(cls, path: str | os.PathLike) -> MetricTable:
         import pyarrow.parquet as pq
 
         path = Path(path)
@@ -242,10 +267,14 @@ class MetricTable:
         try:
             tbl = pq.read_table(path)
         except Exception as exc:  # pyarrow raises several types for truncated/corrupt files
-            raise DataError(f"{path} is not a readable Parquet file ({exc}); re-create or re-fetch it") from None
+            raise DataError(
+                f"{path} is not a readable Parquet file ({exc}); re-create or re-fetch it"
+            ) from None
         raw = (tbl.schema.metadata or {}).get(_META_KEY)
         if raw is None or "arch" not in tbl.column_names:
-            raise DataError(f"{path} is a Parquet file but not an hwpred MetricTable (no 'hwpred' metadata/arch column)")
+            raise DataError(
+                f"{path} is a Parquet file but not an hwpred MetricTable (no 'hwpred' metadata/arch column)"
+            )
         info = json.loads(raw)
         archs = np.asarray(tbl.column("arch").to_pylist(), dtype=np.int64)
         cols = {n: tbl.column(n).to_numpy() for n in tbl.column_names if n != "arch"}
@@ -271,11 +300,12 @@ class Dataset:
         if not isinstance(self.table, MetricTable):
             raise DataError(f"dataset {self.name!r}: expected a MetricTable, got {type(self.table).__name__}")
         if self.column not in self.table.columns:
-            raise DataError(f"dataset {self.name!r}: no column {self.column!r}; columns: "
-                            f"{', '.join(self.table.columns)}")
+            raise DataError(
+                f"dataset {self.name!r}: no column {self.column!r}; columns: {', '.join(self.table.columns)}"
+            )
 
     @classmethod
-    def of(cls, table: MetricTable, column: str, name: str | None = None) -> "Dataset":
+    def of(cls, table: MetricTable, column: str, name: str | None = None) -> Dataset:
         """The view of ``table``'s ``column``, named ``name`` (by default the column's name)."""
         return cls(name=column if name is None else name, table=table, column=column)
 

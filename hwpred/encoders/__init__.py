@@ -1,7 +1,6 @@
 """Architecture encoders: adjacency one-hot, path and graph."""
-from __future__ import annotations
 
-import numpy as np
+from __future__ import annotations
 
 from .graph import GraphBatch, graph, graph_dims, to_pyg
 from .onehot import onehot

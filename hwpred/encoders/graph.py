@@ -5,6 +5,7 @@ the node i ends in. TransNAS macro: 8 nodes (input, 6 layer positions, output) i
 Node features: one-hot over [input, output, op 0 .. op num_ops-1]. Returned as dense numpy
 arrays (adjacency (n, N, N), features (n, N, F)) or as torch-geometric ``Data`` objects.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ def _nb201_adjacency() -> np.ndarray:
             adj[0, 1 + i] = 1
         if t_i == 3:
             adj[1 + i, n - 1] = 1
-        for j, (t_j, s_j) in enumerate(EDGES):
+        for j, (_, s_j) in enumerate(EDGES):
             if s_j == t_i:
                 adj[1 + i, 1 + j] = 1
     return adj
@@ -82,7 +83,10 @@ def to_pyg(archs, space: SearchSpace | str, y=None) -> list:
     out = []
     for k in range(len(g)):
         src, dst = np.nonzero(g.adjacency[k])
-        d = Data(x=torch.from_numpy(g.features[k]), edge_index=torch.from_numpy(np.stack([src, dst]).astype(np.int64)))
+        d = Data(
+            x=torch.from_numpy(g.features[k]),
+            edge_index=torch.from_numpy(np.stack([src, dst]).astype(np.int64)),
+        )
         if y is not None:
             d.y = torch.tensor([float(y[k])], dtype=torch.float32)
         out.append(d)

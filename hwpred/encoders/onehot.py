@@ -1,4 +1,5 @@
 """Adjacency one-hot encoding: one block of ``num_ops`` per position (NB201: 6 x 5 = 30 dims)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -8,6 +8,7 @@ get the same code, which is what makes it a good encoding for latency-like sums 
 TransNAS macro (a chain, so one path): per layer position, the layer's code and the feature-map
 shape it produces (channel doublings and downsamplings so far), one-hot: 6 x (5 + 4 + 5) dims.
 """
+
 from __future__ import annotations
 
 import itertools

@@ -5,6 +5,7 @@ DARTS architecture parameters). On a hard one-hot ``weights`` every function her
 corresponding discrete encoding exactly, so a predictor trained on discrete codes can be
 evaluated, with gradients, on relaxed ones.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,7 +27,7 @@ def relaxed_path(weights: torch.Tensor, space: SearchSpace | str = "nb201") -> t
     if sp.name != "nb201":
         raise ValueError("relaxed path encoding is defined for the nb201 cell space")
     feats = []
-    for (r, ops) in _NB201_INDEX:  # dict order == feature order
+    for r, ops in _NB201_INDEX:  # dict order == feature order
         route = NB201_ROUTES[r]
         p = weights[..., route[0], ops[0]]
         for e, o in zip(route[1:], ops[1:]):
@@ -43,7 +44,9 @@ def relaxed_graph_features(weights: torch.Tensor, space: SearchSpace | str = "nb
     io = torch.zeros(*lead, 2, n_feat, dtype=weights.dtype, device=weights.device)
     io[..., 0, 0] = 1
     io[..., 1, 1] = 1
-    ops = torch.cat([torch.zeros(*lead, sp.num_positions, 2, dtype=weights.dtype, device=weights.device), weights], -1)
+    ops = torch.cat(
+        [torch.zeros(*lead, sp.num_positions, 2, dtype=weights.dtype, device=weights.device), weights], -1
+    )
     nodes = torch.cat([io[..., :1, :], ops, io[..., 1:, :]], dim=-2)
     return nodes.flatten(-2)
 

@@ -5,6 +5,7 @@ An experiment is a typed config, a list of units of work, one executor that runs
 file per finished unit, and report helpers. Each experiment keeps only its schema, its unit of
 work and its figures; everything else lives here.
 """
+
 from __future__ import annotations
 
 from .._lazy import lazy_exports

@@ -6,14 +6,16 @@ path, or ``<dict>``), and either returns the typed value or raises one
 The study, the simulation and the zero-shot selection build their schemas from these, so a
 mistake reads the same whichever config it is in.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -39,15 +41,16 @@ def load_yaml(path: str | os.PathLike, what: str, example: str) -> Any:
         raise ConfigError(f"{p} is not valid YAML: {exc}") from None
 
 
-def check_keys(doc: Any, allowed: set[str], source: str, where: str = "",
-               what: str = "a mapping") -> Mapping:
+def check_keys(doc: Any, allowed: set[str], source: str, where: str = "", what: str = "a mapping") -> Mapping:
     """``doc`` must be a mapping whose keys are all in ``allowed``."""
     prefix = f"{where} " if where else ""
     if not isinstance(doc, Mapping):
         raise config_error(source, f"{prefix or 'the config '}must be {what}, got {doc!r}")
     unknown = set(doc) - allowed
     if unknown:
-        raise config_error(source, f"{prefix}has unknown key(s) {sorted(unknown)}; valid keys: {sorted(allowed)}")
+        raise config_error(
+            source, f"{prefix}has unknown key(s) {sorted(unknown)}; valid keys: {sorted(allowed)}"
+        )
     return doc
 
 
@@ -66,16 +69,18 @@ def as_int(value: Any, key: str, source: str, minimum: int | None = None) -> int
         integral = (np.integer,)
     except ImportError:  # pragma: no cover - numpy is a dependency
         integral = ()
-    ok = not isinstance(value, bool) and (isinstance(value, (int, *integral))
-                                          or (isinstance(value, float) and value.is_integer()))
+    ok = not isinstance(value, bool) and (
+        isinstance(value, (int, *integral)) or (isinstance(value, float) and value.is_integer())
+    )
     if not ok or (minimum is not None and value < minimum):
         bound = f" >= {minimum}" if minimum is not None else ""
         raise config_error(source, f"{key} must be an integer{bound}, got {value!r}")
     return int(value)
 
 
-def as_float(value: Any, key: str, source: str, minimum: float | None = None,
-             positive: bool = False) -> float:
+def as_float(
+    value: Any, key: str, source: str, minimum: float | None = None, positive: bool = False
+) -> float:
     """A number, at least ``minimum`` (or > 0 with ``positive``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise config_error(source, f"{key} must be a number, got {value!r}")
@@ -89,8 +94,9 @@ def as_float(value: Any, key: str, source: str, minimum: float | None = None,
 def as_name(value: Any, key: str, source: str) -> str:
     """A plain folder name: letters, digits, '.', '_' or '-' (it names a store folder)."""
     if not isinstance(value, (str, int)) or isinstance(value, bool) or not _NAME.fullmatch(str(value)):
-        raise config_error(source, f"{key} {value!r} must be letters, digits, '.', '_' or '-' "
-                                   "(it names the store folder)")
+        raise config_error(
+            source, f"{key} {value!r} must be letters, digits, '.', '_' or '-' (it names the store folder)"
+        )
     return str(value)
 
 
@@ -109,22 +115,27 @@ def no_duplicates(values: Sequence, key: str, source: str) -> None:
             dupes.append(v)
         seen.add(v)
     if dupes:
-        raise config_error(source, f"{key} lists {', '.join(map(str, dupes))} more than once; "
-                                   "remove the duplicate(s)")
+        raise config_error(
+            source, f"{key} lists {', '.join(map(str, dupes))} more than once; remove the duplicate(s)"
+        )
 
 
-def int_list(value: Any, key: str, source: str, minimum: int = 1, words: Sequence[str] = (),
-             sort: bool = False) -> tuple:
+def int_list(
+    value: Any, key: str, source: str, minimum: int = 1, words: Sequence[str] = (), sort: bool = False
+) -> tuple:
     """A non-empty list of integers >= ``minimum`` (a single integer is a list of one); the
     strings in ``words`` (e.g. ``"all"``) are accepted as they are."""
     if (isinstance(value, int) and not isinstance(value, bool)) or value in words:
         value = [value]
     if not isinstance(value, (list, tuple)) or not value:
         extra = f" and/or {', '.join(map(repr, words))}" if words else ""
-        raise config_error(source, f"{key} must be a non-empty list of integers >= {minimum}{extra}, "
-                                   f"got {value!r}")
-    out = [v if (isinstance(v, str) and v in words) else as_int(v, f"{key} entry", source, minimum)
-           for v in value]
+        raise config_error(
+            source, f"{key} must be a non-empty list of integers >= {minimum}{extra}, got {value!r}"
+        )
+    out = [
+        v if (isinstance(v, str) and v in words) else as_int(v, f"{key} entry", source, minimum)
+        for v in value
+    ]
     no_duplicates(out, key, source)
     if sort:
         out = sorted(out, key=lambda v: (isinstance(v, str), v))
@@ -136,8 +147,9 @@ def seed_list(value: Any, key: str, source: str) -> tuple[int, ...]:
     if isinstance(value, str):
         m = _SEED_RANGE.fullmatch(value)
         if not m or int(m.group(1)) > int(m.group(2)):
-            raise config_error(source, f"{key} {value!r} is not a seed range like '0-49'; "
-                                       "or give a list of integers")
+            raise config_error(
+                source, f"{key} {value!r} is not a seed range like '0-49'; or give a list of integers"
+            )
         return tuple(range(int(m.group(1)), int(m.group(2)) + 1))
     return int_list(value, key, source, minimum=0)
 
@@ -148,8 +160,9 @@ def float_list(value: Any, key: str, source: str, minimum: float = 0.0) -> tuple
     if isinstance(value, Mapping):
         extra = set(value) - {"start", "stop", "step"}
         if extra or "step" not in value or "stop" not in value:
-            raise config_error(source, f"{key} as a range needs start, stop, step "
-                                       "(e.g. {start: 0, stop: 1, step: 0.1})")
+            raise config_error(
+                source, f"{key} as a range needs start, stop, step (e.g. {{start: 0, stop: 1, step: 0.1}})"
+            )
         try:
             start, stop, step = float(value.get("start", 0.0)), float(value["stop"]), float(value["step"])
         except (TypeError, ValueError):
@@ -169,9 +182,12 @@ def float_list(value: Any, key: str, source: str, minimum: float = 0.0) -> tuple
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise config_error(source, f"{key} holds {v!r}, not a number")
         if not v >= minimum:  # also refuses NaN
-            raise config_error(source, f"{key} holds {v!r}; it cannot be below {minimum:g} "
-                                       "(a standard deviation cannot be negative)"
-                               if minimum == 0 else f"{key} holds {v!r}; it must be >= {minimum:g}")
+            raise config_error(
+                source,
+                f"{key} holds {v!r}; it cannot be below {minimum:g} (a standard deviation cannot be negative)"
+                if minimum == 0
+                else f"{key} holds {v!r}; it must be >= {minimum:g}",
+            )
         out.append(float(v))
     if len(set(out)) != len(out):
         raise config_error(source, f"{key} lists a value twice: {out}")

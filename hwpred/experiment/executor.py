@@ -8,6 +8,7 @@ once: memory stays flat and an interrupted run leaves little unfinished work beh
 unit is submitted the driver asks ``is_done(unit)`` again, so two runs sharing a store skip
 what the other finished meanwhile.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,9 +16,10 @@ import logging
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 from .progress import progress_bar
@@ -37,16 +39,16 @@ class Outcome:
 
 @dataclass
 class RunStats:
-    total: int = 0            # units in the grid
-    already_done: int = 0     # skipped because the store had them
-    ran: int = 0              # finished in this run
-    failed: int = 0           # of those, recorded as failed
-    wall_s: float = 0.0       # driver wall time from first submit to last result
-    unit_s: list[float] = field(default_factory=list)   # worker time of each unit run here
-    driver_s: float = 0.0     # driver time spent submitting, receiving and storing
+    total: int = 0  # units in the grid
+    already_done: int = 0  # skipped because the store had them
+    ran: int = 0  # finished in this run
+    failed: int = 0  # of those, recorded as failed
+    wall_s: float = 0.0  # driver wall time from first submit to last result
+    unit_s: list[float] = field(default_factory=list)  # worker time of each unit run here
+    driver_s: float = 0.0  # driver time spent submitting, receiving and storing
     workers: int = 1
-    startup_s: float = 0.0    # starting/connecting the Dask cluster (included in wall_s)
-    errors: list[str] = field(default_factory=list)     # first few failure messages
+    startup_s: float = 0.0  # starting/connecting the Dask cluster (included in wall_s)
+    errors: list[str] = field(default_factory=list)  # first few failure messages
 
     @property
     def median_unit_s(self) -> float:
@@ -81,11 +83,23 @@ def _weight(unit: Any) -> int:
     return int(getattr(unit, "weight", 1))
 
 
-def execute(units: Sequence[Any], work: Callable[[Any], Any], on_result: Callable[[Any, Any], Outcome | None],
-            *, is_done: Callable[[Any], bool] = lambda unit: False, executor: str = "local", workers: int = 1,
-            scheduler: str | None = None, progress: bool = True, label: str = "run", unit_name: str = "units",
-            initializer: Callable[..., None] | None = None, initargs: tuple = (),
-            already_done: int = 0, console=None) -> RunStats:
+def execute(
+    units: Sequence[Any],
+    work: Callable[[Any], Any],
+    on_result: Callable[[Any, Any], Outcome | None],
+    *,
+    is_done: Callable[[Any], bool] = lambda unit: False,
+    executor: str = "local",
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = True,
+    label: str = "run",
+    unit_name: str = "units",
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple = (),
+    already_done: int = 0,
+    console=None,
+) -> RunStats:
     """Run ``work`` on every unit and hand each result to ``on_result`` in the driver.
 
     Parameters
@@ -122,8 +136,15 @@ def execute(units: Sequence[Any], work: Callable[[Any], Any], on_result: Callabl
     if not units:
         return stats
     total_w = sum(_weight(u) for u in units)
-    with progress_bar(label, total_w + already_done, done=already_done, unit_name=unit_name, enabled=progress,
-                      console=console) as bar:
+    with progress_bar(
+        label,
+        total_w + already_done,
+        done=already_done,
+        unit_name=unit_name,
+        enabled=progress,
+        console=console,
+    ) as bar:
+
         def handle(unit: Any, result: Any) -> None:
             t0 = time.perf_counter()
             outcome = on_result(unit, result) or Outcome()
@@ -159,8 +180,12 @@ def _window(workers: int) -> int:
 def _run_pool(units, work, is_done, handle, workers: int, stats: RunStats, initializer, initargs) -> None:
     queue = iter(units)
     with one_thread_env():
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=mp.get_context("spawn"),
-                                   initializer=initializer, initargs=initargs)
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(units)),
+            mp_context=mp.get_context("spawn"),
+            initializer=initializer,
+            initargs=initargs,
+        )
     try:
         running: dict = {}
 
@@ -188,8 +213,9 @@ def _run_pool(units, work, is_done, handle, workers: int, stats: RunStats, initi
     pool.shutdown(wait=True)
 
 
-def _run_dask(units, work, is_done, handle, workers: int, scheduler: str | None, stats: RunStats,
-              initializer, initargs) -> None:
+def _run_dask(
+    units, work, is_done, handle, workers: int, scheduler: str | None, stats: RunStats, initializer, initargs
+) -> None:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -200,13 +226,20 @@ def _run_dask(units, work, is_done, handle, workers: int, scheduler: str | None,
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address "
-                              "(tcp://host:8786) and that it is running") from None
+            raise ConfigError(
+                f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address "
+                "(tcp://host:8786) and that it is running"
+            ) from None
         n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
     else:
         with one_thread_env():
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         client = Client(cluster)
         n_workers = workers
     stats.workers = n_workers

@@ -2,18 +2,28 @@
 ("<label> done/total <units>", elapsed time, ETA, failures); in a log (standard error is not a
 terminal), a plain time-stamped line every ``every_s`` seconds and at the end. ``enabled=False``
 (the CLI's quiet mode) shows nothing."""
+
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 
 class _Bar:
-    def __init__(self, label: str, total: int, done: int, unit_name: str, progress=None, task=None,
-                 plain: bool = False, every_s: float = 30.0):
+    def __init__(
+        self,
+        label: str,
+        total: int,
+        done: int,
+        unit_name: str,
+        progress=None,
+        task=None,
+        plain: bool = False,
+        every_s: float = 30.0,
+    ):
         self.label, self.total, self.done, self.unit_name = label, total, done, unit_name
         self._progress, self._task, self._plain, self._every_s = progress, task, plain, every_s
         self.failed = 0
@@ -26,15 +36,21 @@ class _Bar:
         self.done += steps
         if self._progress is not None:
             fail_note = f"[red]{self.failed} failed[/]" if self.failed else ""
-            self._progress.update(self._task, advance=steps, failed=" ".join(x for x in (fail_note, note) if x))
+            self._progress.update(
+                self._task, advance=steps, failed=" ".join(x for x in (fail_note, note) if x)
+            )
         elif self._plain:
             now = time.monotonic()
             if now - self._last >= self._every_s or self.done >= self.total:
                 self._last = now
                 rate = (self.done - self._start_done) / max(now - self._t0, 1e-9) * 60
                 fails = f", {self.failed} failed" if self.failed else ""
-                print(f"[{_dt.datetime.now(_dt.timezone.utc):%H:%M:%S}] {self.label}: {self.done}/{self.total} "
-                      f"{self.unit_name}, {rate:.1f}/min{fails} {note}".rstrip(), file=sys.stderr, flush=True)
+                print(
+                    f"[{_dt.datetime.now(_dt.UTC):%H:%M:%S}] {self.label}: {self.done}/{self.total} "
+                    f"{self.unit_name}, {rate:.1f}/min{fails} {note}".rstrip(),
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def describe(self, text: str) -> None:
         """Replace the label shown before the bar."""
@@ -44,8 +60,15 @@ class _Bar:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str, total: int, done: int = 0, unit_name: str = "units", enabled: bool = True,
-                 console=None, every_s: float = 30.0) -> Iterator[_Bar]:
+def progress_bar(
+    label: str,
+    total: int,
+    done: int = 0,
+    unit_name: str = "units",
+    enabled: bool = True,
+    console=None,
+    every_s: float = 30.0,
+) -> Iterator[_Bar]:
     """A progress display over ``total`` steps, ``done`` of them finished before it starts."""
     if not enabled:
         yield _Bar(label, total, done, unit_name)
@@ -54,12 +77,25 @@ def progress_bar(label: str, total: int, done: int = 0, unit_name: str = "units"
         yield _Bar(label, total, done, unit_name, plain=True, every_s=every_s)
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = [TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn(),
-               TextColumn(unit_name), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-               TextColumn("{task.fields[failed]}")]
+    columns = [
+        TextColumn("[bold]{task.description}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit_name),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[failed]}"),
+    ]
     with Progress(*columns, console=console or Console(stderr=True)) as prog:
         task = prog.add_task(label, total=max(total, 1), completed=done, failed="")
         yield _Bar(label, total, done, unit_name, prog, task)

@@ -1,12 +1,13 @@
 """Report helpers: figures as PNG + SVG, markdown and CSV tables, one self-contained HTML shell."""
+
 from __future__ import annotations
 
 import base64
 import html
 import io
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from .._io import atomic_write_bytes
 
@@ -73,15 +74,20 @@ def markdown_table(df, floatfmt: str = "{:.3f}") -> str:
 
 def html_page(title: str, body: str) -> str:
     """The one HTML shell of every report: ``body`` is trusted HTML, ``title`` is escaped."""
-    return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>\n"
-            f"<style>\n{_STYLE}\n</style></head><body>\n{body}\n</body></html>\n")
+    return (
+        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>\n'
+        f"<style>\n{_STYLE}\n</style></head><body>\n{body}\n</body></html>\n"
+    )
 
 
 def figure_html(images: Mapping[str, str]) -> str:
     """``<figure>`` blocks for base64 PNGs keyed by caption."""
     esc = html.escape
-    return "".join(f'<figure><img alt="{esc(k)}" src="data:image/png;base64,{v}"/>'
-                   f"<figcaption>{esc(k)}</figcaption></figure>" for k, v in images.items())
+    return "".join(
+        f'<figure><img alt="{esc(k)}" src="data:image/png;base64,{v}"/>'
+        f"<figcaption>{esc(k)}</figcaption></figure>"
+        for k, v in images.items()
+    )
 
 
 def markdown_to_html(md: str, title: str, images: Mapping[str, str] | None = None) -> str:
@@ -100,9 +106,13 @@ def markdown_to_html(md: str, title: str, images: Mapping[str, str] | None = Non
         rows = [r.strip().strip("|").split("|") for r in table if not set(r.strip()) <= set("|-")]
         head, body = rows[0], rows[1:]
         cell = lambda tag, c: f"<{tag}>{html.escape(c.strip())}</{tag}>"  # noqa: E731
-        out.append("<table><thead><tr>" + "".join(cell("th", c) for c in head) + "</tr></thead><tbody>"
-                   + "".join("<tr>" + "".join(cell("td", c) for c in r) + "</tr>" for r in body)
-                   + "</tbody></table>")
+        out.append(
+            "<table><thead><tr>"
+            + "".join(cell("th", c) for c in head)
+            + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(cell("td", c) for c in r) + "</tr>" for r in body)
+            + "</tbody></table>"
+        )
         table.clear()
 
     for line in md.splitlines():

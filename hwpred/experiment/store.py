@@ -15,14 +15,16 @@ Every part is written by :meth:`PartStore.write_part` and read by :meth:`PartSto
 the two places where a per-part checksum would be recorded and verified. A claim on a unit
 would live beside its part, under the same file name with another suffix.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .._io import TMP_PREFIX, atomic_write_bytes, part_filename, read_store_meta
 from ..errors import ConfigError, DataError
@@ -72,14 +74,17 @@ class PartStore:
         meta = self.read_meta()
         if meta is None:
             if self.parts_dir.is_dir() and any(self.part_files()):
-                raise ConfigError(f"{self.root} holds result parts but no {self.meta_path.name}; it was not "
-                                  "written by hwpred or is damaged; choose another output or name")
+                raise ConfigError(
+                    f"{self.root} holds result parts but no {self.meta_path.name}; it was not "
+                    "written by hwpred or is damaged; choose another output or name"
+                )
             return
         if meta.get("config_hash") != config_hash:
             raise ConfigError(
                 f"{self.root} already holds {self.kind.split()[0]} {meta.get('name')!r} written by a "
                 f"different config (hash {meta.get('config_hash')} from {meta.get('source')}, this one is "
-                f"{config_hash}); give this config another name or output, or delete that folder to start over")
+                f"{config_hash}); give this config another name or output, or delete that folder to start over"
+            )
 
     def init(self, name: str, config_hash: str, source: str, config: Mapping[str, Any]) -> None:
         """Claim the store for one config (idempotent; safe when two runs start together)."""
@@ -89,9 +94,15 @@ class PartStore:
             return
         from .. import __version__
 
-        doc = {"format": FORMAT_VERSION, "name": name, "config_hash": config_hash, "source": source,
-               "config": config, "hwpred": __version__,
-               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        doc = {
+            "format": FORMAT_VERSION,
+            "name": name,
+            "config_hash": config_hash,
+            "source": source,
+            "config": config,
+            "hwpred": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         # publish with link(): it fails if the file exists, so of two runs starting together exactly
         # one claims the store and the other is checked against that claim
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=TMP_PREFIX, suffix=".json")
@@ -120,8 +131,11 @@ class PartStore:
         """File names of the finished parts (temporary files excluded)."""
         if not self.parts_dir.is_dir():
             return set()
-        return {e.name for e in os.scandir(self.parts_dir)
-                if e.name.endswith(".parquet") and not e.name.startswith(".")}
+        return {
+            e.name
+            for e in os.scandir(self.parts_dir)
+            if e.name.endswith(".parquet") and not e.name.startswith(".")
+        }
 
     def missing(self, part_ids: Iterable[str]) -> list[str]:
         """The ids among ``part_ids`` that have no finished part, in their order."""
@@ -179,8 +193,9 @@ class PartStore:
         return n
 
 
-def locate_store(path: str | os.PathLike, meta_name: str, kind: str, command: str,
-                 plural: str | None = None) -> Path:
+def locate_store(
+    path: str | os.PathLike, meta_name: str, kind: str, command: str, plural: str | None = None
+) -> Path:
     """A store folder, or an output folder holding exactly one store of this kind.
 
     ``command`` names what writes such stores, for the error message; ``plural`` is the word for

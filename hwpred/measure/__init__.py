@@ -1,4 +1,5 @@
 """Measurement harness: device latency (and energy) tables on CPU and CUDA, per-op lookup tables."""
+
 from __future__ import annotations
 
 from .._lazy import lazy_exports

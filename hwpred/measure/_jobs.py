@@ -1,9 +1,10 @@
 """One session of a run: its jobs and reference checks, each measured on a fresh build and journalled."""
+
 from __future__ import annotations
 
 import datetime as _dt
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..spaces import Arch
 from .config import MeasureConfig
@@ -20,8 +21,15 @@ def start_session(journal: Journal, n_jobs: int) -> tuple[int, float]:
     """Journal the start of a session of ``n_jobs`` jobs: (its number, its start time)."""
     session = 1 + max((r["session"] for r in journal.records if r.get("kind") == "session"), default=0)
     t_start = time.time()
-    journal.append({"kind": "session", "session": session, "t": t_start, "jobs": n_jobs,
-                    "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    journal.append(
+        {
+            "kind": "session",
+            "session": session,
+            "t": t_start,
+            "jobs": n_jobs,
+            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+    )
     return session, t_start
 
 
@@ -29,12 +37,25 @@ class JobRunner:
     """Measures jobs and the reference of one session with ``timer``; a model that fails is journalled as
     a failure (OOM, runtime errors in a model) and the run goes on."""
 
-    def __init__(self, cfg: MeasureConfig, timer, journal: Journal, session: int,
-                 build: Callable[[Arch], object], energy=None):
+    def __init__(
+        self,
+        cfg: MeasureConfig,
+        timer,
+        journal: Journal,
+        session: int,
+        build: Callable[[Arch], object],
+        energy=None,
+    ):
         import torch
 
         self.cfg, self.timer, self.journal, self.session, self.build, self.energy = (
-            cfg, timer, journal, session, build, energy)
+            cfg,
+            timer,
+            journal,
+            session,
+            build,
+            energy,
+        )
         gen = torch.Generator().manual_seed(cfg.seed)
         self.x_cpu = torch.randn(cfg.batch_size, 3, cfg.input_size, cfg.input_size, generator=gen)
         _, self.x = timer.to_device(torch.nn.Identity(), self.x_cpu)
@@ -48,11 +69,24 @@ class JobRunner:
                 self.ref_model, _ = self.timer.to_device(self.build(self.cfg.reference), self.x_cpu)
             st = self.timer.measure(self.ref_model, self.x)
         except Exception as exc:
-            self.journal.append({"kind": "reference_failure", "error": error_text(exc), "t": time.time(),
-                                 "session": self.session})
+            self.journal.append(
+                {
+                    "kind": "reference_failure",
+                    "error": error_text(exc),
+                    "t": time.time(),
+                    "session": self.session,
+                }
+            )
             return
-        self.journal.append({"kind": "reference", "t": time.time(), "done": done_count,
-                             "median_ms": st.median_ms, "session": self.session})
+        self.journal.append(
+            {
+                "kind": "reference",
+                "t": time.time(),
+                "done": done_count,
+                "median_ms": st.median_ms,
+                "session": self.session,
+            }
+        )
 
     def job(self, arch: Arch, p: int, rnd: int) -> bool:
         """Measure pass ``p``, round ``rnd`` of ``arch`` on a fresh build; whether it succeeded."""
@@ -60,17 +94,34 @@ class JobRunner:
         ok = False
         try:
             model, _ = self.timer.to_device(self.build(arch), self.x_cpu)
-            st = self.timer.measure(model, self.x, self.energy, reference=self.ref_model) \
-                if self.cfg.paired_reference else self.timer.measure(model, self.x, self.energy)
-            rec = {"kind": "result", "arch": list(arch), "pass": p, "stats": st.to_dict(),
-                   "t": time.time(), "session": self.session}
+            st = (
+                self.timer.measure(model, self.x, self.energy, reference=self.ref_model)
+                if self.cfg.paired_reference
+                else self.timer.measure(model, self.x, self.energy)
+            )
+            rec = {
+                "kind": "result",
+                "arch": list(arch),
+                "pass": p,
+                "stats": st.to_dict(),
+                "t": time.time(),
+                "session": self.session,
+            }
             if self.cfg.rounds > 1:
                 rec["round"] = rnd
             self.journal.append(rec)
             ok = True
         except Exception as exc:  # OOM, runtime errors in a model: record and go on
-            self.journal.append({"kind": "failure", "arch": list(arch), "pass": p, "error": error_text(exc),
-                                 "t": time.time(), "session": self.session})
+            self.journal.append(
+                {
+                    "kind": "failure",
+                    "arch": list(arch),
+                    "pass": p,
+                    "error": error_text(exc),
+                    "t": time.time(),
+                    "session": self.session,
+                }
+            )
         finally:
             del model
         if self.cuda and not ok:

@@ -1,9 +1,10 @@
 """``kill PID`` of a background run stops it like Ctrl-C, so its partial table is written."""
+
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 def sigterm_as_interrupt() -> Callable[[], None]:

@@ -3,12 +3,13 @@
 Messages name the Python parameter a user can change between backticks (`limit`, `threads=1`);
 ``hwpred measure`` shows them as its command-line flags.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class MeasureConfig:
     paired_reference: bool = False  # CPU only: pair each timed forward with one of the reference model
     rounds: int = 1  # jobs per architecture and pass; the pass reports the median of their statistics
 
-    def resolved(self) -> "MeasureConfig":
+    def resolved(self) -> MeasureConfig:
         """Fill per-space defaults and validate; raises MeasureError/ConfigError for bad values."""
         try:
             sp = get_space(self.space)
@@ -74,23 +75,43 @@ class MeasureConfig:
         if self.clock == "cpu" and (kind != "cpu" or threads != 1):
             raise MeasureError("the 'cpu' clock (thread CPU time) needs `device='cpu'` `threads=1`")
         if self.paired_reference and kind != "cpu":
-            raise MeasureError("`paired_reference=True` is a CPU option (for machines shared with other "
-                               "jobs); CUDA is timed with events")
+            raise MeasureError(
+                "`paired_reference=True` is a CPU option (for machines shared with other "
+                "jobs); CUDA is timed with events"
+            )
         tag = self.tag or default_tag(kind, threads, self.batch_size)
         if "/" in tag or not tag.strip():
             raise MeasureError(f"device tag {tag!r} must be non-empty and contain no '/'")
-        return replace(self, space=sp.name, device=self.device if kind == "cpu" else self.device.lower(),
-                       input_size=input_size, num_classes=num_classes, reference=reference, threads=threads,
-                       tag=tag)
+        return replace(
+            self,
+            space=sp.name,
+            device=self.device if kind == "cpu" else self.device.lower(),
+            input_size=input_size,
+            num_classes=num_classes,
+            reference=reference,
+            threads=threads,
+            tag=tag,
+        )
 
     def protocol(self) -> dict:
         """What must be identical for two runs' measurements to share one table."""
         c = self.resolved()
-        return {"space": c.space, "device": c.device, "batch_size": c.batch_size, "input_size": c.input_size,
-                "num_classes": c.num_classes, "threads": c.threads, "policy": c.policy.to_dict(),
-                "two_pass": c.two_pass, "reference": list(c.reference), "tag": c.tag,
-                "cudnn_benchmark": c.cudnn_benchmark if c.device != "cpu" else None, "clock": c.clock,
-                "paired_reference": c.paired_reference, "rounds": c.rounds}
+        return {
+            "space": c.space,
+            "device": c.device,
+            "batch_size": c.batch_size,
+            "input_size": c.input_size,
+            "num_classes": c.num_classes,
+            "threads": c.threads,
+            "policy": c.policy.to_dict(),
+            "two_pass": c.two_pass,
+            "reference": list(c.reference),
+            "tag": c.tag,
+            "cudnn_benchmark": c.cudnn_benchmark if c.device != "cpu" else None,
+            "clock": c.clock,
+            "paired_reference": c.paired_reference,
+            "rounds": c.rounds,
+        }
 
 
 def default_tag(kind: str, threads: int | None, batch_size: int) -> str:
@@ -126,8 +147,9 @@ def read_archs_file(path: str | os.PathLike, space) -> list[Arch]:
     return out
 
 
-def select_archs(space, archs: Iterable[Sequence[int]] | None = None, limit: int | None = None,
-                 seed: int = 0) -> list[Arch]:
+def select_archs(
+    space, archs: Iterable[Sequence[int]] | None = None, limit: int | None = None, seed: int = 0
+) -> list[Arch]:
     """The pool (given archs or the whole space), reduced to a seeded random ``limit`` subset."""
     sp = get_space(space)
     if archs is None:

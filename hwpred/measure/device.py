@@ -1,5 +1,6 @@
 """Description of the machine a table was measured on, stored in the table's metadata so that a
 latency column is never separated from the hardware and software that produced it."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -46,8 +47,12 @@ def gpu_info(index: int = 0) -> dict:
     if not torch.cuda.is_available():
         return {}
     props = torch.cuda.get_device_properties(index)
-    info = {"gpu_name": torch.cuda.get_device_name(index), "gpu_memory_gb": round(props.total_memory / 2**30, 2),
-            "cuda_version": torch.version.cuda, "cudnn_version": torch.backends.cudnn.version()}
+    info = {
+        "gpu_name": torch.cuda.get_device_name(index),
+        "gpu_memory_gb": round(props.total_memory / 2**30, 2),
+        "cuda_version": torch.version.cuda,
+        "cudnn_version": torch.backends.cudnn.version(),
+    }
     try:
         import pynvml
 
@@ -59,8 +64,13 @@ def gpu_info(index: int = 0) -> dict:
     return info
 
 
-def describe_device(device: str = "cpu", threads: int | None = None, batch_size: int | None = None,
-                    input_size: int | list | None = None, index: int = 0) -> dict:
+def describe_device(
+    device: str = "cpu",
+    threads: int | None = None,
+    batch_size: int | None = None,
+    input_size: int | list | None = None,
+    index: int = 0,
+) -> dict:
     """CPU model, cores, threads, GPU name/driver, torch version, batch and input size, date."""
     import torch
 
@@ -76,7 +86,7 @@ def describe_device(device: str = "cpu", threads: int | None = None, batch_size:
         "platform": platform.platform(),
         "batch_size": batch_size,
         "input_size": input_size,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     if device.startswith("cuda"):
         d.update(gpu_info(index))

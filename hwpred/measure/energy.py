@@ -3,6 +3,7 @@ Linux powercap (RAPL) counters for CPU packages. Both are cumulative counters re
 after the timed forwards; absent counters are reported once (a note, not an error), because most
 machines — containers, laptops without permissions, AMD boards without powercap — lack them.
 """
+
 from __future__ import annotations
 
 import os
@@ -114,7 +115,9 @@ def open_energy_counter(device: str = "cpu", index: int = 0, powercap_root: Path
         try:
             import pynvml  # noqa: F401
         except ImportError:
-            _report_once("nvml", "GPU energy not measured: pynvml is not installed (pip install nvidia-ml-py)")
+            _report_once(
+                "nvml", "GPU energy not measured: pynvml is not installed (pip install nvidia-ml-py)"
+            )
             return None
         try:
             return NvmlCounter(index)
@@ -123,8 +126,11 @@ def open_energy_counter(device: str = "cpu", index: int = 0, powercap_root: Path
             return None
     domains = rapl_domains(powercap_root)
     if not domains:
-        _report_once("rapl", f"CPU energy not measured: no readable RAPL counters under {powercap_root} "
-                             "(absent on this machine or not readable without root)")
+        _report_once(
+            "rapl",
+            f"CPU energy not measured: no readable RAPL counters under {powercap_root} "
+            "(absent on this machine or not readable without root)",
+        )
         return None
     return RaplCounter(domains)
 

@@ -14,17 +14,19 @@ written atomically at checkpoints and at the end. The pieces: :mod:`.config` (th
 architectures), :mod:`.schedule` (the order), :mod:`.journal` and :mod:`.resume` (the log and when
 a run may continue it), :mod:`.tables` (records -> MetricTable).
 """
+
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 from ..data.table import MetricTable
+from ..experiment.progress import progress_bar
 from ..spaces import get_space
 from ._jobs import JobRunner, error_text, start_session
 from ._signals import sigterm_as_interrupt
@@ -32,7 +34,6 @@ from .config import MeasureConfig, select_archs
 from .device import describe_device
 from .energy import open_energy_counter
 from .journal import failures, is_complete, result_keys
-from ..experiment.progress import progress_bar
 from .resume import open_run_journal
 from .schedule import pending_jobs, reference_due
 from .tables import build_table, register_table
@@ -52,10 +53,18 @@ class MeasureResult:
     complete: bool
 
 
-def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None = None, limit: int | None = None,
-                  out: str | os.PathLike | None = None, resume: bool = False, overwrite: bool = False,
-                  progress: bool = True, build_fn: Callable | None = None, register_name: str | None = None,
-                  extra_meta: dict | None = None) -> MeasureResult:
+def measure_space(
+    config: MeasureConfig,
+    archs: Iterable[Sequence[int]] | None = None,
+    limit: int | None = None,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    build_fn: Callable | None = None,
+    register_name: str | None = None,
+    extra_meta: dict | None = None,
+) -> MeasureResult:
     """Measure architectures of ``config.space`` into a MetricTable (written to ``out`` if given).
 
     Parameters
@@ -102,11 +111,13 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
     sp = get_space(cfg.space)
     pool = select_archs(sp, archs, limit, cfg.seed)
     kind, index = parse_device(cfg.device)
-    timer = make_timer(cfg.device, cfg.policy, threads=cfg.threads, cudnn_benchmark=cfg.cudnn_benchmark,
-                       clock=cfg.clock)
+    timer = make_timer(
+        cfg.device, cfg.policy, threads=cfg.threads, cudnn_benchmark=cfg.cudnn_benchmark, clock=cfg.clock
+    )
     timer.prepare()
-    device = describe_device(kind, threads=cfg.threads, batch_size=cfg.batch_size, input_size=cfg.input_size,
-                             index=index)
+    device = describe_device(
+        kind, threads=cfg.threads, batch_size=cfg.batch_size, input_size=cfg.input_size, index=index
+    )
     out_path = Path(out) if out is not None else None
     journal = open_run_journal(out_path, cfg, device, resume=resume, overwrite=overwrite)
     records = journal.records
@@ -118,19 +129,24 @@ def measure_space(config: MeasureConfig, archs: Iterable[Sequence[int]] | None =
     run = JobRunner(cfg, timer, journal, session, build, energy)
 
     def table(complete: bool) -> MetricTable:
-        return build_table(records, cfg, device, complete=complete, requested=len(pool),
-                           extra_meta=extra_meta)
+        return build_table(
+            records, cfg, device, complete=complete, requested=len(pool), extra_meta=extra_meta
+        )
 
     measured_now = failed_now = since_ckpt = 0
     if jobs:
         run.reference(len(done))
         if cfg.paired_reference and run.ref_model is None:
             journal.close()
-            raise MeasureError(f"the reference architecture {sp.to_string(cfg.reference)} failed to run, so "
-                               "it cannot be paired with the others; choose another `reference`")
+            raise MeasureError(
+                f"the reference architecture {sp.to_string(cfg.reference)} failed to run, so "
+                "it cannot be paired with the others; choose another `reference`"
+            )
     restore_term = sigterm_as_interrupt()
     try:
-        with progress_bar(f"measure {sp.name} on {cfg.tag}", len(jobs), unit_name="jobs", enabled=progress) as bar:
+        with progress_bar(
+            f"measure {sp.name} on {cfg.tag}", len(jobs), unit_name="jobs", enabled=progress
+        ) as bar:
             for k, (arch, p, rnd) in enumerate(jobs):
                 if arch in failed:  # its other pass failed earlier in this session
                     bar.advance()
@@ -172,7 +188,9 @@ def load_model_spec(spec: str):
     import torch
 
     if ":" not in spec:
-        raise MeasureError(f"model {spec!r} must be given as module:function (e.g. torchvision.models:resnet18)")
+        raise MeasureError(
+            f"model {spec!r} must be given as module:function (e.g. torchvision.models:resnet18)"
+        )
     mod_name, _, fn_name = spec.rpartition(":")
     try:
         if mod_name.endswith(".py"):
@@ -187,24 +205,36 @@ def load_model_spec(spec: str):
     except MeasureError:
         raise
     except Exception as exc:
-        raise MeasureError(f"cannot import {mod_name!r} for model {spec!r}: {error_text(exc)}; check the "
-                           "module path and that it is importable (PYTHONPATH)") from None
+        raise MeasureError(
+            f"cannot import {mod_name!r} for model {spec!r}: {error_text(exc)}; check the "
+            "module path and that it is importable (PYTHONPATH)"
+        ) from None
     fn = getattr(module, fn_name, None)
     if fn is None or not callable(fn):
         raise MeasureError(f"module {mod_name!r} has no callable {fn_name!r} (model {spec!r})")
     try:
         model = fn()
     except Exception as exc:
-        raise MeasureError(f"calling {spec}() failed: {error_text(exc)}; it must build the model with no "
-                           "arguments") from None
+        raise MeasureError(
+            f"calling {spec}() failed: {error_text(exc)}; it must build the model with no arguments"
+        ) from None
     if not isinstance(model, torch.nn.Module):
         raise MeasureError(f"{spec}() returned {type(model).__name__}, not a torch.nn.Module")
     return model
 
 
-def measure_model(model, input_shape: Sequence[int], device: str = "cpu", policy: RepeatPolicy = RepeatPolicy(),
-                  threads: int | None = 1, batch_size: int = 1, passes: int = 1, cudnn_benchmark: bool = True,
-                  energy: bool = True, seed: int = 0) -> dict:
+def measure_model(
+    model,
+    input_shape: Sequence[int],
+    device: str = "cpu",
+    policy: RepeatPolicy | None = None,
+    threads: int | None = 1,
+    batch_size: int = 1,
+    passes: int = 1,
+    cudnn_benchmark: bool = True,
+    energy: bool = True,
+    seed: int = 0,
+) -> dict:
     """Latency of one model (a JSON-ready dict); each pass re-runs the warm-up and repeats.
 
     Parameters
@@ -216,7 +246,7 @@ def measure_model(model, input_shape: Sequence[int], device: str = "cpu", policy
     device : str
         ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     policy : RepeatPolicy
-        Warm-up and timed forwards (fixed or adaptive).
+        Warm-up and timed forwards (fixed or adaptive); the default policy when omitted.
     threads : int, optional
         CPU threads (ignored on CUDA).
     batch_size : int
@@ -247,16 +277,29 @@ def measure_model(model, input_shape: Sequence[int], device: str = "cpu", policy
     """
     import torch
 
+    policy = policy or RepeatPolicy()
     kind, index = parse_device(device)
     if len(input_shape) < 1 or any(int(s) < 1 for s in input_shape):
-        raise MeasureError(f"input shape {tuple(input_shape)} must be positive sizes without the batch, e.g. 3,224,224")
-    timer = make_timer(device, policy, threads=threads if kind == "cpu" else None, cudnn_benchmark=cudnn_benchmark)
+        raise MeasureError(
+            f"input shape {tuple(input_shape)} must be positive sizes without the batch, e.g. 3,224,224"
+        )
+    timer = make_timer(
+        device, policy, threads=threads if kind == "cpu" else None, cudnn_benchmark=cudnn_benchmark
+    )
     timer.prepare()
     x_cpu = torch.randn(batch_size, *map(int, input_shape), generator=torch.Generator().manual_seed(seed))
     counter = open_energy_counter(kind, index) if energy else None
-    out: dict = {"device": describe_device(kind, threads=threads if kind == "cpu" else None, batch_size=batch_size,
-                                           input_size=list(map(int, input_shape)), index=index),
-                 "timer": timer.describe(), "passes": []}
+    out: dict = {
+        "device": describe_device(
+            kind,
+            threads=threads if kind == "cpu" else None,
+            batch_size=batch_size,
+            input_size=list(map(int, input_shape)),
+            index=index,
+        ),
+        "timer": timer.describe(),
+        "passes": [],
+    }
     try:
         model, x = timer.to_device(model, x_cpu)
         for _ in range(passes):

@@ -5,6 +5,7 @@ rounds), ``session`` (a start of the run), ``result`` (a finished job: arch, pas
 has several, its statistics), ``failure``, ``reference`` and ``reference_failure``. A table is always
 rebuilt from the journal, so a run that is interrupted resumes job by job.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -40,7 +41,7 @@ class Journal:
         self.records = []
         if self.path is None or not self.path.exists():
             return self.records
-        with open(self.path, "r", encoding="utf-8") as fh:
+        with open(self.path, encoding="utf-8") as fh:
             lines = fh.read().split("\n")
         for i, line in enumerate(lines):
             if not line.strip():
@@ -50,8 +51,10 @@ class Journal:
             except json.JSONDecodeError:
                 if i >= len(lines) - 2:  # only the last line may be torn
                     continue
-                raise DataError(f"measurement journal {self.path} is corrupt at line {i + 1}; "
-                                "delete it (and the output) to start the run over") from None
+                raise DataError(
+                    f"measurement journal {self.path} is corrupt at line {i + 1}; "
+                    "delete it (and the output) to start the run over"
+                ) from None
         return self.records
 
     def append(self, rec: dict) -> None:
@@ -95,8 +98,9 @@ def carry_journal(src: str | os.PathLike, out: str | os.PathLike) -> bool:
         with opener(src, "rb") as fh:
             data = fh.read()
     except (OSError, EOFError) as exc:
-        raise DataError(f"journal {src} is unreadable ({exc}); give a .jsonl or .jsonl.gz journal of "
-                        "a run") from None
+        raise DataError(
+            f"journal {src} is unreadable ({exc}); give a .jsonl or .jsonl.gz journal of a run"
+        ) from None
     atomic_write_bytes(dest, data)
     return True
 
@@ -129,14 +133,19 @@ def results_by_round(records: list[dict]) -> dict[Arch, dict[int, dict]]:
         if r.get("kind") == "result":
             rnd = r.get("round", 0)
             out.setdefault(arch_key(r["arch"]), {}).setdefault(int(r["pass"]), {})[
-                "all" if rnd is None else int(rnd)] = r["stats"]
+                "all" if rnd is None else int(rnd)
+            ] = r["stats"]
     return out
 
 
 def result_keys(records: list[dict], rounds: int) -> set[tuple[Arch, int, int]]:
     """(arch, pass, round) of every finished job; a record merged over all rounds covers them all."""
-    return {(a, p, q) for a, passes in results_by_round(records).items() for p, jobs in passes.items()
-            for q in (range(rounds) if "all" in jobs else jobs)}
+    return {
+        (a, p, q)
+        for a, passes in results_by_round(records).items()
+        for p, jobs in passes.items()
+        for q in (range(rounds) if "all" in jobs else jobs)
+    }
 
 
 def is_complete(archs, records: list[dict], two_pass: bool, rounds: int) -> bool:
@@ -144,8 +153,9 @@ def is_complete(archs, records: list[dict], two_pass: bool, rounds: int) -> bool
     done = result_keys(records, rounds)
     failed = failures(records)
     npass = 2 if two_pass else 1
-    return all(a in failed or all((a, q, r) in done for q in range(npass) for r in range(rounds))
-               for a in archs)
+    return all(
+        a in failed or all((a, q, r) in done for q in range(npass) for r in range(rounds)) for a in archs
+    )
 
 
 def records_from_table(table: MetricTable, tag: str, two_pass: bool) -> list[dict]:
@@ -157,9 +167,11 @@ def records_from_table(table: MetricTable, tag: str, two_pass: bool) -> list[dic
             med = cols.get(f"{tag}/latency{suffix}_ms")
             if med is None:
                 continue
-            st = {"median_ms": float(med[i]),
-                  "iqr_ms": float(cols.get(f"{tag}/latency{suffix}_iqr_ms", med)[i]),
-                  "n": int(cols.get(f"{tag}/n_repeats{suffix}", np.zeros(len(table)))[i])}
+            st = {
+                "median_ms": float(med[i]),
+                "iqr_ms": float(cols.get(f"{tag}/latency{suffix}_iqr_ms", med)[i]),
+                "n": int(cols.get(f"{tag}/n_repeats{suffix}", np.zeros(len(table)))[i]),
+            }
             if p == 0:
                 st["std_ms"] = float(cols[f"{tag}/latency_std_ms"][i])
                 st["mean_ms"] = float(cols[f"{tag}/latency_mean_ms"][i])
@@ -173,15 +185,34 @@ def records_from_table(table: MetricTable, tag: str, two_pass: bool) -> list[dic
             e = cols.get(f"{tag}/energy{suffix}_mj")
             st["energy_mj"] = float(e[i]) if e is not None else None
             # round None: the table holds the pass's figures already merged over its rounds
-            recs.append({"kind": "result", "arch": list(a), "pass": p, "round": None, "stats": st,
-                         "session": -1})
+            recs.append(
+                {"kind": "result", "arch": list(a), "pass": p, "round": None, "stats": st, "session": -1}
+            )
     for f in table.meta.get("failed", []):
-        recs.append({"kind": "failure", "arch": list(get_space(table.space).from_string(f["arch"])),
-                     "pass": 0, "error": f["error"], "session": -1})
+        recs.append(
+            {
+                "kind": "failure",
+                "arch": list(get_space(table.space).from_string(f["arch"])),
+                "pass": 0,
+                "error": f["error"],
+                "session": -1,
+            }
+        )
     for r in table.meta.get("reference", {}).get("series", []):
         recs.append({"kind": "reference", **r})
     return recs
 
 
-__all__ = ["JOURNAL_SUFFIX", "Journal", "arch_key", "carry_journal", "failures", "is_complete",
-           "journal_path", "journal_protocol", "records_from_table", "result_keys", "results_by_round"]
+__all__ = [
+    "JOURNAL_SUFFIX",
+    "Journal",
+    "arch_key",
+    "carry_journal",
+    "failures",
+    "is_complete",
+    "journal_path",
+    "journal_protocol",
+    "records_from_table",
+    "result_keys",
+    "results_by_round",
+]

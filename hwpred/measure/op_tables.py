@@ -12,19 +12,20 @@ Two ways to get them:
   Cheaper per entry and free of whole-network noise, but blind to fusion and memory effects.
   The per-op timings are written next to the table (``<out>.ops.parquet``).
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from ..data.table import MetricTable
+from ..experiment.progress import progress_bar
 from ..spaces import Arch, SpaceError, get_space
 from .config import MeasureConfig
 from .harness import MeasureResult, measure_space
-from ..experiment.progress import progress_bar
 from .resume import check_existing_output
 from .tables import register_table
 from .timers import MeasureError, make_timer, parse_device
@@ -46,20 +47,42 @@ def lut_archs(space: str, baseline: Sequence[int] | None = None) -> list[Arch]:
     return list(LookupTablePredictor.required_archs(sp.name))
 
 
-def measure_lut(config: MeasureConfig, mode: str = "neighbours", baseline: Sequence[int] | None = None,
-                out: str | os.PathLike | None = None, resume: bool = False, overwrite: bool = False,
-                progress: bool = True, register_name: str | None = None) -> MeasureResult:
+def measure_lut(
+    config: MeasureConfig,
+    mode: str = "neighbours",
+    baseline: Sequence[int] | None = None,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    register_name: str | None = None,
+) -> MeasureResult:
     """Measure the lookup-table architectures of ``config.space`` into a MetricTable."""
     if mode not in MODES:
         raise MeasureError(f"unknown lookup-table mode {mode!r}; use one of {', '.join(MODES)}")
     cfg = config.resolved()
     archs = lut_archs(cfg.space, baseline)
-    lut_meta = {"lut": {"mode": mode, "baseline": get_space(cfg.space).to_string(archs[0]), "archs": len(archs),
-                        "plan": "custom baseline + one-edit neighbours" if baseline is not None
-                        else "LookupTablePredictor.required_archs"}}
+    lut_meta = {
+        "lut": {
+            "mode": mode,
+            "baseline": get_space(cfg.space).to_string(archs[0]),
+            "archs": len(archs),
+            "plan": "custom baseline + one-edit neighbours"
+            if baseline is not None
+            else "LookupTablePredictor.required_archs",
+        }
+    }
     if mode == "neighbours":
-        return measure_space(cfg, archs=archs, out=out, resume=resume, overwrite=overwrite, progress=progress,
-                             register_name=register_name, extra_meta=lut_meta)
+        return measure_space(
+            cfg,
+            archs=archs,
+            out=out,
+            resume=resume,
+            overwrite=overwrite,
+            progress=progress,
+            register_name=register_name,
+            extra_meta=lut_meta,
+        )
     return _measure_isolated(cfg, archs, out, resume, overwrite, progress, register_name, lut_meta)
 
 
@@ -67,7 +90,7 @@ def _nb201_stage_shapes(cfg: MeasureConfig) -> list[tuple[int, int]]:
     """(channels, resolution) of the three NAS-Bench-201 stages for this input size."""
     h = cfg.input_size
     out = []
-    for s, c in enumerate((16, 32, 64)):
+    for c in (16, 32, 64):
         out.append((c, h))
         h = (h + 1) // 2  # stride-2 reduction with padding 1
     return out
@@ -82,8 +105,9 @@ def isolated_op_table(cfg: MeasureConfig, progress: bool = True):
     from ..spaces.nb201_model import make_op
 
     kind, _ = parse_device(cfg.device)
-    timer = make_timer(cfg.device, cfg.policy, threads=cfg.threads, cudnn_benchmark=cfg.cudnn_benchmark,
-                       clock=cfg.clock)
+    timer = make_timer(
+        cfg.device, cfg.policy, threads=cfg.threads, cudnn_benchmark=cfg.cudnn_benchmark, clock=cfg.clock
+    )
     timer.prepare()
     rows = []
     shapes = _nb201_stage_shapes(cfg)
@@ -94,21 +118,36 @@ def isolated_op_table(cfg: MeasureConfig, progress: bool = True):
             for op in np.random.default_rng([cfg.seed, 3, stage]).permutation(len(OPS)):
                 model, x = timer.to_device(make_op(int(op), c), x_cpu)
                 st = timer.measure(model, x)
-                rows.append({"stage": stage, "channels": c, "resolution": h, "op": int(op), "op_name": OPS[op],
-                             "latency_ms": st.median_ms, "latency_iqr_ms": st.iqr_ms, "n_repeats": st.n})
+                rows.append(
+                    {
+                        "stage": stage,
+                        "channels": c,
+                        "resolution": h,
+                        "op": int(op),
+                        "op_name": OPS[op],
+                        "latency_ms": st.median_ms,
+                        "latency_iqr_ms": st.iqr_ms,
+                        "n_repeats": st.n,
+                    }
+                )
                 bar.advance()
     return pd.DataFrame(rows).sort_values(["stage", "op"]).reset_index(drop=True)
 
 
-def _measure_isolated(cfg: MeasureConfig, archs: list[Arch], out, resume, overwrite, progress, register_name,
-                      lut_meta) -> MeasureResult:
+def _measure_isolated(
+    cfg: MeasureConfig, archs: list[Arch], out, resume, overwrite, progress, register_name, lut_meta
+) -> MeasureResult:
     sp = get_space(cfg.space)
     if sp.name != "nb201":
-        raise MeasureError(f"isolated per-op tables exist for nb201 only (a {sp.name} layer's shape depends on the "
-                           "layers before it); use `mode='neighbours'`")
+        raise MeasureError(
+            f"isolated per-op tables exist for nb201 only (a {sp.name} layer's shape depends on the "
+            "layers before it); use `mode='neighbours'`"
+        )
     if cfg.two_pass or cfg.rounds > 1:
-        raise MeasureError(f"{'`two_pass`' if cfg.two_pass else '`rounds`'} is not available for isolated "
-                           "per-op tables; use `mode='neighbours'`")
+        raise MeasureError(
+            f"{'`two_pass`' if cfg.two_pass else '`rounds`'} is not available for isolated "
+            "per-op tables; use `mode='neighbours'`"
+        )
     base = archs[0]
     ops_path = None
     if out is not None:
@@ -117,13 +156,17 @@ def _measure_isolated(cfg: MeasureConfig, archs: list[Arch], out, resume, overwr
         if out.exists() and not overwrite:
             check_existing_output(out, cfg.protocol())
             if not resume:
-                raise MeasureError(f"output {out} already exists; pass `overwrite=True` (or `resume=True`, "
-                                   "which re-measures an isolated table: it takes seconds) or choose another "
-                                   "`out`")
+                raise MeasureError(
+                    f"output {out} already exists; pass `overwrite=True` (or `resume=True`, "
+                    "which re-measures an isolated table: it takes seconds) or choose another "
+                    "`out`"
+                )
     # the baseline network, measured whole
     base_res = measure_space(cfg, archs=[base], out=None, progress=False, extra_meta=lut_meta)
     if len(base_res.table) != 1:
-        raise MeasureError(f"the baseline {sp.to_string(base)} failed to run: {base_res.table.meta.get('failed')}")
+        raise MeasureError(
+            f"the baseline {sp.to_string(base)} failed to run: {base_res.table.meta.get('failed')}"
+        )
     ops = isolated_op_table(cfg, progress=progress)
     t = {(int(r.stage), int(r.op)): float(r.latency_ms) for r in ops.itertuples()}
     cells = 5  # cells per stage
@@ -139,18 +182,30 @@ def _measure_isolated(cfg: MeasureConfig, archs: list[Arch], out, resume, overwr
         # additive composition can undershoot for very cheap cells; clip to keep a latency positive
         values = np.maximum(values, 1e-6)
     meta = dict(base_res.table.meta)
-    meta["lut"] = {**lut_meta["lut"], "composition": "y(baseline, measured whole) + 5 cells x sum over stages of "
-                   "(t_isolated(op) - t_isolated(baseline op)) per position", "ops_file": str(ops_path) if ops_path else None,
-                   "ops": ops.to_dict(orient="records")}
+    meta["lut"] = {
+        **lut_meta["lut"],
+        "composition": "y(baseline, measured whole) + 5 cells x sum over stages of "
+        "(t_isolated(op) - t_isolated(baseline op)) per position",
+        "ops_file": str(ops_path) if ops_path else None,
+        "ops": ops.to_dict(orient="records"),
+    }
     units = {f"{tag}/latency_ms": "ms"}
-    table = MetricTable(sp.name, np.asarray(archs, dtype=np.int64), {f"{tag}/latency_ms": values}, meta, units)
+    table = MetricTable(
+        sp.name, np.asarray(archs, dtype=np.int64), {f"{tag}/latency_ms": values}, meta, units
+    )
     if out is not None:
         ops.to_parquet(ops_path)
         table.to_parquet(out)
         if register_name:
             register_table(register_name, out, f"{tag}/latency_ms")
-    return MeasureResult(table, Path(out) if out is not None else None, base_res.measured_now,
-                         base_res.failed_now, base_res.wall_s, True)
+    return MeasureResult(
+        table,
+        Path(out) if out is not None else None,
+        base_res.measured_now,
+        base_res.failed_now,
+        base_res.wall_s,
+        True,
+    )
 
 
 __all__ = ["MODES", "isolated_op_table", "lut_archs", "measure_lut"]

@@ -6,6 +6,7 @@ agreement for a two-pass table, where the passes disagree (NAS-Bench-201 pairs o
 same work are a coin toss), and, for a run of several rounds, the agreement after each sweep,
 read from the journal whether the run is finished or not.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,10 @@ def pass_agreement(table: MetricTable, column: str) -> dict:
     second = pass2_column(column)
     for c in (column, second):
         if c not in table.columns:
-            raise DataError(f"the table has no column {c!r}; pass agreement needs a two-pass measurement "
-                            f"table (columns: {', '.join(table.column_names)})")
+            raise DataError(
+                f"the table has no column {c!r}; pass agreement needs a two-pass measurement "
+                f"table (columns: {', '.join(table.column_names)})"
+            )
     return rank_agreement(table.column(column), table.column(second))
 
 
@@ -61,8 +64,12 @@ def op_multiset_ties(archs, space: str = "nb201") -> dict:
     groups = Counter(tuple(row) for row in op_counts(archs, space))
     pairs = len(archs) * (len(archs) - 1) // 2
     tied = sum(v * (v - 1) // 2 for v in groups.values())
-    return {"pairs": pairs, "same_op_multiset": tied, "fraction": tied / pairs,
-            "tau_ceiling": 1 - tied / pairs}
+    return {
+        "pairs": pairs,
+        "same_op_multiset": tied,
+        "fraction": tied / pairs,
+        "tau_ceiling": 1 - tied / pairs,
+    }
 
 
 def pair_classes(archs, p1, p2, space: str = "nb201") -> dict:
@@ -89,14 +96,18 @@ def pair_classes(archs, p1, p2, space: str = "nb201") -> dict:
     out = {"pairs": len(i), "discordant": int(discordant.sum()), "tau_pairs": float(agree.mean())}
     for name in PAIR_CLASSES:
         m = cls == name
-        out[name] = {"pairs": int(m.sum()), "fraction": float(m.mean()),
-                     "tau": float(agree[m].mean()) if m.any() else float("nan"),
-                     "share_of_discordant": float(discordant[m].sum() / max(discordant.sum(), 1))}
+        out[name] = {
+            "pairs": int(m.sum()),
+            "fraction": float(m.mean()),
+            "tau": float(agree[m].mean()) if m.any() else float("nan"),
+            "share_of_discordant": float(discordant[m].sum() / max(discordant.sum(), 1)),
+        }
     return out
 
 
-def sweep_readings(journal: str | os.PathLike | list[dict], stat: str = "ratio_q10",
-                   space: str = "nb201") -> dict:
+def sweep_readings(
+    journal: str | os.PathLike | list[dict], stat: str = "ratio_q10", space: str = "nb201"
+) -> dict:
     """A two-pass ``rounds`` run read from its journal (a path or its records), finished or not.
 
     For k = 1..R: the cells whose rounds 0..k-1 are done in both passes, and, on those cells, the
@@ -107,33 +118,62 @@ def sweep_readings(journal: str | os.PathLike | list[dict], stat: str = "ratio_q
     """
     records = journal if isinstance(journal, list) else Journal(Path(journal)).load()
     if not records:
-        raise DataError(f"no measurement journal at {journal}" if not isinstance(journal, list)
-                        else "the journal holds no records")
+        raise DataError(
+            f"no measurement journal at {journal}"
+            if not isinstance(journal, list)
+            else "the journal holds no records"
+        )
     rounds = (journal_protocol(records) or {}).get("rounds", 1)
-    values = {a: {(p, q): st[stat] for p, jobs in passes.items() for q, st in jobs.items()
-                  if q != "all" and st.get(stat) is not None}
-              for a, passes in results_by_round(records).items()}
+    values = {
+        a: {
+            (p, q): st[stat]
+            for p, jobs in passes.items()
+            for q, st in jobs.items()
+            if q != "all" and st.get(stat) is not None
+        }
+        for a, passes in results_by_round(records).items()
+    }
     rows = []
     for k in range(1, rounds + 1):
         cells = sorted(a for a, v in values.items() if all((p, q) in v for p in (0, 1) for q in range(k)))
         row = {"rounds": k, "cells": len(cells)}
         if len(cells) >= 3:
-            def median_of(j: int) -> list[np.ndarray]:
+
+            def median_of(j: int, cells=cells) -> list[np.ndarray]:
                 """Each pass's median over rounds 0..j-1, for these cells."""
-                return [np.array([np.median([values[a][(p, q)] for q in range(j)]) for a in cells])
-                        for p in (0, 1)]
+                return [
+                    np.array([np.median([values[a][(p, q)] for q in range(j)]) for a in cells])
+                    for p in (0, 1)
+                ]
 
             first, med = median_of(1), median_of(k)
-            row.update(tau_round0=kendall_tau(*first), rel_diff_round0=median_rel_diff(*first),
-                       tau_median=kendall_tau(*med), rel_diff_median=median_rel_diff(*med),
-                       pair_classes=pair_classes(cells, *med, space=space))
+            row.update(
+                tau_round0=kendall_tau(*first),
+                rel_diff_round0=median_rel_diff(*first),
+                tau_median=kendall_tau(*med),
+                rel_diff_median=median_rel_diff(*med),
+                pair_classes=pair_classes(cells, *med, space=space),
+            )
             if k > 1:  # what the last round added, on the same cells
                 prev = median_of(k - 1)
                 row.update(tau_previous=kendall_tau(*prev), rel_diff_previous=median_rel_diff(*prev))
         rows.append(row)
-    return {"jobs": sum(len(v) for v in values.values()), "rounds": rounds, "stat": stat,
-            "by_rounds_done": rows}
+    return {
+        "jobs": sum(len(v) for v in values.values()),
+        "rounds": rounds,
+        "stat": stat,
+        "by_rounds_done": rows,
+    }
 
 
-__all__ = ["PAIR_CLASSES", "WEIGHTLESS_OPS", "median_rel_diff", "op_counts", "op_multiset_ties",
-           "pair_classes", "pass_agreement", "rank_agreement", "sweep_readings"]
+__all__ = [
+    "PAIR_CLASSES",
+    "WEIGHTLESS_OPS",
+    "median_rel_diff",
+    "op_counts",
+    "op_multiset_ties",
+    "pair_classes",
+    "pass_agreement",
+    "rank_agreement",
+    "sweep_readings",
+]

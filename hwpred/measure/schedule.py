@@ -5,9 +5,10 @@ second pass has its own order, interleaved with the first; with ``rounds`` R > 1
 architecture is R jobs, in R sweeps with their own orders. A fixed reference model is re-measured
 before a session's first job, every ``reference_every`` jobs and after its last.
 """
+
 from __future__ import annotations
 
-from typing import Container, Sequence
+from collections.abc import Container, Sequence
 
 import numpy as np
 
@@ -43,8 +44,14 @@ def schedule(archs: Sequence[Arch], two_pass: bool, seed: int, sweep: int = 0) -
     return jobs
 
 
-def pending_jobs(archs: Sequence[Arch], two_pass: bool, seed: int, rounds: int, done: Container[Job],
-                 failed: Container[Arch]) -> list[Job]:
+def pending_jobs(
+    archs: Sequence[Arch],
+    two_pass: bool,
+    seed: int,
+    rounds: int,
+    done: Container[Job],
+    failed: Container[Arch],
+) -> list[Job]:
     """The scheduled jobs still to measure: not done, and not of an architecture that failed."""
     return [j for j in schedule_rounds(archs, two_pass, seed, rounds) if j not in done and j[0] not in failed]
 

@@ -4,10 +4,11 @@ A pass of an architecture with several rounds reports the median of its jobs' st
 architecture enters the table when all its passes are complete and none failed (failures go to
 the metadata with their error). The reference's series gives the drift of the machine.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -21,14 +22,31 @@ from .timers import MeasureError, parse_device
 SOURCE = "hwpred measure"
 
 
-def columns_for(tag: str, two_pass: bool, energy: bool, cpu_time: bool = False,
-                paired: bool = False, paired_q10: bool = False) -> dict[str, str]:
+def columns_for(
+    tag: str,
+    two_pass: bool,
+    energy: bool,
+    cpu_time: bool = False,
+    paired: bool = False,
+    paired_q10: bool = False,
+) -> dict[str, str]:
     """Column name -> unit of a measurement table."""
-    cols = {f"{tag}/latency_ms": "ms", f"{tag}/latency_iqr_ms": "ms", f"{tag}/latency_std_ms": "ms",
-            f"{tag}/latency_mean_ms": "ms", f"{tag}/latency_min_ms": "ms", f"{tag}/n_repeats": "count"}
+    cols = {
+        f"{tag}/latency_ms": "ms",
+        f"{tag}/latency_iqr_ms": "ms",
+        f"{tag}/latency_std_ms": "ms",
+        f"{tag}/latency_mean_ms": "ms",
+        f"{tag}/latency_min_ms": "ms",
+        f"{tag}/n_repeats": "count",
+    }
     if two_pass:
-        cols.update({f"{tag}/latency_pass2_ms": "ms", f"{tag}/latency_pass2_iqr_ms": "ms",
-                     f"{tag}/n_repeats_pass2": "count"})
+        cols.update(
+            {
+                f"{tag}/latency_pass2_ms": "ms",
+                f"{tag}/latency_pass2_iqr_ms": "ms",
+                f"{tag}/n_repeats_pass2": "count",
+            }
+        )
     if paired:
         cols[f"{tag}/rel_latency"] = "ratio to reference"
         if two_pass:
@@ -58,15 +76,22 @@ def pass2_column(column: str) -> str:
 
 
 def reference_summary(records: list[dict]) -> dict:
-    series = [{k: r[k] for k in ("t", "done", "median_ms", "session") if k in r}
-              for r in records if r.get("kind") == "reference"]
+    series = [
+        {k: r[k] for k in ("t", "done", "median_ms", "session") if k in r}
+        for r in records
+        if r.get("kind") == "reference"
+    ]
     if not series:
         return {"series": []}
     meds = np.array([s["median_ms"] for s in series])
-    return {"series": series, "first_ms": float(meds[0]), "last_ms": float(meds[-1]),
-            "drift_rel": float(meds[-1] / meds[0] - 1.0),
-            "range_rel": float((meds.max() - meds.min()) / np.median(meds)),
-            "cv": float(meds.std(ddof=1) / meds.mean()) if len(meds) > 1 else 0.0}
+    return {
+        "series": series,
+        "first_ms": float(meds[0]),
+        "last_ms": float(meds[-1]),
+        "drift_rel": float(meds[-1] / meds[0] - 1.0),
+        "range_rel": float((meds.max() - meds.min()) / np.median(meds)),
+        "cv": float(meds.std(ddof=1) / meds.mean()) if len(meds) > 1 else 0.0,
+    }
 
 
 def merge_rounds(rounds: Sequence[dict]) -> dict:
@@ -88,8 +113,15 @@ def merge_rounds(rounds: Sequence[dict]) -> dict:
     return out
 
 
-def build_table(records: list[dict], cfg: MeasureConfig, device: dict, *, complete: bool,
-                requested: int, extra_meta: dict | None = None) -> MetricTable:
+def build_table(
+    records: list[dict],
+    cfg: MeasureConfig,
+    device: dict,
+    *,
+    complete: bool,
+    requested: int,
+    extra_meta: dict | None = None,
+) -> MetricTable:
     """The MetricTable of every architecture whose passes all succeeded (failures -> metadata)."""
     sp = get_space(cfg.space)
     npass = 2 if cfg.two_pass else 1
@@ -103,6 +135,7 @@ def build_table(records: list[dict], cfg: MeasureConfig, device: dict, *, comple
                 stats.setdefault(a, {})[p] = merge_rounds([jobs[q] for q in range(cfg.rounds)])
     archs = [a for a, s in stats.items() if len(s) == npass and a not in failed]
     archs.sort(key=lambda a: a)
+
     def everywhere(key: str) -> bool:
         return bool(archs) and all(stats[a][p].get(key) is not None for a in archs for p in range(npass))
 
@@ -152,18 +185,29 @@ def build_table(records: list[dict], cfg: MeasureConfig, device: dict, *, comple
     meta = {
         "source": SOURCE,
         "device": device,
-        "measure": {"protocol": cfg.protocol(), "complete": complete, "requested": requested,
-                    "rows": len(archs), "failed": len(failed), "jobs_done": n_results,
-                    "sessions": len(sessions), "wall_s": round(wall, 3),
-                    "jobs_per_min": round(n_results / wall * 60, 2) if wall > 0 else None,
-                    "order": "shuffled (seeded), reference re-measured every "
-                             f"{cfg.reference_every} jobs"
-                             + (", two interleaved passes" if cfg.two_pass else "")
-                             + (f", {cfg.rounds} jobs per pass on fresh builds, their median reported"
-                                if cfg.rounds > 1 else "")},
+        "measure": {
+            "protocol": cfg.protocol(),
+            "complete": complete,
+            "requested": requested,
+            "rows": len(archs),
+            "failed": len(failed),
+            "jobs_done": n_results,
+            "sessions": len(sessions),
+            "wall_s": round(wall, 3),
+            "jobs_per_min": round(n_results / wall * 60, 2) if wall > 0 else None,
+            "order": "shuffled (seeded), reference re-measured every "
+            f"{cfg.reference_every} jobs"
+            + (", two interleaved passes" if cfg.two_pass else "")
+            + (
+                f", {cfg.rounds} jobs per pass on fresh builds, their median reported"
+                if cfg.rounds > 1
+                else ""
+            ),
+        },
         "reference": {"arch": sp.to_string(cfg.reference), **reference_summary(records)},
         "failed": [{"arch": sp.to_string(a), "error": e} for a, e in sorted(failed.items())],
-        "energy": energy_status(parse_device(cfg.device)[0]) if cfg.energy
+        "energy": energy_status(parse_device(cfg.device)[0])
+        if cfg.energy
         else {"available": False, "reason": "disabled"},
     }
     if extra_meta:
@@ -178,12 +222,20 @@ def register_table(name: str, path: Path, column: str | None = None) -> str:
     try:
         from ..data import register_local
     except ImportError:
-        raise MeasureError(f"the table was written to {path}, but this build has no local-table registry "
-                           "(hwpred.data.register_local); load it with file:<path>#<column> "
-                           "instead") from None
-    return register_local(name, str(path), column=column,
-                          description="measured by hwpred measure")
+        raise MeasureError(
+            f"the table was written to {path}, but this build has no local-table registry "
+            "(hwpred.data.register_local); load it with file:<path>#<column> "
+            "instead"
+        ) from None
+    return register_local(name, str(path), column=column, description="measured by hwpred measure")
 
 
-__all__ = ["SOURCE", "build_table", "columns_for", "merge_rounds", "pass2_column", "reference_summary",
-           "register_table"]
+__all__ = [
+    "SOURCE",
+    "build_table",
+    "columns_for",
+    "merge_rounds",
+    "pass2_column",
+    "reference_summary",
+    "register_table",
+]

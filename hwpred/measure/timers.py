@@ -4,11 +4,13 @@ Latency is reported as the median of per-forward times (robust to the occasional
 a shared machine); the adaptive mode stops once the median is known precisely enough, judged by
 the distribution-free order-statistic (binomial) confidence interval of the median.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -44,7 +46,9 @@ class RepeatPolicy:
             raise ConfigError(f"warm-up runs must be >= 0, got {self.warmup}")
         if self.adaptive:
             if not 0 < self.target_rel_ci < 1:
-                raise ConfigError(f"adaptive target (relative CI half-width) must be in (0, 1), got {self.target_rel_ci}")
+                raise ConfigError(
+                    f"adaptive target (relative CI half-width) must be in (0, 1), got {self.target_rel_ci}"
+                )
             if not 0.5 < self.confidence < 1:
                 raise ConfigError(f"confidence must be in (0.5, 1), got {self.confidence}")
             if self.max_repeats < self.repeats:
@@ -115,16 +119,25 @@ class TimingStats:
     ratio_q10: float | None = None
 
     @classmethod
-    def from_samples(cls, samples_ms, energy_mj: float | None = None, confidence: float = 0.95,
-                     cpu_samples_ms=None) -> "TimingStats":
+    def from_samples(
+        cls, samples_ms, energy_mj: float | None = None, confidence: float = 0.95, cpu_samples_ms=None
+    ) -> TimingStats:
         x = np.asarray(samples_ms, dtype=np.float64)
         if len(x) == 0:
             raise ValueError("no samples")
         q25, q75 = np.percentile(x, [25, 75])
         cpu = float(np.median(cpu_samples_ms)) if cpu_samples_ms is not None and len(cpu_samples_ms) else None
-        return cls(median_ms=float(np.median(x)), iqr_ms=float(q75 - q25), mean_ms=float(x.mean()),
-                   std_ms=float(x.std(ddof=1)) if len(x) > 1 else 0.0, min_ms=float(x.min()), n=int(len(x)),
-                   rel_ci=relative_ci_halfwidth(x, confidence), energy_mj=energy_mj, cpu_median_ms=cpu)
+        return cls(
+            median_ms=float(np.median(x)),
+            iqr_ms=float(q75 - q25),
+            mean_ms=float(x.mean()),
+            std_ms=float(x.std(ddof=1)) if len(x) > 1 else 0.0,
+            min_ms=float(x.min()),
+            n=int(len(x)),
+            rel_ci=relative_ci_halfwidth(x, confidence),
+            energy_mj=energy_mj,
+            cpu_median_ms=cpu,
+        )
 
     @property
     def cv(self) -> float:
@@ -137,7 +150,7 @@ class TimingStats:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TimingStats":
+    def from_dict(cls, d: dict) -> TimingStats:
         d = dict(d)
         if d.get("rel_ci") is None:
             d["rel_ci"] = float("inf")
@@ -264,24 +277,40 @@ class CPUTimer:
             e1 = energy.read_mj() if energy is not None else None
         samples = cpu_ms if primary_cpu else wall_ms
         # the raw per-forward times of this call, for studies of other statistics (benchmarks/measure.py)
-        self.last_samples = {"wall_ms": wall_ms, "cpu_ms": cpu_ms, "ref_wall_ms": ref_wall_ms, "ref_cpu_ms": ref_cpu_ms}
+        self.last_samples = {
+            "wall_ms": wall_ms,
+            "cpu_ms": cpu_ms,
+            "ref_wall_ms": ref_wall_ms,
+            "ref_cpu_ms": ref_cpu_ms,
+        }
         e = (e1 - e0) / len(samples) if e0 is not None and e1 is not None else None
-        st = TimingStats.from_samples(samples, energy_mj=e, confidence=self.policy.confidence,
-                                      cpu_samples_ms=cpu_ms if with_cpu else None)
+        st = TimingStats.from_samples(
+            samples,
+            energy_mj=e,
+            confidence=self.policy.confidence,
+            cpu_samples_ms=cpu_ms if with_cpu else None,
+        )
         if reference is not None:
             ref_ms = ref_cpu_ms if primary_cpu else ref_wall_ms
             q_ref = float(np.quantile(ref_ms, RATIO_QUANTILE))
-            st = replace(st, ratio_median=float(np.median(ratios)), ref_median_ms=float(np.median(ref_ms)),
-                         ratio_q10=float(np.quantile(samples, RATIO_QUANTILE)) / q_ref if q_ref > 0 else float("inf"),
-                         rel_ci=relative_ci_halfwidth(ratios, self.policy.confidence))
+            st = replace(
+                st,
+                ratio_median=float(np.median(ratios)),
+                ref_median_ms=float(np.median(ref_ms)),
+                ratio_q10=float(np.quantile(samples, RATIO_QUANTILE)) / q_ref if q_ref > 0 else float("inf"),
+                rel_ci=relative_ci_halfwidth(ratios, self.policy.confidence),
+            )
         return st
 
     def describe(self) -> dict:
         import torch
 
-        return {"timer": f"cpu {'thread_time_ns' if self.clock == 'cpu' else 'perf_counter_ns'} per forward",
-                "threads": self.threads or torch.get_num_threads(), "clock": self.clock,
-                "policy": self.policy.to_dict()}
+        return {
+            "timer": f"cpu {'thread_time_ns' if self.clock == 'cpu' else 'perf_counter_ns'} per forward",
+            "threads": self.threads or torch.get_num_threads(),
+            "clock": self.clock,
+            "policy": self.policy.to_dict(),
+        }
 
 
 class CUDATimer:
@@ -289,8 +318,9 @@ class CUDATimer:
 
     device = "cuda"
 
-    def __init__(self, policy: RepeatPolicy = RepeatPolicy(), cudnn_benchmark: bool = True,
-                 device_index: int = 0):
+    def __init__(
+        self, policy: RepeatPolicy = RepeatPolicy(), cudnn_benchmark: bool = True, device_index: int = 0
+    ):
         require_cuda()
         self.policy = policy
         self.cudnn_benchmark = cudnn_benchmark
@@ -336,8 +366,12 @@ class CUDATimer:
         return TimingStats.from_samples(samples, energy_mj=e, confidence=self.policy.confidence)
 
     def describe(self) -> dict:
-        return {"timer": "cuda events per forward", "cudnn_benchmark": self.cudnn_benchmark,
-                "device_index": self.device_index, "policy": self.policy.to_dict()}
+        return {
+            "timer": "cuda events per forward",
+            "cudnn_benchmark": self.cudnn_benchmark,
+            "device_index": self.device_index,
+            "policy": self.policy.to_dict(),
+        }
 
 
 DEVICES = ("cpu", "cuda")
@@ -347,10 +381,12 @@ def require_cuda() -> None:
     import torch
 
     if not torch.cuda.is_available():
-        raise MeasureError("CUDA was asked for but torch.cuda.is_available() is False on this machine "
-                           f"(torch {torch.__version__}, built with CUDA {torch.version.cuda}); "
-                           "measure with `device='cpu'` or run on a machine with an NVIDIA GPU and a CUDA "
-                           "build of torch")
+        raise MeasureError(
+            "CUDA was asked for but torch.cuda.is_available() is False on this machine "
+            f"(torch {torch.__version__}, built with CUDA {torch.version.cuda}); "
+            "measure with `device='cpu'` or run on a machine with an NVIDIA GPU and a CUDA "
+            "build of torch"
+        )
 
 
 def parse_device(device: str) -> tuple[str, int]:
@@ -365,8 +401,13 @@ def parse_device(device: str) -> tuple[str, int]:
     raise MeasureError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'")
 
 
-def make_timer(device: str = "cpu", policy: RepeatPolicy = RepeatPolicy(), threads: int | None = 1,
-               cudnn_benchmark: bool = True, clock: str = "wall") -> CPUTimer | CUDATimer:
+def make_timer(
+    device: str = "cpu",
+    policy: RepeatPolicy = RepeatPolicy(),
+    threads: int | None = 1,
+    cudnn_benchmark: bool = True,
+    clock: str = "wall",
+) -> CPUTimer | CUDATimer:
     kind, index = parse_device(device)
     if kind == "cpu":
         return CPUTimer(policy, threads=threads, clock=clock)
@@ -376,5 +417,7 @@ def make_timer(device: str = "cpu", policy: RepeatPolicy = RepeatPolicy(), threa
     import torch
 
     if index >= torch.cuda.device_count():
-        raise MeasureError(f"device cuda:{index} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
+        raise MeasureError(
+            f"device cuda:{index} does not exist; this machine has {torch.cuda.device_count()} GPU(s)"
+        )
     return CUDATimer(policy, cudnn_benchmark=cudnn_benchmark, device_index=index)

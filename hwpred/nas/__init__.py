@@ -1,4 +1,5 @@
 """Plugging fitted predictors into NAS: pymoo problems, a differentiable term, verification."""
+
 from __future__ import annotations
 
 from .._lazy import lazy_exports

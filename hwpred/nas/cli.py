@@ -1,4 +1,5 @@
 """``hwpred nas``: train a predictor for NAS, search with it, verify what it selected."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("nas", help="use a fitted predictor in a multi-objective NAS and verify the result")
     nsub = p.add_subparsers(dest="nas_command", metavar="ACTION")
 
-    t = nsub.add_parser("train-predictor", help="fit (and optionally tune) a predictor on a dataset and save it")
+    t = nsub.add_parser(
+        "train-predictor", help="fit (and optionally tune) a predictor on a dataset and save it"
+    )
     t.add_argument("--dataset", required=True, help="named dataset, e.g. help:raspi4")
     t.add_argument("--family", default="xgb", help="predictor short name (see hwpred.predictors.available())")
     t.add_argument("--train-size", type=int, default=1000)
@@ -25,12 +28,25 @@ def add_parser(sub) -> None:
 
     s = nsub.add_parser("search", help="NSGA-II (or random search) with fitted predictors as objectives")
     s.add_argument("--space", default="nb201")
-    s.add_argument("--accuracy", required=True,
-                   help="accuracy source: a named dataset column (nats:cifar10, zero-shot table) or a saved predictor folder")
-    s.add_argument("--predictor", required=True, action="append", type=Path,
-                   help="saved hardware predictor folder (repeat for several metrics)")
-    s.add_argument("--max", action="append", default=[], metavar="INDEX=BOUND",
-                   help="constraint on hardware predictor INDEX (0-based), e.g. 0=12.5 (latency <= 12.5)")
+    s.add_argument(
+        "--accuracy",
+        required=True,
+        help="accuracy source: a named dataset column (nats:cifar10, zero-shot table) or a saved predictor folder",
+    )
+    s.add_argument(
+        "--predictor",
+        required=True,
+        action="append",
+        type=Path,
+        help="saved hardware predictor folder (repeat for several metrics)",
+    )
+    s.add_argument(
+        "--max",
+        action="append",
+        default=[],
+        metavar="INDEX=BOUND",
+        help="constraint on hardware predictor INDEX (0-based), e.g. 0=12.5 (latency <= 12.5)",
+    )
     s.add_argument("--generations", type=int, default=40)
     s.add_argument("--population", type=int, default=50)
     s.add_argument("--algorithm", choices=["nsga2", "random"], default="nsga2")
@@ -38,7 +54,9 @@ def add_parser(sub) -> None:
     s.add_argument("--out", required=True, type=Path)
     s.set_defaults(func=_search)
 
-    v = nsub.add_parser("verify", help="measure or look up the selected candidates and keep their true Pareto subset")
+    v = nsub.add_parser(
+        "verify", help="measure or look up the selected candidates and keep their true Pareto subset"
+    )
     v.add_argument("selection", type=Path, help="output folder of 'hwpred nas search'")
     src = v.add_mutually_exclusive_group(required=True)
     src.add_argument("--table", help="named dataset with the measured metric, e.g. help:raspi4")
@@ -61,7 +79,9 @@ def _train(args) -> int:
     ds = _dataset(args.dataset)
     archs, y = ds.arrays()
     if not 2 <= args.train_size <= len(y):
-        raise HwpredError(f"--train-size must be between 2 and {len(y)} for {args.dataset}, got {args.train_size}")
+        raise HwpredError(
+            f"--train-size must be between 2 and {len(y)} for {args.dataset}, got {args.train_size}"
+        )
     idx = np.random.default_rng(args.seed).choice(len(y), size=args.train_size, replace=False)
     space = ds.table.space
     if args.family == "lut":
@@ -70,14 +90,28 @@ def _train(args) -> int:
         need = np.asarray(LookupTablePredictor.required_archs(space))
         idx = np.array([ds.table.index_of(a) for a in need])
     if args.trials > 0:
-        res = tune(args.family, archs[idx], y[idx], n_trials=args.trials, seed=args.seed,
-                   fixed_params={"space": space, "random_state": args.seed})
+        res = tune(
+            args.family,
+            archs[idx],
+            y[idx],
+            n_trials=args.trials,
+            seed=args.seed,
+            fixed_params={"space": space, "random_state": args.seed},
+        )
         pred, best = res.predictor, res.best_params
     else:
         pred, best = create(args.family, space=space, random_state=args.seed).fit(archs[idx], y[idx]), {}
-    pred.save(args.out, dataset=args.dataset, metric=ds.column, unit=ds.table.units.get(ds.column, ""),
-              space=space, train_size=int(len(idx)), seed=args.seed, tuned_params=best,
-              source=ds.table.meta.get("source", ""))
+    pred.save(
+        args.out,
+        dataset=args.dataset,
+        metric=ds.column,
+        unit=ds.table.units.get(ds.column, ""),
+        space=space,
+        train_size=int(len(idx)),
+        seed=args.seed,
+        tuned_params=best,
+        source=ds.table.meta.get("source", ""),
+    )
     print(f"saved {args.family} trained on {len(idx)} architectures of {args.dataset} to {args.out}")
     return 0
 
@@ -121,16 +155,27 @@ def _search(args) -> int:
     df = pd.DataFrame(res.values, columns=res.objective_names)
     df.insert(0, "arch", [sp.to_string(a) for a in res.archs])
     df.to_csv(args.out / "selection.csv", index=False)
-    meta = {"space": space, "accuracy": args.accuracy, "predictors": [str(p) for p in args.predictor],
-            "objectives": res.objective_names, "constraints": constraints, "algorithm": args.algorithm,
-            "n_evaluations": res.n_evaluations, "seconds": res.seconds, "seed": args.seed, "feasible": res.feasible,
-            "message": res.message}
+    meta = {
+        "space": space,
+        "accuracy": args.accuracy,
+        "predictors": [str(p) for p in args.predictor],
+        "objectives": res.objective_names,
+        "constraints": constraints,
+        "algorithm": args.algorithm,
+        "n_evaluations": res.n_evaluations,
+        "seconds": res.seconds,
+        "seed": args.seed,
+        "feasible": res.feasible,
+        "message": res.message,
+    }
     (args.out / "search.json").write_text(json.dumps(meta, indent=1))
     if not res.feasible:
         print(f"no feasible architecture: {res.message}")
         return 0
-    print(f"{args.algorithm}: {res.n_evaluations} predictor evaluations, {len(res.archs)} architectures on the "
-          f"predicted front -> {args.out / 'selection.csv'}")
+    print(
+        f"{args.algorithm}: {res.n_evaluations} predictor evaluations, {len(res.archs)} architectures on the "
+        f"predicted front -> {args.out / 'selection.csv'}"
+    )
     return 0
 
 
@@ -141,7 +186,9 @@ def _verify(args) -> int:
 
     meta_file = args.selection / "search.json"
     if not meta_file.is_file():
-        raise HwpredError(f"{args.selection} is not a search output (no search.json); run 'hwpred nas search' first")
+        raise HwpredError(
+            f"{args.selection} is not a search output (no search.json); run 'hwpred nas search' first"
+        )
     meta = json.loads(meta_file.read_text())
     sel = pd.read_csv(args.selection / "selection.csv")
     if sel.empty:
@@ -150,22 +197,30 @@ def _verify(args) -> int:
     archs = np.array([sp.from_string(s) for s in sel["arch"]])
     acc_name = args.accuracy or meta["accuracy"]
     if Path(acc_name).is_dir():
-        raise HwpredError("verification needs a ground-truth accuracy dataset: pass --accuracy nats:cifar10 (or similar)")
+        raise HwpredError(
+            "verification needs a ground-truth accuracy dataset: pass --accuracy nats:cifar10 (or similar)"
+        )
     acc = _dataset(acc_name)
     hw_col = meta["objectives"][1]
     if args.table:
         hw = _dataset(args.table)
         if hw.column != hw_col and not hw_col.startswith("hw"):
-            raise HwpredError(f"the search optimised {hw_col!r} but --table {args.table} holds {hw.column!r}; "
-                              "verify against a table of the same metric")
+            raise HwpredError(
+                f"the search optimised {hw_col!r} but --table {args.table} holds {hw.column!r}; "
+                "verify against a table of the same metric"
+            )
         ver = verify_selection(archs, sel[hw_col].to_numpy(), acc, hw)
         full = joined(acc, hw)
         background = (full.column(acc.column), full.column(hw.column))
     else:
         from .live import measure_latency
 
-        ver = verify_selection(archs, sel[hw_col].to_numpy(), acc,
-                               measure=lambda a: measure_latency(a, sp, device=args.measure, repeats=args.repeats))
+        ver = verify_selection(
+            archs,
+            sel[hw_col].to_numpy(),
+            acc,
+            measure=lambda a: measure_latency(a, sp, device=args.measure, repeats=args.repeats),
+        )
         background = None
     ver.frame(sp).to_csv(args.selection / "verification.csv", index=False)
     (args.selection / "verification.json").write_text(json.dumps(ver.summary, indent=1))

@@ -1,4 +1,5 @@
 """A fitted predictor as a differentiable term of a gradient-based (DARTS-style) search."""
+
 from __future__ import annotations
 
 import torch
@@ -23,7 +24,8 @@ class DifferentiableMetric(nn.Module):
             raise NotDifferentiableError(
                 f"{predictor.name} ({predictor.family}) cannot be a differentiable term; choose one of the "
                 "differentiable families (linear, ridge, Bayesian linear, GP, sparse GP, MLPs, BOHAMIANN, "
-                "BANANAS, GCN, BONAS, NAO, lookup table)")
+                "BANANAS, GCN, BONAS, NAO, lookup table)"
+            )
         self.predictor = predictor
         self.space = get_space(predictor.space)
         self.encoding = predictor.torch_encoding or predictor.encoding
@@ -32,8 +34,10 @@ class DifferentiableMetric(nn.Module):
         single = weights.dim() == 2
         w = weights.unsqueeze(0) if single else weights
         if w.shape[-2:] != (self.space.num_positions, self.space.num_ops):
-            raise ValueError(f"op weights must have shape (..., {self.space.num_positions}, {self.space.num_ops}), "
-                             f"got {tuple(weights.shape)}")
+            raise ValueError(
+                f"op weights must have shape (..., {self.space.num_positions}, {self.space.num_ops}), "
+                f"got {tuple(weights.shape)}"
+            )
         z = self.predictor.torch_forward(relax(w.to(torch.float32), self.space, self.encoding)).reshape(-1)
         out = z * self.predictor.y_std_ + self.predictor.y_mean_
         return out[0] if single else out

@@ -5,10 +5,11 @@ As the penalty weight grows, the relaxed predicted latency falls, and so should 
 latency of the discretised (argmax) architecture: that is what makes a predictor useful as a
 differentiable term, and what :func:`latency_penalised_descent` records.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -29,9 +30,12 @@ class DescentConfig:
     seed: int = 0
 
 
-def latency_penalised_descent(latency: Predictor, accuracy: Predictor,
-                              measure: Callable[[tuple[int, ...]], float] | None = None,
-                              config: DescentConfig | None = None) -> pd.DataFrame:
+def latency_penalised_descent(
+    latency: Predictor,
+    accuracy: Predictor,
+    measure: Callable[[tuple[int, ...]], float] | None = None,
+    config: DescentConfig | None = None,
+) -> pd.DataFrame:
     """Minimise ``-acc(w) + lambda_t * lat(w) / lat_scale`` over op weights ``w = softmax(alpha)``.
 
     ``alpha`` starts near zero (all ops equally likely); for ``warmup_steps`` only accuracy counts,
@@ -56,10 +60,17 @@ def latency_penalised_descent(latency: Predictor, accuracy: Predictor,
         if step % cfg.record_every == 0 or step in (cfg.warmup_steps, total):
             arch = tuple(int(v) for v in alpha.detach().argmax(-1))
             if space.is_valid(arch):
-                rows.append({"step": step, "penalty": penalty, "relaxed_latency": float(lat.detach()),
-                             "relaxed_accuracy": float(acc.detach()), "arch": space.to_string(arch),
-                             "predicted_latency": float(latency.predict([arch])[0]),
-                             "measured_latency": float(measure(arch)) if measure else np.nan})
+                rows.append(
+                    {
+                        "step": step,
+                        "penalty": penalty,
+                        "relaxed_latency": float(lat.detach()),
+                        "relaxed_accuracy": float(acc.detach()),
+                        "arch": space.to_string(arch),
+                        "predicted_latency": float(latency.predict([arch])[0]),
+                        "measured_latency": float(measure(arch)) if measure else np.nan,
+                    }
+                )
         loss = -acc / float(accuracy.y_std_) + penalty * lat / lat_scale
         opt.zero_grad()
         loss.backward()

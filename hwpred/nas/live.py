@@ -1,4 +1,5 @@
 """Measure candidate architectures on this machine, for live verification of a search."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,15 @@ import numpy as np
 from ..spaces import get_space
 
 
-def measure_latency(archs, space="nb201", device: str = "cpu", repeats: int = 20, threads: int = 1,
-                    input_size: int | None = None, num_classes: int | None = None) -> np.ndarray:
+def measure_latency(
+    archs,
+    space="nb201",
+    device: str = "cpu",
+    repeats: int = 20,
+    threads: int = 1,
+    input_size: int | None = None,
+    num_classes: int | None = None,
+) -> np.ndarray:
     """Median forward latency (ms, batch 1) of each architecture, with the harness's timers."""
     import torch
     from rich.progress import track

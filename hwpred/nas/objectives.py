@@ -4,6 +4,7 @@ Accuracy comes from a dataset view, one MetricTable column (benchmark ground tru
 zero-shot score), or from a fitted accuracy predictor; hardware metrics from fitted predictors,
 or from a measured dataset (the upper bound a perfect predictor would reach).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,11 +40,15 @@ class TableObjective(Objective):
     def __post_init__(self):
         sp = get_space(self.space)
         if not isinstance(self.dataset, Dataset):
-            raise NASError(f"objective {self.name!r} needs a hwpred.data.Dataset (e.g. load_dataset(name) or "
-                           f"Dataset.of(table, column)), got {type(self.dataset).__name__}")
+            raise NASError(
+                f"objective {self.name!r} needs a hwpred.data.Dataset (e.g. load_dataset(name) or "
+                f"Dataset.of(table, column)), got {type(self.dataset).__name__}"
+            )
         if self.dataset.space != sp.name:
-            raise NASError(f"objective {self.name!r}: dataset {self.dataset.name} is for space "
-                           f"{self.dataset.space}, problem is {sp.name}")
+            raise NASError(
+                f"objective {self.name!r}: dataset {self.dataset.name} is for space "
+                f"{self.dataset.space}, problem is {sp.name}"
+            )
 
     def evaluate(self, archs):
         try:
@@ -62,9 +67,10 @@ class PredictorObjective(Objective):
     def __post_init__(self):
         pspace = get_space(getattr(self.predictor, "space", "nb201")).name
         if pspace != get_space(self.space).name:
-            raise NASError(f"predictor for {self.name!r} was trained on the {pspace} space but the problem is "
-                           f"over {get_space(self.space).name}")
+            raise NASError(
+                f"predictor for {self.name!r} was trained on the {pspace} space but the problem is "
+                f"over {get_space(self.space).name}"
+            )
 
     def evaluate(self, archs):
         return self.predictor.predict(np.asarray(archs))
-

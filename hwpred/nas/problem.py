@@ -1,7 +1,8 @@
 """pymoo problems over the search spaces, evaluated a whole population at a time."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pymoo.core.problem import Problem
@@ -46,7 +47,9 @@ class ArchProblem(Problem):
 
     def __init__(self, space, objectives: Sequence[Objective], constraints: dict[str, float] | None = None):
         if len(objectives) < 2:
-            raise NASError("a multi-objective problem needs at least two objectives (accuracy and a hardware metric)")
+            raise NASError(
+                "a multi-objective problem needs at least two objectives (accuracy and a hardware metric)"
+            )
         self.encoding = ArchEncoding(space)
         self.objectives = list(objectives)
         names = [o.name for o in self.objectives]
@@ -54,8 +57,14 @@ class ArchProblem(Problem):
         for name in self.constraints:
             if name not in names:
                 raise NASError(f"constraint on {name!r} but the objectives are {names}")
-        super().__init__(n_var=self.encoding.n_var, n_obj=len(self.objectives),
-                         n_ieq_constr=len(self.constraints), xl=self.encoding.xl, xu=self.encoding.xu, vtype=int)
+        super().__init__(
+            n_var=self.encoding.n_var,
+            n_obj=len(self.objectives),
+            n_ieq_constr=len(self.constraints),
+            xl=self.encoding.xl,
+            xu=self.encoding.xu,
+            vtype=int,
+        )
         self.archive: dict[tuple, np.ndarray] = {}
         self.n_evaluations = 0
 

@@ -1,4 +1,5 @@
 """Figure of a search's predicted front next to its verified one."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,9 @@ def _step(ax, acc, hw, **kw):
     ax.step(np.asarray(hw)[order], np.maximum.accumulate(np.asarray(acc)[order]), where="post", **kw)
 
 
-def plot_fronts(ver, path: Path, background=None, acc_label: str = "accuracy", hw_label: str = "metric") -> list[Path]:
+def plot_fronts(
+    ver, path: Path, background=None, acc_label: str = "accuracy", hw_label: str = "metric"
+) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,17 +28,28 @@ def plot_fronts(ver, path: Path, background=None, acc_label: str = "accuracy", h
         ax.scatter(hw_all, acc_all, s=3, c="0.82", label="all architectures", rasterized=True)
         front = pareto_mask(acc_all, hw_all)
         _step(ax, acc_all[front], hw_all[front], color="k", lw=1.2, label="true front")
-    ax.scatter(ver.predicted_hw, ver.true_acc, marker="x", s=28, c="tab:orange", label="selected (predicted metric)")
-    ax.scatter(ver.true_hw, ver.true_acc, s=16, facecolors="none", edgecolors="tab:blue",
-               label="selected (measured metric)")
+    ax.scatter(
+        ver.predicted_hw, ver.true_acc, marker="x", s=28, c="tab:orange", label="selected (predicted metric)"
+    )
+    ax.scatter(
+        ver.true_hw,
+        ver.true_acc,
+        s=16,
+        facecolors="none",
+        edgecolors="tab:blue",
+        label="selected (measured metric)",
+    )
     v = ver.verified
     _step(ax, ver.true_acc[v], ver.true_hw[v], color="tab:blue", lw=1.5, label="verified front")
     ax.set_xlabel(hw_label)
     ax.set_ylabel(acc_label)
     s = ver.summary
     if "mra_pareto" in s:
-        ax.set_title(f"MRA all {s['mra_all']:.2f} / verified {s['mra_pareto']:.2f}; "
-                     f"HV {s['hv_fraction_verified']:.3f} of true front", fontsize=9)
+        ax.set_title(
+            f"MRA all {s['mra_all']:.2f} / verified {s['mra_pareto']:.2f}; "
+            f"HV {s['hv_fraction_verified']:.3f} of true front",
+            fontsize=9,
+        )
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     out = []

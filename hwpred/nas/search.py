@@ -1,4 +1,5 @@
 """Multi-objective search (NSGA-II by default, random search as the baseline)."""
+
 from __future__ import annotations
 
 import time
@@ -66,21 +67,43 @@ def _front(problem: ArchProblem) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def _result(problem, t0, algorithm_name):
     archs, values, ok = _front(problem)
-    msg = "" if ok else (f"no evaluated architecture meets the constraints {problem.constraints}; "
-                         "relax the budget or search longer")
-    return SearchResult(archs, values, [o.name for o in problem.objectives], problem.n_evaluations,
-                        time.perf_counter() - t0, ok, msg or algorithm_name)
+    msg = (
+        ""
+        if ok
+        else (
+            f"no evaluated architecture meets the constraints {problem.constraints}; "
+            "relax the budget or search longer"
+        )
+    )
+    return SearchResult(
+        archs,
+        values,
+        [o.name for o in problem.objectives],
+        problem.n_evaluations,
+        time.perf_counter() - t0,
+        ok,
+        msg or algorithm_name,
+    )
 
 
-def nsga2_search(problem: ArchProblem, budget: int = 2000, population: int = 50, seed: int = 0) -> SearchResult:
+def nsga2_search(
+    problem: ArchProblem, budget: int = 2000, population: int = 50, seed: int = 0
+) -> SearchResult:
     """NSGA-II until ``budget`` architecture evaluations; the result is the predicted Pareto set of
     every architecture evaluated (the archive)."""
     if budget <= 0 or population <= 1:
-        raise NASError(f"the search needs a positive budget and a population of at least 2 (got budget={budget}, "
-                       f"population={population})")
+        raise NASError(
+            f"the search needs a positive budget and a population of at least 2 (got budget={budget}, "
+            f"population={population})"
+        )
     t0 = time.perf_counter()
-    algorithm = NSGA2(pop_size=population, sampling=IntegerSampling(), crossover=UniformCrossover(),
-                      mutation=ResetMutation(), eliminate_duplicates=True)
+    algorithm = NSGA2(
+        pop_size=population,
+        sampling=IntegerSampling(),
+        crossover=UniformCrossover(),
+        mutation=ResetMutation(),
+        eliminate_duplicates=True,
+    )
     minimize(problem, algorithm, get_termination("n_eval", budget), seed=seed, verbose=False)
     return _result(problem, t0, "nsga2")
 
@@ -90,7 +113,7 @@ def random_search(problem: ArchProblem, budget: int = 2000, seed: int = 0) -> Se
         raise NASError(f"the search needs a positive budget, got {budget}")
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
-    n_space = problem.encoding.xu + 1 if problem.n_var == 1 else 5 ** 6
+    n_space = problem.encoding.xu + 1 if problem.n_var == 1 else 5**6
     budget = min(budget, n_space)
     if problem.n_var == 1:
         X = rng.choice(n_space, size=budget, replace=False)[:, None]

@@ -1,9 +1,10 @@
 """Live verification: measure (or look up) the selected candidates, keep their true Pareto subset,
 and score the selection before and after against the true front when the table covers the space."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -25,13 +26,24 @@ class Verification:
 
     def frame(self, space) -> pd.DataFrame:
         sp = get_space(space)
-        return pd.DataFrame({"arch": [sp.to_string(a) for a in self.archs], "predicted_hw": self.predicted_hw,
-                             "true_acc": self.true_acc, "true_hw": self.true_hw, "verified": self.verified})
+        return pd.DataFrame(
+            {
+                "arch": [sp.to_string(a) for a in self.archs],
+                "predicted_hw": self.predicted_hw,
+                "true_acc": self.true_acc,
+                "true_hw": self.true_hw,
+                "verified": self.verified,
+            }
+        )
 
 
-def verify_selection(archs: np.ndarray, predicted_hw: np.ndarray, accuracy: Dataset,
-                     hardware: Dataset | None = None,
-                     measure: Callable[[np.ndarray], np.ndarray] | None = None) -> Verification:
+def verify_selection(
+    archs: np.ndarray,
+    predicted_hw: np.ndarray,
+    accuracy: Dataset,
+    hardware: Dataset | None = None,
+    measure: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Verification:
     """True values of the selection, from ``hardware`` (a measured dataset) or from
     ``measure(archs)`` (the measurement harness, run now). Accuracy is ground truth from the
     ``accuracy`` dataset.
@@ -45,7 +57,9 @@ def verify_selection(archs: np.ndarray, predicted_hw: np.ndarray, accuracy: Data
     """
     archs = np.asarray(archs, dtype=np.int64)
     if len(archs) == 0:
-        raise NASError("nothing to verify: the search selected no architecture (were the constraints impossible?)")
+        raise NASError(
+            "nothing to verify: the search selected no architecture (were the constraints impossible?)"
+        )
     if (hardware is None) == (measure is None):
         raise NASError("verify against exactly one source: a measured table or the measurement harness")
     true_acc = accuracy.lookup(archs)
@@ -61,18 +75,28 @@ def verify_selection(archs: np.ndarray, predicted_hw: np.ndarray, accuracy: Data
         front = TrueFront(all_acc, all_hw)
         m = front.evaluate(mask)
         ref = float(front.ref_hw[0])
-        claimed = hypervolume(true_acc, np.asarray(predicted_hw, float), ref, mask=pareto_mask(true_acc, predicted_hw))
-        summary.update({
-            "mra_all": float(m.mra_all[0]), "mra_pareto": float(m.mra_pareto[0]),
-            "hv_true_front": float(m.hv_true[0]), "hv_verified": float(m.hv[0]),
-            "hv_fraction_verified": float(m.hv_fraction[0]),
-            "hv_fraction_claimed": float(claimed / m.hv_true[0]) if m.hv_true[0] > 0 else float("nan"),
-            "n_true_front": int(m.n_front[0]),
-        })
+        claimed = hypervolume(
+            true_acc, np.asarray(predicted_hw, float), ref, mask=pareto_mask(true_acc, predicted_hw)
+        )
+        summary.update(
+            {
+                "mra_all": float(m.mra_all[0]),
+                "mra_pareto": float(m.mra_pareto[0]),
+                "hv_true_front": float(m.hv_true[0]),
+                "hv_verified": float(m.hv[0]),
+                "hv_fraction_verified": float(m.hv_fraction[0]),
+                "hv_fraction_claimed": float(claimed / m.hv_true[0]) if m.hv_true[0] > 0 else float("nan"),
+                "n_true_front": int(m.n_front[0]),
+            }
+        )
     else:
         ref = float(reference_metric(true_hw[verified].max()))
-        summary.update({"hv_verified": float(hypervolume(true_acc, true_hw, ref, mask=verified)),
-                        "note": "the true front is unknown (the table does not cover the space): no MRA"})
+        summary.update(
+            {
+                "hv_verified": float(hypervolume(true_acc, true_hw, ref, mask=verified)),
+                "note": "the true front is unknown (the table does not cover the space): no MRA",
+            }
+        )
     return Verification(archs, np.asarray(predicted_hw, float), true_acc, true_hw, verified, summary)
 
 

@@ -1,4 +1,5 @@
 """Hardware-metric predictors: 18 families behind one scikit-learn-style contract."""
+
 from __future__ import annotations
 
 from .._lazy import lazy_exports

@@ -4,14 +4,15 @@ Kept deliberately small: seeding that does not leak into the caller's global RNG
 conversion, one mini-batch training loop (Adam, optional early stopping on a
 held-out slice), and state-dict files read back with ``torch.load(weights_only=True)``.
 """
+
 from __future__ import annotations
 
 import contextlib
 import copy
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "ha
 
 # ---- device, seeding, tensors ------------------------------------------------------------------
 
+
 def resolve_device(device: str | torch.device = "cpu") -> torch.device:
     """``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"auto"`` (CUDA when available); clear error otherwise."""
     if isinstance(device, torch.device):
@@ -35,7 +37,9 @@ def resolve_device(device: str | torch.device = "cpu") -> torch.device:
     except (RuntimeError, TypeError):
         raise PredictorError(f"unknown torch device {device!r}; use 'cpu', 'cuda' or 'auto'") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise PredictorError(f"device {device!r} requested but CUDA is not available; use device='cpu' or 'auto'")
+        raise PredictorError(
+            f"device {device!r} requested but CUDA is not available; use device='cpu' or 'auto'"
+        )
     return dev
 
 
@@ -69,6 +73,7 @@ def to_numpy(t: torch.Tensor) -> np.ndarray:
 
 # ---- training loop ------------------------------------------------------------------------------
 
+
 @dataclass
 class TrainResult:
     epochs_run: int
@@ -77,10 +82,23 @@ class TrainResult:
     val_loss: list[float] = field(default_factory=list)
 
 
-def train_loop(model: nn.Module, n: int, batch_loss: Callable[[torch.Tensor], torch.Tensor], *,
-               epochs: int, lr: float, batch_size: int = 32, weight_decay: float = 0.0,
-               generator: torch.Generator | None = None, val_fraction: float = 0.0, patience: int = 20,
-               min_val: int = 8, min_steps: int = 0, params=None, max_norm: float | None = None) -> TrainResult:
+def train_loop(
+    model: nn.Module,
+    n: int,
+    batch_loss: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int = 32,
+    weight_decay: float = 0.0,
+    generator: torch.Generator | None = None,
+    val_fraction: float = 0.0,
+    patience: int = 20,
+    min_val: int = 8,
+    min_steps: int = 0,
+    params=None,
+    max_norm: float | None = None,
+) -> TrainResult:
     """Mini-batch Adam over ``n`` samples for ``epochs`` epochs.
 
     ``batch_loss(idx)`` returns the mean loss of the samples ``idx`` (a CPU int64 tensor), so the
@@ -105,7 +123,7 @@ def train_loop(model: nn.Module, n: int, batch_loss: Callable[[torch.Tensor], to
         order = tr_idx[torch.randperm(len(tr_idx), generator=gen)]
         total = 0.0
         for start in range(0, len(order), bs):
-            idx = order[start:start + bs]
+            idx = order[start : start + bs]
             loss = batch_loss(idx)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -136,6 +154,7 @@ def train_loop(model: nn.Module, n: int, batch_loss: Callable[[torch.Tensor], to
 
 
 # ---- persistence ----------------------------------------------------------------------------------
+
 
 def save_state(obj: nn.Module | dict, path: str | Path) -> None:
     """Write a state dict (of tensors, or nested dict/list of tensors and numbers) with ``torch.save``."""

@@ -4,6 +4,7 @@ Each member is initialised from a different draw of the same seeded RNG and sees
 mini-batch order, so the members disagree where data is scarce (the spread is exposed by
 :meth:`BananasPredictor.predict_std`). Default budget: 100 epochs of mini-batches of 32 per member.
 """
+
 from __future__ import annotations
 
 import numpy as np

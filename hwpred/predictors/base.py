@@ -5,6 +5,7 @@ A family subclasses :class:`Predictor`, lists its hyper-parameters as keyword ar
 ``_predict(X) -> z`` on the *encoded* architectures and *standardised* targets. The base class
 validates input, encodes, standardises y, restores the unit, and saves/loads.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -53,15 +54,18 @@ class Predictor:
     def param_names(cls) -> list[str]:
         """The hyper-parameters: the keyword arguments of ``__init__``."""
         sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        ]
 
     _param_names = param_names  # the private spelling hwpred.study still calls
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.param_names()}
 
-    def set_params(self, **params) -> "Predictor":
+    def set_params(self, **params) -> Predictor:
         valid = set(self.param_names())
         for k, v in params.items():
             if k not in valid:
@@ -106,14 +110,18 @@ class Predictor:
         if len(a) != len(y):
             raise PredictorError(f"{self.name}: {len(a)} architectures but {len(y)} targets")
         if len(y) < self.min_samples:
-            raise PredictorError(f"{self.name}: needs at least {self.min_samples} training samples, got {len(y)}")
+            raise PredictorError(
+                f"{self.name}: needs at least {self.min_samples} training samples, got {len(y)}"
+            )
         if not np.all(np.isfinite(y)):
-            raise PredictorError(f"{self.name}: targets contain {int((~np.isfinite(y)).sum())} NaN/inf value(s)")
+            raise PredictorError(
+                f"{self.name}: targets contain {int((~np.isfinite(y)).sum())} NaN/inf value(s)"
+            )
         if float(np.std(y)) == 0.0:
             raise PredictorError(f"{self.name}: all {len(y)} targets are equal ({y[0]}); nothing to learn")
         return a, y
 
-    def fit(self, archs, y) -> "Predictor":
+    def fit(self, archs, y) -> Predictor:
         a, y = self.check_training_data(archs, y)
         self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y))
         self.n_train_ = len(y)
@@ -144,7 +152,8 @@ class Predictor:
         """Standardised prediction as a differentiable function of a (batch, dim) torch encoding."""
         raise NotDifferentiableError(
             f"{self.name} ({self.family}) is not differentiable with respect to its encoding; "
-            "use a linear, ridge, Bayesian linear, GP, MLP, BANANAS, GCN, NAO or lookup-table predictor")
+            "use a linear, ridge, Bayesian linear, GP, MLP, BANANAS, GCN, NAO or lookup-table predictor"
+        )
 
     # ---- what a loaded predictor knows about itself ----------------------------------------------
     @property
@@ -176,9 +185,16 @@ class Predictor:
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
         try:
             extra = self._state(tmp)
-            doc = {"format": FORMAT_VERSION, "name": self.name, "params": _jsonable(self.get_params()),
-                   "y_mean": self.y_mean_, "y_std": self.y_std_, "n_train": self.n_train_,
-                   "state": _jsonable(extra), "provenance": _jsonable(provenance)}
+            doc = {
+                "format": FORMAT_VERSION,
+                "name": self.name,
+                "params": _jsonable(self.get_params()),
+                "y_mean": self.y_mean_,
+                "y_std": self.y_std_,
+                "n_train": self.n_train_,
+                "state": _jsonable(extra),
+                "provenance": _jsonable(provenance),
+            }
             (tmp / "predictor.json").write_text(json.dumps(doc, indent=1))
             if folder.exists():
                 shutil.rmtree(folder)

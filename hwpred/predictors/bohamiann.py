@@ -13,11 +13,13 @@ Default budget: 2 x 50 tanh units, 1,500 burn-in + 3,000 sampling steps on mini-
 every 150th kept (20 networks, which keeps a 625-architecture query under 50 ms). The step
 count does not grow with the data set, so fitting costs a few seconds whatever its size.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -29,9 +31,18 @@ from .mlp import BatchedMLP, batched_mlp_forward
 LOG_NOISE_PRIOR_MEAN = math.log(0.1)
 
 
-def sghmc(params: list[torch.Tensor], potential: Callable[[], torch.Tensor], *, steps: int, burn_in: int,
-          keep_every: int, lr: float = 1e-2, mdecay: float = 0.05, adapt_rate: float = 0.01,
-          progress: Callable[[int], None] | None = None) -> list[list[torch.Tensor]]:
+def sghmc(
+    params: list[torch.Tensor],
+    potential: Callable[[], torch.Tensor],
+    *,
+    steps: int,
+    burn_in: int,
+    keep_every: int,
+    lr: float = 1e-2,
+    mdecay: float = 0.05,
+    adapt_rate: float = 0.01,
+    progress: Callable[[int], None] | None = None,
+) -> list[list[torch.Tensor]]:
     """Sample ``params`` (leaf tensors, updated in place) from ``exp(-U)`` by SGHMC.
 
     ``potential()`` returns an unbiased estimate of ``U`` (the negative log posterior of the whole
@@ -90,10 +101,21 @@ class BohamiannPredictor(Predictor):
     differentiable: ClassVar[bool] = True
     min_samples: ClassVar[int] = 3
 
-    def __init__(self, num_layers: int = 2, layer_width: int = 50, lr: float = 1e-2, mdecay: float = 0.05,
-                 burn_in: int = 1500, num_steps: int = 4500, keep_every: int = 150, batch_size: int = 32,
-                 prior_precision: float = 1.0, device: str = "cpu", space: str = "nb201",
-                 random_state: int | None = 0):
+    def __init__(
+        self,
+        num_layers: int = 2,
+        layer_width: int = 50,
+        lr: float = 1e-2,
+        mdecay: float = 0.05,
+        burn_in: int = 1500,
+        num_steps: int = 4500,
+        keep_every: int = 150,
+        batch_size: int = 32,
+        prior_precision: float = 1.0,
+        device: str = "cpu",
+        space: str = "nb201",
+        random_state: int | None = 0,
+    ):
         self.num_layers = num_layers
         self.layer_width = layer_width
         self.lr = lr
@@ -109,10 +131,12 @@ class BohamiannPredictor(Predictor):
 
     @classmethod
     def search_space(cls, trial) -> dict:
-        return {"num_layers": trial.suggest_int("num_layers", 1, 4),
-                "layer_width": trial.suggest_int("layer_width", 16, 128, log=True),
-                "lr": trial.suggest_float("lr", 1e-3, 5e-2, log=True),
-                "mdecay": trial.suggest_float("mdecay", 0.01, 0.2, log=True)}
+        return {
+            "num_layers": trial.suggest_int("num_layers", 1, 4),
+            "layer_width": trial.suggest_int("layer_width", 16, 128, log=True),
+            "lr": trial.suggest_float("lr", 1e-3, 5e-2, log=True),
+            "mdecay": trial.suggest_float("mdecay", 0.01, 0.2, log=True),
+        }
 
     def _net(self, n_samples: int) -> BatchedMLP:
         return BatchedMLP(n_samples, self.in_dim_, self.num_layers, self.layer_width, "tanh")
@@ -128,8 +152,10 @@ class BohamiannPredictor(Predictor):
             # handful of vector ops per step instead of a loop over layers
             shapes = [tuple(w.shape) for w in init.weights] + [tuple(b.shape) for b in init.biases]
             sizes = [math.prod(sh) for sh in shapes]
-            theta = torch.cat([t.detach().reshape(-1) for t in [*init.weights, *init.biases]]
-                              + [torch.tensor([LOG_NOISE_PRIOR_MEAN], device=dev)])
+            theta = torch.cat(
+                [t.detach().reshape(-1) for t in [*init.weights, *init.biases]]
+                + [torch.tensor([LOG_NOISE_PRIOR_MEAN], device=dev)]
+            )
             # per-entry prior precision: N(0, 1 / (prior_precision * fan_in)) keeps the prior's
             # functions on the target's scale whatever the width
             fans = [float(w.shape[1]) for w in init.weights] * 2  # a bias shares its layer's fan-in
@@ -146,11 +172,20 @@ class BohamiannPredictor(Predictor):
                 f = batched_mlp_forward(Xt[idx], parts[:n_layers], parts[n_layers:], act)[0]
                 log_var = theta[-1]
                 nll = 0.5 * ((f - zt[idx]) ** 2 / log_var.exp() + log_var).sum() * (n / len(idx))
-                prior = 0.5 * (prior_prec * theta[:-1] ** 2).sum() + 0.5 * (log_var - LOG_NOISE_PRIOR_MEAN) ** 2
+                prior = (
+                    0.5 * (prior_prec * theta[:-1] ** 2).sum() + 0.5 * (log_var - LOG_NOISE_PRIOR_MEAN) ** 2
+                )
                 return nll + prior
 
-            kept = sghmc([theta], potential, steps=self.num_steps, burn_in=self.burn_in,
-                         keep_every=self.keep_every, lr=self.lr, mdecay=self.mdecay)
+            kept = sghmc(
+                [theta],
+                potential,
+                steps=self.num_steps,
+                burn_in=self.burn_in,
+                keep_every=self.keep_every,
+                lr=self.lr,
+                mdecay=self.mdecay,
+            )
         if not kept:
             raise PredictorError(f"{self.name}: no SGHMC sample kept; raise num_steps or lower keep_every")
         samples = torch.stack([k[0] for k in kept])  # (S, dim)

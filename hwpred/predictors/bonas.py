@@ -17,6 +17,7 @@ Epochs: like :mod:`hwpred.predictors.gcn`, ``epochs=None`` aims at ``min_steps``
 for the final phase (each BO round gets ``round_steps``); the seed study's default (batch 128,
 lr 1e-4) needs thousands of steps to learn.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,9 @@ STATE_FILE = "bonas_state.pt"
 ACQUISITIONS = ("ucb", "ei", "std")
 
 
-def acquisition_scores(mu: np.ndarray, sigma: np.ndarray, kind: str, kappa: float, best: float,
-                       maximize: bool) -> np.ndarray:
+def acquisition_scores(
+    mu: np.ndarray, sigma: np.ndarray, kind: str, kappa: float, best: float, maximize: bool
+) -> np.ndarray:
     """Higher = pick first. ``mu``/``sigma`` are on the standardised scale; ``best`` the best target so far."""
     s = 1.0 if maximize else -1.0
     if kind == "ucb":
@@ -74,11 +76,27 @@ class BonasPredictor(Predictor):
     differentiable: ClassVar[bool] = True
     min_samples: ClassVar[int] = 2
 
-    def __init__(self, hidden: int = 64, num_layers: int = 3, batch_size: int = 128, lr: float = 1e-4,
-                 weight_decay: float = 0.0, n_models: int = 3, bo_rounds: int = 3, init_fraction: float = 0.25,
-                 acquisition: str = "ucb", kappa: float = 1.0, maximize: bool = False,
-                 epochs: int | None = None, min_steps: int = 2000, round_steps: int = 250,
-                 max_epochs: int = 2000, device: str = "cpu", space: str = "nb201", random_state: int = 0):
+    def __init__(
+        self,
+        hidden: int = 64,
+        num_layers: int = 3,
+        batch_size: int = 128,
+        lr: float = 1e-4,
+        weight_decay: float = 0.0,
+        n_models: int = 3,
+        bo_rounds: int = 3,
+        init_fraction: float = 0.25,
+        acquisition: str = "ucb",
+        kappa: float = 1.0,
+        maximize: bool = False,
+        epochs: int | None = None,
+        min_steps: int = 2000,
+        round_steps: int = 250,
+        max_epochs: int = 2000,
+        device: str = "cpu",
+        space: str = "nb201",
+        random_state: int = 0,
+    ):
         self.hidden = hidden
         self.num_layers = num_layers
         self.batch_size = batch_size
@@ -108,10 +126,13 @@ class BonasPredictor(Predictor):
 
     def _check_params(self) -> None:
         if self.acquisition not in ACQUISITIONS:
-            raise PredictorError(f"bonas: unknown acquisition {self.acquisition!r}; choose one of {ACQUISITIONS}")
+            raise PredictorError(
+                f"bonas: unknown acquisition {self.acquisition!r}; choose one of {ACQUISITIONS}"
+            )
         if int(self.n_models) < 2:
-            raise PredictorError(f"bonas: n_models must be >= 2 (the ensemble spread is the uncertainty), "
-                                 f"got {self.n_models}")
+            raise PredictorError(
+                f"bonas: n_models must be >= 2 (the ensemble spread is the uncertainty), got {self.n_models}"
+            )
         if not 0.0 < float(self.init_fraction) <= 1.0:
             raise PredictorError(f"bonas: init_fraction must be in (0, 1], got {self.init_fraction}")
         if int(self.bo_rounds) < 0:
@@ -119,10 +140,20 @@ class BonasPredictor(Predictor):
 
     def _build(self) -> _Ensemble:
         _, n_feat = graph_dims(self._space())
-        return _Ensemble([GCNNet(n_feat, int(self.hidden), int(self.num_layers)) for _ in range(int(self.n_models))])
+        return _Ensemble(
+            [GCNNet(n_feat, int(self.hidden), int(self.num_layers)) for _ in range(int(self.n_models))]
+        )
 
-    def _train(self, ens: _Ensemble, data: _GraphData, z: torch.Tensor, subset: np.ndarray, steps: int,
-               final: bool, gen: torch.Generator) -> None:
+    def _train(
+        self,
+        ens: _Ensemble,
+        data: _GraphData,
+        z: torch.Tensor,
+        subset: np.ndarray,
+        steps: int,
+        final: bool,
+        gen: torch.Generator,
+    ) -> None:
         """All members on the same mini-batches (independent inits, one Adam over all of them)."""
         sub = torch.as_tensor(subset, dtype=torch.long)
         if final:
@@ -136,8 +167,16 @@ class BonasPredictor(Predictor):
             pred = ens(x, ei, nb, w)
             return ((pred - z[rows].unsqueeze(0)) ** 2).mean(dim=1).sum()
 
-        tu.train_loop(ens, len(sub), batch_loss, epochs=epochs, lr=float(self.lr), batch_size=int(self.batch_size),
-                      weight_decay=float(self.weight_decay), generator=gen)
+        tu.train_loop(
+            ens,
+            len(sub),
+            batch_loss,
+            epochs=epochs,
+            lr=float(self.lr),
+            batch_size=int(self.batch_size),
+            weight_decay=float(self.weight_decay),
+            generator=gen,
+        )
         if final:
             self.epochs_ = epochs
 
@@ -165,7 +204,9 @@ class BonasPredictor(Predictor):
                 mu, sigma = pred.mean(axis=0), pred.std(axis=0)
                 seen = z[np.asarray(chosen)]
                 best = float(seen.max() if self.maximize else seen.min())
-                scores = acquisition_scores(mu, sigma, self.acquisition, float(self.kappa), best, bool(self.maximize))
+                scores = acquisition_scores(
+                    mu, sigma, self.acquisition, float(self.kappa), best, bool(self.maximize)
+                )
                 k = math.ceil(len(rest) / (int(self.bo_rounds) - r))
                 top = np.argsort(-scores, kind="stable")[:k]
                 picked = set(top.tolist())

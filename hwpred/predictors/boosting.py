@@ -9,6 +9,7 @@ All three run single-threaded (``n_jobs=1`` / ``num_threads=1`` / deterministic 
 fits are small, the study runs many of them side by side, and one thread keeps results
 reproducible for a given ``random_state``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -41,8 +42,10 @@ def _verified(folder: Path, state: dict, default: str) -> Path:
         raise PredictorError(f"{path} is missing; save the predictor again")
     expected = state.get("sha256")
     if expected is not None and _sha256(path) != expected:
-        raise PredictorError(f"{path} does not match the checksum in predictor.json (damaged or edited file); "
-                             "save the predictor again")
+        raise PredictorError(
+            f"{path} does not match the checksum in predictor.json (damaged or edited file); "
+            "save the predictor again"
+        )
     return path
 
 
@@ -57,9 +60,17 @@ class XGBPredictor(_BoostBase):
     family: ClassVar[str] = "XGBoost"
     MODEL_FILE: ClassVar[str] = "model.json"
 
-    def __init__(self, max_depth: int = 6, min_child_weight: float = 1.0, colsample_bytree: float = 1.0,
-                 learning_rate: float = 0.3, colsample_bylevel: float = 1.0, n_estimators: int = 100,
-                 space: str = "nb201", random_state: int = 0):
+    def __init__(
+        self,
+        max_depth: int = 6,
+        min_child_weight: float = 1.0,
+        colsample_bytree: float = 1.0,
+        learning_rate: float = 0.3,
+        colsample_bylevel: float = 1.0,
+        n_estimators: int = 100,
+        space: str = "nb201",
+        random_state: int = 0,
+    ):
         self.max_depth = max_depth
         self.min_child_weight = min_child_weight
         self.colsample_bytree = colsample_bytree
@@ -83,9 +94,13 @@ class XGBPredictor(_BoostBase):
         import xgboost as xgb
 
         params = {
-            "objective": "reg:squarederror", "tree_method": "hist", "nthread": 1,
-            "seed": int(self.random_state), "max_depth": int(self.max_depth),
-            "min_child_weight": float(self.min_child_weight), "eta": float(self.learning_rate),
+            "objective": "reg:squarederror",
+            "tree_method": "hist",
+            "nthread": 1,
+            "seed": int(self.random_state),
+            "max_depth": int(self.max_depth),
+            "min_child_weight": float(self.min_child_weight),
+            "eta": float(self.learning_rate),
             "colsample_bytree": min(1.0, max(_MIN_COLSAMPLE, float(self.colsample_bytree))),
             "colsample_bylevel": min(1.0, max(_MIN_COLSAMPLE, float(self.colsample_bylevel))),
             "verbosity": 0,
@@ -97,13 +112,18 @@ class XGBPredictor(_BoostBase):
     def _predict(self, X, archs: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)
         if X.shape[1] != self.n_features_:
-            raise PredictorError(f"xgb: encoding has {X.shape[1]} dims, the model was fitted on {self.n_features_}")
+            raise PredictorError(
+                f"xgb: encoding has {X.shape[1]} dims, the model was fitted on {self.n_features_}"
+            )
         return np.asarray(self.booster_.inplace_predict(X), dtype=np.float64)
 
     def _state(self, folder: Path) -> dict:
         self.booster_.save_model(str(folder / self.MODEL_FILE))
-        return {"file": self.MODEL_FILE, "n_features": self.n_features_,
-                "sha256": _sha256(folder / self.MODEL_FILE)}
+        return {
+            "file": self.MODEL_FILE,
+            "n_features": self.n_features_,
+            "sha256": _sha256(folder / self.MODEL_FILE),
+        }
 
     def _load_state(self, folder: Path, state: dict) -> None:
         import xgboost as xgb
@@ -114,7 +134,9 @@ class XGBPredictor(_BoostBase):
         self.booster_ = booster
         self.n_features_ = int(state["n_features"])
         if booster.num_features() != self.n_features_:
-            raise PredictorError(f"{path}: model has {booster.num_features()} features, expected {self.n_features_}")
+            raise PredictorError(
+                f"{path}: model has {booster.num_features()} features, expected {self.n_features_}"
+            )
 
 
 class LGBPredictor(_BoostBase):
@@ -125,9 +147,16 @@ class LGBPredictor(_BoostBase):
     family: ClassVar[str] = "LightGBM"
     MODEL_FILE: ClassVar[str] = "model.txt"
 
-    def __init__(self, num_leaves: int = 31, learning_rate: float = 0.05, feature_fraction: float = 0.9,
-                 n_estimators: int = 100, min_child_samples: int = 5, space: str = "nb201",
-                 random_state: int = 0):
+    def __init__(
+        self,
+        num_leaves: int = 31,
+        learning_rate: float = 0.05,
+        feature_fraction: float = 0.9,
+        n_estimators: int = 100,
+        min_child_samples: int = 5,
+        space: str = "nb201",
+        random_state: int = 0,
+    ):
         self.num_leaves = num_leaves
         self.learning_rate = learning_rate
         self.feature_fraction = feature_fraction
@@ -148,11 +177,17 @@ class LGBPredictor(_BoostBase):
         import lightgbm as lgb
 
         params = {
-            "objective": "regression", "num_leaves": int(self.num_leaves),
-            "learning_rate": float(self.learning_rate), "feature_fraction": float(self.feature_fraction),
-            "min_data_in_leaf": int(self.min_child_samples), "min_data_in_bin": 1,
-            "seed": int(self.random_state), "deterministic": True, "force_col_wise": True,
-            "num_threads": 1, "verbose": -1,
+            "objective": "regression",
+            "num_leaves": int(self.num_leaves),
+            "learning_rate": float(self.learning_rate),
+            "feature_fraction": float(self.feature_fraction),
+            "min_data_in_leaf": int(self.min_child_samples),
+            "min_data_in_bin": 1,
+            "seed": int(self.random_state),
+            "deterministic": True,
+            "force_col_wise": True,
+            "num_threads": 1,
+            "verbose": -1,
         }
         data = lgb.Dataset(np.asarray(X, dtype=np.float64), label=z, params={"verbose": -1})
         self.booster_ = lgb.train(params, data, num_boost_round=int(self.n_estimators))
@@ -161,13 +196,18 @@ class LGBPredictor(_BoostBase):
     def _predict(self, X, archs: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.shape[1] != self.n_features_:
-            raise PredictorError(f"lgb: encoding has {X.shape[1]} dims, the model was fitted on {self.n_features_}")
+            raise PredictorError(
+                f"lgb: encoding has {X.shape[1]} dims, the model was fitted on {self.n_features_}"
+            )
         return np.asarray(self.booster_.predict(X, num_threads=1), dtype=np.float64)
 
     def _state(self, folder: Path) -> dict:
         self.booster_.save_model(str(folder / self.MODEL_FILE))
-        return {"file": self.MODEL_FILE, "n_features": self.n_features_,
-                "sha256": _sha256(folder / self.MODEL_FILE)}
+        return {
+            "file": self.MODEL_FILE,
+            "n_features": self.n_features_,
+            "sha256": _sha256(folder / self.MODEL_FILE),
+        }
 
     def _load_state(self, folder: Path, state: dict) -> None:
         import lightgbm as lgb
@@ -176,8 +216,9 @@ class LGBPredictor(_BoostBase):
         self.booster_ = lgb.Booster(model_file=str(path))
         self.n_features_ = int(state["n_features"])
         if self.booster_.num_feature() != self.n_features_:
-            raise PredictorError(f"{path}: model has {self.booster_.num_feature()} features, "
-                                 f"expected {self.n_features_}")
+            raise PredictorError(
+                f"{path}: model has {self.booster_.num_feature()} features, expected {self.n_features_}"
+            )
 
 
 @functools.lru_cache(maxsize=1)
@@ -207,7 +248,7 @@ def _fast_normal():
             self._params = params
             self.loc = params[0]
             self.scale = np.exp(params[1])
-            self.var = self.scale ** 2
+            self.var = self.scale**2
 
         @property
         def dist(self):
@@ -228,8 +269,15 @@ class NGBPredictor(_BoostBase):
     TREES_FILE: ClassVar[str] = "trees.npz"
     BOOST_FILE: ClassVar[str] = "boosting.json"
 
-    def __init__(self, n_estimators: int = 128, learning_rate: float = 0.081, max_depth: int = 6,
-                 max_features: float = 0.79, space: str = "nb201", random_state: int = 0):
+    def __init__(
+        self,
+        n_estimators: int = 128,
+        learning_rate: float = 0.081,
+        max_depth: int = 6,
+        max_features: float = 0.79,
+        space: str = "nb201",
+        random_state: int = 0,
+    ):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -251,17 +299,29 @@ class NGBPredictor(_BoostBase):
         from sklearn.tree import DecisionTreeRegressor
 
         X = np.asarray(X, dtype=np.float32)
-        base = DecisionTreeRegressor(criterion="squared_error", max_depth=int(self.max_depth),
-                                     max_features=float(self.max_features), random_state=int(self.random_state))
-        model = NGBRegressor(Dist=_fast_normal(), Base=base, n_estimators=int(self.n_estimators),
-                             learning_rate=float(self.learning_rate), natural_gradient=True, verbose=False,
-                             random_state=int(self.random_state))
+        base = DecisionTreeRegressor(
+            criterion="squared_error",
+            max_depth=int(self.max_depth),
+            max_features=float(self.max_features),
+            random_state=int(self.random_state),
+        )
+        model = NGBRegressor(
+            Dist=_fast_normal(),
+            Base=base,
+            n_estimators=int(self.n_estimators),
+            learning_rate=float(self.learning_rate),
+            natural_gradient=True,
+            verbose=False,
+            random_state=int(self.random_state),
+        )
         with np.errstate(all="ignore"):
             model.fit(X, z)
         full = np.arange(X.shape[1])
         if any(len(c) != len(full) or np.any(np.asarray(c) != full) for c in model.col_idxs):
             raise PredictorError("ngb: column subsampling is not supported by the packed format")
-        self.trees_ = PackedTrees.from_sklearn([t for models in model.base_models for t in models], X.shape[1])
+        self.trees_ = PackedTrees.from_sklearn(
+            [t for models in model.base_models for t in models], X.shape[1]
+        )
         self.scalings_ = np.asarray(model.scalings, dtype=np.float64)
         self.init_params_ = np.asarray(model.init_params, dtype=np.float64).ravel()
         self.n_params_ = len(self.init_params_)
@@ -291,7 +351,10 @@ class NGBPredictor(_BoostBase):
 
     def _state(self, folder: Path) -> dict:
         self.trees_.save(folder / self.TREES_FILE)
-        doc = {"scalings": [float(v) for v in self.scalings_], "init_params": [float(v) for v in self.init_params_]}
+        doc = {
+            "scalings": [float(v) for v in self.scalings_],
+            "init_params": [float(v) for v in self.init_params_],
+        }
         (folder / self.BOOST_FILE).write_text(json.dumps(doc))
         return {"trees": self.TREES_FILE, "boosting": self.BOOST_FILE, "n_stages": len(self.scalings_)}
 
@@ -301,6 +364,8 @@ class NGBPredictor(_BoostBase):
         scalings = np.asarray(doc["scalings"], dtype=np.float64)
         init = np.asarray(doc["init_params"], dtype=np.float64)
         if len(scalings) != int(state["n_stages"]) or len(trees.roots) != len(scalings) * len(init):
-            raise PredictorError(f"{folder}: {len(trees.roots)} trees do not match {len(scalings)} boosting stages "
-                                 f"x {len(init)} parameters")
+            raise PredictorError(
+                f"{folder}: {len(trees.roots)} trees do not match {len(scalings)} boosting stages "
+                f"x {len(init)} parameters"
+            )
         self.trees_, self.scalings_, self.init_params_, self.n_params_ = trees, scalings, init, len(init)

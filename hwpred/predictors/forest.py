@@ -6,11 +6,13 @@ from those arrays ourselves, vectorised over all trees at once. The same code ru
 after loading, so a loaded forest gives bit-identical predictions; ``tests`` also check it
 agrees with scikit-learn's own ``predict``. :class:`PackedTrees` is shared with NGBoost.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -26,17 +28,19 @@ class PackedTrees:
     ``left``/``right`` are global node indices (-1 at leaves); ``value`` is the leaf output.
     """
 
-    left: np.ndarray       # int64
-    right: np.ndarray      # int64
-    feature: np.ndarray    # int64 (-2 at leaves)
+    left: np.ndarray  # int64
+    right: np.ndarray  # int64
+    feature: np.ndarray  # int64 (-2 at leaves)
     threshold: np.ndarray  # float64
-    value: np.ndarray      # float64
-    roots: np.ndarray      # int64, one per tree
+    value: np.ndarray  # float64
+    roots: np.ndarray  # int64, one per tree
     n_features: int
 
     @classmethod
-    def from_sklearn(cls, trees: Sequence[Any], n_features: int) -> "PackedTrees":
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("left", "right", "feature", "threshold", "value")}
+    def from_sklearn(cls, trees: Sequence[Any], n_features: int) -> PackedTrees:
+        parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("left", "right", "feature", "threshold", "value")
+        }
         roots, offset = [], 0
         for est in trees:
             t = est.tree_
@@ -51,8 +55,11 @@ class PackedTrees:
             parts["value"].append(t.value[:, 0, 0].astype(np.float64))
             roots.append(offset)
             offset += n
-        return cls(**{k: np.concatenate(v) for k, v in parts.items()},
-                   roots=np.asarray(roots, dtype=np.int64), n_features=int(n_features))
+        return cls(
+            **{k: np.concatenate(v) for k, v in parts.items()},
+            roots=np.asarray(roots, dtype=np.int64),
+            n_features=int(n_features),
+        )
 
     def leaf_values(self, X: np.ndarray, trees: np.ndarray | None = None) -> np.ndarray:
         """(n_samples, n_trees) leaf outputs; the split test is scikit-learn's ``float32(x) <= threshold``.
@@ -64,7 +71,9 @@ class PackedTrees:
         """
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.n_features:
-            raise PredictorError(f"trees were fitted on {self.n_features} features, got input of shape {X.shape}")
+            raise PredictorError(
+                f"trees were fitted on {self.n_features} features, got input of shape {X.shape}"
+            )
         roots = self.roots if trees is None else self.roots[np.asarray(trees, dtype=np.int64)]
         n, t = X.shape[0], len(roots)
         leaf = self.left < 0
@@ -82,14 +91,30 @@ class PackedTrees:
         return self.value[cur].reshape(n, t)
 
     def save(self, path: Path) -> None:
-        np.savez(path, allow_pickle=False, left=self.left, right=self.right, feature=self.feature, threshold=self.threshold,
-                 value=self.value, roots=self.roots, n_features=np.asarray(self.n_features, dtype=np.int64))
+        np.savez(
+            path,
+            allow_pickle=False,
+            left=self.left,
+            right=self.right,
+            feature=self.feature,
+            threshold=self.threshold,
+            value=self.value,
+            roots=self.roots,
+            n_features=np.asarray(self.n_features, dtype=np.int64),
+        )
 
     @classmethod
-    def load(cls, path: Path) -> "PackedTrees":
+    def load(cls, path: Path) -> PackedTrees:
         with np.load(path, allow_pickle=False) as z:
-            out = cls(left=z["left"], right=z["right"], feature=z["feature"], threshold=z["threshold"],
-                      value=z["value"], roots=z["roots"], n_features=int(z["n_features"]))
+            out = cls(
+                left=z["left"],
+                right=z["right"],
+                feature=z["feature"],
+                threshold=z["threshold"],
+                value=z["value"],
+                roots=z["roots"],
+                n_features=int(z["n_features"]),
+            )
         out.check()
         return out
 
@@ -99,10 +124,15 @@ class PackedTrees:
         if not (len(self.right) == len(self.feature) == len(self.threshold) == len(self.value) == m):
             raise PredictorError("packed trees: node arrays differ in length")
         inner = self.left >= 0
-        if (np.any(self.left >= m) or np.any(self.right >= m) or np.any(inner != (self.right >= 0))
-                or np.any(self.roots < 0) or np.any(self.roots >= max(m, 1))
-                or np.any(inner & ((self.feature < 0) | (self.feature >= self.n_features)))
-                or np.any(inner & ((self.left <= np.arange(m)) | (self.right <= np.arange(m))))):
+        if (
+            np.any(self.left >= m)
+            or np.any(self.right >= m)
+            or np.any(inner != (self.right >= 0))
+            or np.any(self.roots < 0)
+            or np.any(self.roots >= max(m, 1))
+            or np.any(inner & ((self.feature < 0) | (self.feature >= self.n_features)))
+            or np.any(inner & ((self.left <= np.arange(m)) | (self.right <= np.arange(m))))
+        ):
             raise PredictorError("packed trees: node arrays are inconsistent (damaged file?)")
         if not (np.all(np.isfinite(self.value)) and np.all(np.isfinite(self.threshold[inner]))):
             raise PredictorError("packed trees: non-finite values (damaged file?)")
@@ -115,8 +145,15 @@ class RandomForestPredictor(Predictor):
     differentiable: ClassVar[bool] = False
     min_samples: ClassVar[int] = 2
 
-    def __init__(self, n_estimators: int = 116, max_features: float = 0.17, min_samples_leaf: int = 2,
-                 min_samples_split: int = 2, space: str = "nb201", random_state: int = 0):
+    def __init__(
+        self,
+        n_estimators: int = 116,
+        max_features: float = 0.17,
+        min_samples_leaf: int = 2,
+        min_samples_split: int = 2,
+        space: str = "nb201",
+        random_state: int = 0,
+    ):
         self.n_estimators = n_estimators
         self.max_features = max_features
         self.min_samples_leaf = min_samples_leaf
@@ -137,9 +174,13 @@ class RandomForestPredictor(Predictor):
         from sklearn.ensemble import RandomForestRegressor
 
         return RandomForestRegressor(
-            n_estimators=int(self.n_estimators), max_features=float(self.max_features),
-            min_samples_leaf=int(self.min_samples_leaf), min_samples_split=int(self.min_samples_split),
-            random_state=int(self.random_state), n_jobs=1)
+            n_estimators=int(self.n_estimators),
+            max_features=float(self.max_features),
+            min_samples_leaf=int(self.min_samples_leaf),
+            min_samples_split=int(self.min_samples_split),
+            random_state=int(self.random_state),
+            n_jobs=1,
+        )
 
     def _fit(self, X, z: np.ndarray, archs: np.ndarray) -> None:
         X = np.asarray(X, dtype=np.float32)
@@ -156,6 +197,8 @@ class RandomForestPredictor(Predictor):
     def _load_state(self, folder: Path, state: dict) -> None:
         trees = PackedTrees.load(folder / state.get("file", TREES_FILE))
         if len(trees.roots) != int(state["n_trees"]) or len(trees.left) != int(state["n_nodes"]):
-            raise PredictorError(f"{folder / TREES_FILE}: holds {len(trees.roots)} trees / {len(trees.left)} nodes, "
-                                 f"predictor.json says {state['n_trees']} / {state['n_nodes']}")
+            raise PredictorError(
+                f"{folder / TREES_FILE}: holds {len(trees.roots)} trees / {len(trees.left)} nodes, "
+                f"predictor.json says {state['n_trees']} / {state['n_nodes']}"
+            )
         self.trees_ = trees

@@ -20,6 +20,7 @@ thread. More steps keep improving the default (Kendall tau on help:raspi4 at 1,0
 0.77 after 7k steps, 0.85 after 25k); pass ``epochs=<int>`` or a larger ``min_steps`` to trade
 time for quality, or tune ``lr``.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,6 +39,7 @@ STATE_FILE = "gcn_state.pt"
 
 
 # ---- the network -------------------------------------------------------------------------------
+
 
 class GCNNet(nn.Module):
     """GCNConv stack + (mean pool, output node) readout + MLP head, with a dense twin of the forward."""
@@ -58,8 +60,13 @@ class GCNNet(nn.Module):
         pooled = torch.cat([h.mean(dim=1), h[:, -1, :]], dim=1)
         return self.head(pooled).squeeze(-1)
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, n_graphs: int,
-                edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        edge_index: torch.Tensor,
+        n_graphs: int,
+        edge_weight: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Sparse path: x (graphs*nodes, F) with every graph's nodes contiguous, same node count per graph."""
         from torch_geometric.nn import global_mean_pool
 
@@ -96,6 +103,7 @@ class GCNNet(nn.Module):
 
 # ---- graph batching helpers -------------------------------------------------------------------------
 
+
 def _edges(adj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(b, N, N) dense adjacency -> (edge_index over the b*N stacked nodes, edge weights)."""
     b, s, t = torch.nonzero(adj, as_tuple=True)
@@ -114,8 +122,9 @@ def soft_adjacency(feats: torch.Tensor, space_name: str) -> torch.Tensor:
     """
     n = feats.shape[1]
     if space_name == "nb201":
-        base = torch.as_tensor(graph([(0,) * (n - 2)], space_name).adjacency[0], dtype=feats.dtype,
-                               device=feats.device)
+        base = torch.as_tensor(
+            graph([(0,) * (n - 2)], space_name).adjacency[0], dtype=feats.dtype, device=feats.device
+        )
         return base.unsqueeze(0).expand(feats.shape[0], -1, -1)
     present = 1.0 - feats[:, :, 2]  # feature column 2 = op 0 = "absent"
     ones = torch.ones_like(present[:, :1])
@@ -156,8 +165,18 @@ class _GraphData:
         return f.reshape(-1, f.shape[-1]), ei, len(idx), w
 
 
-def train_gcn(net: GCNNet, data: _GraphData, z: torch.Tensor, *, epochs: int, lr: float, batch_size: int,
-              weight_decay: float, generator: torch.Generator, idx_subset: torch.Tensor | None = None) -> None:
+def train_gcn(
+    net: GCNNet,
+    data: _GraphData,
+    z: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    weight_decay: float,
+    generator: torch.Generator,
+    idx_subset: torch.Tensor | None = None,
+) -> None:
     """MSE on standardised targets through the shared mini-batch Adam loop."""
     sub = torch.arange(len(data)) if idx_subset is None else idx_subset
 
@@ -166,8 +185,16 @@ def train_gcn(net: GCNNet, data: _GraphData, z: torch.Tensor, *, epochs: int, lr
         x, ei, nb, w = data.batch(rows)
         return nn.functional.mse_loss(net(x, ei, nb, w), z[rows])
 
-    tu.train_loop(net, len(sub), batch_loss, epochs=epochs, lr=lr, batch_size=batch_size,
-                  weight_decay=weight_decay, generator=generator)
+    tu.train_loop(
+        net,
+        len(sub),
+        batch_loss,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        weight_decay=weight_decay,
+        generator=generator,
+    )
 
 
 def predict_gcn(net: GCNNet, data: _GraphData, chunk: int = 4096) -> np.ndarray:
@@ -182,8 +209,9 @@ def predict_gcn(net: GCNNet, data: _GraphData, chunk: int = 4096) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def auto_epochs(epochs: int | None, n: int, batch_size: int, min_steps: int, min_epochs: int,
-                max_epochs: int) -> int:
+def auto_epochs(
+    epochs: int | None, n: int, batch_size: int, min_steps: int, min_epochs: int, max_epochs: int
+) -> int:
     """Epoch count for a training-set size: fixed when given, else about ``min_steps`` optimiser steps."""
     if epochs is not None:
         if int(epochs) < 1:
@@ -200,12 +228,15 @@ def check_flat_input(x, space_name: str, name: str) -> tuple[torch.Tensor, int, 
     if x.dim() == 1:
         x = x.unsqueeze(0)
     if x.dim() != 2 or x.shape[1] != n_nodes * n_feat:
-        raise PredictorError(f"{name}: torch_forward expects a (batch, {n_nodes * n_feat}) flattened graph "
-                             f"node-feature tensor ({n_nodes} nodes x {n_feat} features), got {tuple(x.shape)}")
+        raise PredictorError(
+            f"{name}: torch_forward expects a (batch, {n_nodes * n_feat}) flattened graph "
+            f"node-feature tensor ({n_nodes} nodes x {n_feat} features), got {tuple(x.shape)}"
+        )
     return x.to(torch.float32), n_nodes, n_feat
 
 
 # ---- the predictor ----------------------------------------------------------------------------------
+
 
 class GCNPredictor(Predictor):
     name: ClassVar[str] = "gcn"
@@ -214,10 +245,21 @@ class GCNPredictor(Predictor):
     differentiable: ClassVar[bool] = True
     min_samples: ClassVar[int] = 2
 
-    def __init__(self, hidden: int = 144, num_layers: int = 3, batch_size: int = 7, lr: float = 1e-4,
-                 weight_decay: float = 3e-4, epochs: int | None = None, min_steps: int = 8000,
-                 max_epochs: int = 600, dropout: float = 0.0, device: str = "cpu", space: str = "nb201",
-                 random_state: int = 0):
+    def __init__(
+        self,
+        hidden: int = 144,
+        num_layers: int = 3,
+        batch_size: int = 7,
+        lr: float = 1e-4,
+        weight_decay: float = 3e-4,
+        epochs: int | None = None,
+        min_steps: int = 8000,
+        max_epochs: int = 600,
+        dropout: float = 0.0,
+        device: str = "cpu",
+        space: str = "nb201",
+        random_state: int = 0,
+    ):
         self.hidden = hidden
         self.num_layers = num_layers
         self.batch_size = batch_size
@@ -250,8 +292,16 @@ class GCNPredictor(Predictor):
         with tu.seeded(self.random_state, dev) as gen:
             self.net_ = self._build().to(dev)
             data = _GraphData(X, dev)
-            train_gcn(self.net_, data, tu.to_tensor(z, dev), epochs=epochs, lr=float(self.lr),
-                      batch_size=int(self.batch_size), weight_decay=float(self.weight_decay), generator=gen)
+            train_gcn(
+                self.net_,
+                data,
+                tu.to_tensor(z, dev),
+                epochs=epochs,
+                lr=float(self.lr),
+                batch_size=int(self.batch_size),
+                weight_decay=float(self.weight_decay),
+                generator=gen,
+            )
         self.epochs_ = epochs
         self.net_.eval()
 

@@ -14,6 +14,7 @@ budget: 100 Adam steps at lr 0.1. After fitting, the posterior mean is cached as
 ``c + k(x, Z) @ w`` (Z = training inputs, or the inducing points for SGPR) with the fitted gpytorch
 kernel, so a query is one kernel evaluation and :meth:`torch_forward` is differentiable in x.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -59,8 +60,10 @@ def _cholesky(k: torch.Tensor) -> torch.Tensor:
         factor, info = torch.linalg.cholesky_ex(k + jitter * eye)
         if int(info) == 0:
             return factor
-    raise PredictorError("GP kernel matrix is not positive definite even with jitter 1e-4; "
-                         "check for duplicated inputs with conflicting targets or lower lr")
+    raise PredictorError(
+        "GP kernel matrix is not positive definite even with jitter 1e-4; "
+        "check for duplicated inputs with conflicting targets or lower lr"
+    )
 
 
 class GPPredictor(Predictor):
@@ -69,8 +72,16 @@ class GPPredictor(Predictor):
     default_encoding = "onehot"
     differentiable: ClassVar[bool] = True
 
-    def __init__(self, kernel: str = "rbf", lr: float = 0.1, iterations: int = 100, hparam_subset: int | None = 400,
-                 device: str = "cpu", space: str = "nb201", random_state: int | None = 0):
+    def __init__(
+        self,
+        kernel: str = "rbf",
+        lr: float = 0.1,
+        iterations: int = 100,
+        hparam_subset: int | None = 400,
+        device: str = "cpu",
+        space: str = "nb201",
+        random_state: int | None = 0,
+    ):
         self.kernel = kernel
         self.lr = lr
         self.iterations = iterations
@@ -81,9 +92,11 @@ class GPPredictor(Predictor):
 
     @classmethod
     def search_space(cls, trial) -> dict:
-        return {"kernel": trial.suggest_categorical("kernel", list(KERNELS)),
-                "lr": trial.suggest_float("lr", 1e-2, 0.3, log=True),
-                "iterations": trial.suggest_int("iterations", 25, 200, log=True)}
+        return {
+            "kernel": trial.suggest_categorical("kernel", list(KERNELS)),
+            "lr": trial.suggest_float("lr", 1e-2, 0.3, log=True),
+            "iterations": trial.suggest_int("iterations", 25, 200, log=True),
+        }
 
     # --- model construction (shared with the sparse variant) ---------------------------------------
     def _kernel(self, x: torch.Tensor, gen: torch.Generator | None, likelihood) -> gpytorch.kernels.Kernel:
@@ -92,7 +105,9 @@ class GPPredictor(Predictor):
     def _build(self, x: torch.Tensor, y: torch.Tensor, gen: torch.Generator | None = None):
         likelihood = gpytorch.likelihoods.GaussianLikelihood()
         model = _ExactModel(x, y, likelihood, self._kernel(x, gen, likelihood))
-        return model.to(device=x.device, dtype=torch.float64), likelihood.to(device=x.device, dtype=torch.float64)
+        return model.to(device=x.device, dtype=torch.float64), likelihood.to(
+            device=x.device, dtype=torch.float64
+        )
 
     def _fit(self, X, z, archs) -> None:
         dev = tu.resolve_device(self.device)
@@ -124,7 +139,7 @@ class GPPredictor(Predictor):
         k = getattr(self, "hparam_subset", None)  # SGPR has none: its O(n m^2) bound uses every point
         if k is None or len(x) <= int(k):
             return x, y
-        idx = torch.randperm(len(x), generator=gen)[:int(k)].to(x.device)
+        idx = torch.randperm(len(x), generator=gen)[: int(k)].to(x.device)
         return x[idx], y[idx]
 
     # --- posterior mean c + k(x, Z) @ w, cached once after fitting/loading --------------------------
@@ -164,8 +179,14 @@ class GPPredictor(Predictor):
 
     # --- persistence: training data + state dict, rebuilt and re-conditioned on load -----------------
     def _state(self, folder: Path) -> dict:
-        tu.save_state({"x": self.model_.train_inputs[0], "y": self.model_.train_targets,
-                       "model": self.model_.state_dict()}, folder / "gp.pt")
+        tu.save_state(
+            {
+                "x": self.model_.train_inputs[0],
+                "y": self.model_.train_targets,
+                "model": self.model_.state_dict(),
+            },
+            folder / "gp.pt",
+        )
         return {"n_features": self.n_features_}
 
     def _load_state(self, folder: Path, state: dict) -> None:
@@ -184,8 +205,16 @@ class SparseGPPredictor(GPPredictor):
     name = "sparse_gp"
     family = "Sparse Gaussian Process"
 
-    def __init__(self, kernel: str = "rbf", num_inducing: int = 64, lr: float = 0.1, iterations: int = 100,
-                 device: str = "cpu", space: str = "nb201", random_state: int | None = 0):
+    def __init__(
+        self,
+        kernel: str = "rbf",
+        num_inducing: int = 64,
+        lr: float = 0.1,
+        iterations: int = 100,
+        device: str = "cpu",
+        space: str = "nb201",
+        random_state: int | None = 0,
+    ):
         self.kernel = kernel
         self.num_inducing = num_inducing
         self.lr = lr

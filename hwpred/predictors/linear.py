@@ -5,6 +5,7 @@ one prediction path (numpy), one differentiable path (torch) and one JSON save f
 our own ``X @ coef`` rather than scikit-learn's ``predict`` keeps a loaded predictor bit-for-bit
 identical to the one saved, since only the coefficients travel.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,9 @@ class _LinearBase(Predictor):
         coef = np.asarray(model.coef_, dtype=np.float64).ravel()
         intercept = float(np.ravel(model.intercept_)[0])
         if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
-            raise PredictorError(f"{self.name}: the fit produced non-finite coefficients; "
-                                 "check the targets for extreme values")
+            raise PredictorError(
+                f"{self.name}: the fit produced non-finite coefficients; check the targets for extreme values"
+            )
         self.coef_, self.intercept_ = coef, intercept
         self.extra_ = self._extra_state(model)
         self._torch_cache = None
@@ -48,8 +50,10 @@ class _LinearBase(Predictor):
     def _predict(self, X, archs: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.shape[1] != len(self.coef_):
-            raise PredictorError(f"{self.name}: encoding has {X.shape[1]} dims but the model was fitted on "
-                                 f"{len(self.coef_)}; was it fitted on another search space?")
+            raise PredictorError(
+                f"{self.name}: encoding has {X.shape[1]} dims but the model was fitted on "
+                f"{len(self.coef_)}; was it fitted on another search space?"
+            )
         return X @ self.coef_ + self.intercept_
 
     def torch_forward(self, x):
@@ -64,13 +68,18 @@ class _LinearBase(Predictor):
             self._torch_cache = cache = (w, b)
         w, b = cache
         if x.shape[-1] != w.shape[0]:
-            raise PredictorError(f"{self.name}: torch_forward expects {w.shape[0]} one-hot dims, got {x.shape[-1]}")
+            raise PredictorError(
+                f"{self.name}: torch_forward expects {w.shape[0]} one-hot dims, got {x.shape[-1]}"
+            )
         return x @ w + b
 
     # ---- persistence: coefficients as JSON (Python floats round-trip exactly) --------------------
     def _state(self, folder: Path) -> dict:
-        doc = {"coef": [float(v) for v in self.coef_], "intercept": float(self.intercept_),
-               "extra": self.extra_}
+        doc = {
+            "coef": [float(v) for v in self.coef_],
+            "intercept": float(self.intercept_),
+            "extra": self.extra_,
+        }
         (folder / COEF_FILE).write_text(json.dumps(doc))
         return {"file": COEF_FILE, "n_coef": len(self.coef_)}
 
@@ -78,7 +87,9 @@ class _LinearBase(Predictor):
         doc = json.loads((folder / state.get("file", COEF_FILE)).read_text())
         coef = np.asarray(doc["coef"], dtype=np.float64)
         if coef.ndim != 1 or len(coef) != int(state["n_coef"]):
-            raise PredictorError(f"{folder / COEF_FILE}: expected {state['n_coef']} coefficients, found {coef.size}")
+            raise PredictorError(
+                f"{folder / COEF_FILE}: expected {state['n_coef']} coefficients, found {coef.size}"
+            )
         intercept = float(doc["intercept"])
         if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
             raise PredictorError(f"{folder / COEF_FILE}: non-finite coefficients (damaged file?)")
@@ -134,8 +145,16 @@ class BayesianLinearPredictor(_LinearBase):
     name: ClassVar[str] = "bayes_lin_reg"
     family: ClassVar[str] = "Bayesian Linear Regression"
 
-    def __init__(self, alpha_1: float = 1e-6, alpha_2: float = 1e-6, lambda_1: float = 1e-6,
-                 lambda_2: float = 1e-6, max_iter: int = 300, space: str = "nb201", random_state: int = 0):
+    def __init__(
+        self,
+        alpha_1: float = 1e-6,
+        alpha_2: float = 1e-6,
+        lambda_1: float = 1e-6,
+        lambda_2: float = 1e-6,
+        max_iter: int = 300,
+        space: str = "nb201",
+        random_state: int = 0,
+    ):
         self.alpha_1 = alpha_1
         self.alpha_2 = alpha_2
         self.lambda_1 = lambda_1
@@ -146,15 +165,21 @@ class BayesianLinearPredictor(_LinearBase):
 
     @classmethod
     def search_space(cls, trial) -> dict[str, Any]:
-        return {k: trial.suggest_float(k, 1e-8, 1e-4, log=True)
-                for k in ("alpha_1", "alpha_2", "lambda_1", "lambda_2")}
+        return {
+            k: trial.suggest_float(k, 1e-8, 1e-4, log=True)
+            for k in ("alpha_1", "alpha_2", "lambda_1", "lambda_2")
+        }
 
     def _make_model(self):
         from sklearn.linear_model import BayesianRidge
 
-        return BayesianRidge(alpha_1=float(self.alpha_1), alpha_2=float(self.alpha_2),
-                             lambda_1=float(self.lambda_1), lambda_2=float(self.lambda_2),
-                             max_iter=int(self.max_iter))
+        return BayesianRidge(
+            alpha_1=float(self.alpha_1),
+            alpha_2=float(self.alpha_2),
+            lambda_1=float(self.lambda_1),
+            lambda_2=float(self.lambda_2),
+            max_iter=int(self.max_iter),
+        )
 
     def _extra_state(self, model) -> dict[str, Any]:
         # noise and weight precisions (standardised units): useful provenance of the evidence fit

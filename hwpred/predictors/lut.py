@@ -13,6 +13,7 @@ position, so the plan has one baseline; the chaining is there for spaces where i
 Prediction: ``z(arch) = z(baseline) + sum_i delta[i, arch[i]]`` in standardised units, i.e. a
 linear map of the adjacency one-hot encoding, which is what ``torch_forward`` computes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -58,13 +59,13 @@ def _edits_of(sp: SearchSpace, base: Arch) -> list[tuple[int, int, Arch]]:
     for i in range(sp.num_positions):
         for v in range(sp.num_ops):
             if v != base[i]:
-                cand = base[:i] + (v,) + base[i + 1:]
+                cand = base[:i] + (v,) + base[i + 1 :]
                 if sp.is_valid(cand):
                     out.append((i, v, cand))
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lut_plan(space: str) -> LutPlan:
     """Greedy cover of every reachable (position, op) pair by one-edit neighbours of baselines."""
     sp = get_space(space)
@@ -72,8 +73,9 @@ def lut_plan(space: str) -> LutPlan:
     reachable = frozenset((i, int(v)) for i in range(sp.num_positions) for v in np.unique(all_archs[:, i]))
     zero = (0,) * sp.num_positions
     # the all-op-0 architecture first (NB201's baseline by convention), then enumeration order
-    candidates = ([zero] if sp.is_valid(zero) else []) + [tuple(int(v) for v in a) for a in all_archs
-                                                          if tuple(a) != zero]
+    candidates = ([zero] if sp.is_valid(zero) else []) + [
+        tuple(int(v) for v in a) for a in all_archs if tuple(a) != zero
+    ]
     baselines: list[Arch] = []
     edits: list[tuple[int, int, int, Arch]] = []
     known: set[tuple[int, int]] = set()
@@ -150,7 +152,8 @@ class LookupTablePredictor(Predictor):
                 f"lut: a lookup table is built from the {len(need)} architectures of "
                 f"LookupTablePredictor.required_archs({sp.name!r}) (baseline + one-edit neighbours), "
                 f"but {len(missing)} of them are missing from the training data, e.g. "
-                f"{sp.to_string(missing[0])}; measure/look up those architectures and fit on them")
+                f"{sp.to_string(missing[0])}; measure/look up those architectures and fit on them"
+            )
         zval = {a: float(np.mean(sums[a])) for a in need}
         delta = np.zeros((sp.num_positions, sp.num_ops))
         covered = np.zeros((sp.num_positions, sp.num_ops), dtype=bool)
@@ -171,8 +174,10 @@ class LookupTablePredictor(Predictor):
         pos = np.arange(archs.shape[1])[None, :]
         if not np.all(self.covered_[pos, archs]):
             bad = archs[~np.all(self.covered_[pos, archs], axis=1)][0]
-            raise PredictorError(f"lut: architecture {tuple(int(v) for v in bad)} uses a (position, op) pair "
-                                 "the table has no entry for")
+            raise PredictorError(
+                f"lut: architecture {tuple(int(v) for v in bad)} uses a (position, op) pair "
+                "the table has no entry for"
+            )
         return self.base_z_ + self.delta_[pos, archs].sum(axis=1)
 
     def torch_forward(self, x):
@@ -184,22 +189,30 @@ class LookupTablePredictor(Predictor):
         if cache is None or cache.dtype != x.dtype or cache.device != x.device:
             self._torch_cache = cache = torch.as_tensor(self.delta_.ravel(), dtype=x.dtype, device=x.device)
         if x.shape[-1] != cache.shape[0]:
-            raise PredictorError(f"lut: torch_forward expects the {cache.shape[0]}-dim one-hot encoding, "
-                                 f"got {x.shape[-1]} dims")
+            raise PredictorError(
+                f"lut: torch_forward expects the {cache.shape[0]}-dim one-hot encoding, "
+                f"got {x.shape[-1]} dims"
+            )
         return x @ cache + self.base_z_
 
     def table(self) -> dict[str, object]:
         """The fitted table in the original unit: baseline value and per-(position, op) deltas."""
         self._check_fitted()
-        return {"baseline": self._space().to_string(self.baseline_),
-                "baseline_value": self.base_z_ * self.y_std_ + self.y_mean_,
-                "delta": (self.delta_ * self.y_std_).tolist()}
+        return {
+            "baseline": self._space().to_string(self.baseline_),
+            "baseline_value": self.base_z_ * self.y_std_ + self.y_mean_,
+            "delta": (self.delta_ * self.y_std_).tolist(),
+        }
 
     # ---- persistence ----------------------------------------------------------------------------
     def _state(self, folder: Path) -> dict:
-        doc = {"baseline": list(self.baseline_), "base_z": float(self.base_z_),
-               "delta": self.delta_.tolist(), "covered": self.covered_.astype(int).tolist(),
-               "n_used": int(self.n_used_)}
+        doc = {
+            "baseline": list(self.baseline_),
+            "base_z": float(self.base_z_),
+            "delta": self.delta_.tolist(),
+            "covered": self.covered_.astype(int).tolist(),
+            "n_used": int(self.n_used_),
+        }
         (folder / TABLE_FILE).write_text(json.dumps(doc))
         return {"file": TABLE_FILE}
 
@@ -210,8 +223,9 @@ class LookupTablePredictor(Predictor):
         covered = np.asarray(doc["covered"], dtype=bool)
         shape = (sp.num_positions, sp.num_ops)
         if delta.shape != shape or covered.shape != shape:
-            raise PredictorError(f"{folder / TABLE_FILE}: table shape {delta.shape} does not match the "
-                                 f"{sp.name} space {shape}")
+            raise PredictorError(
+                f"{folder / TABLE_FILE}: table shape {delta.shape} does not match the {sp.name} space {shape}"
+            )
         if not (np.all(np.isfinite(delta)) and np.isfinite(float(doc["base_z"]))):
             raise PredictorError(f"{folder / TABLE_FILE}: non-finite table entries (damaged file?)")
         self.baseline_ = sp.validate(doc["baseline"])

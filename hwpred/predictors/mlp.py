@@ -5,11 +5,13 @@ number of epochs. The default budget (MLP large: 100 epochs; small: 150 epochs) 
 NAS-Bench-201 samples in a few seconds on one CPU thread; the epoch count is a hyper-parameter.
 :class:`MLPEnsembleBase` is also the building block of BANANAS (an ensemble of three).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -33,7 +35,9 @@ class BatchedMLP(nn.Module):
         if activation not in tu.ACTIVATIONS:
             raise PredictorError(f"unknown activation {activation!r}; choose one of {sorted(tu.ACTIVATIONS)}")
         if int(layers) < 1 or int(width) < 1:
-            raise PredictorError(f"an MLP needs layers >= 1 and width >= 1, got layers={layers}, width={width}")
+            raise PredictorError(
+                f"an MLP needs layers >= 1 and width >= 1, got layers={layers}, width={width}"
+            )
         dims = [int(in_dim)] + [int(width)] * int(layers) + [1]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
@@ -47,8 +51,12 @@ class BatchedMLP(nn.Module):
         return batched_mlp_forward(x, list(self.weights), list(self.biases), self.act)
 
 
-def batched_mlp_forward(x: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor],
-                        act: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+def batched_mlp_forward(
+    x: torch.Tensor,
+    weights: list[torch.Tensor],
+    biases: list[torch.Tensor],
+    act: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
     """The functional form of :class:`BatchedMLP` (weights (M, in, out), biases (M, 1, out))."""
     h = x.unsqueeze(0).expand(weights[0].shape[0], -1, -1) if x.dim() == 2 else x
     last = len(weights) - 1
@@ -81,8 +89,9 @@ class MLPEnsembleBase(Predictor):
     weights_file: ClassVar[str] = "mlp.pt"
 
     def _build(self, in_dim: int) -> BatchedMLP:
-        return BatchedMLP(self.n_models, in_dim, self.num_layers, self.layer_width,
-                          getattr(self, "activation", "relu"))
+        return BatchedMLP(
+            self.n_models, in_dim, self.num_layers, self.layer_width, getattr(self, "activation", "relu")
+        )
 
     #: how many times a dead member (constant output: every path through its ReLUs switched off,
     #: which deep narrow default networks hit on some seeds) is re-drawn and trained again
@@ -94,8 +103,9 @@ class MLPEnsembleBase(Predictor):
         n, self.in_dim_ = int(Xt.shape[0]), int(Xt.shape[1])
         with tu.seeded(self.random_state, dev) as gen:
             self.model_ = self._build(self.in_dim_).to(dev)
-            relabel = torch.stack([torch.arange(n)] + [torch.randperm(n, generator=gen)
-                                                      for _ in range(self.n_models - 1)]).to(dev)
+            relabel = torch.stack(
+                [torch.arange(n)] + [torch.randperm(n, generator=gen) for _ in range(self.n_models - 1)]
+            ).to(dev)
             self.train_result_ = self._train(self.model_, relabel, Xt, zt, gen)
             self.restarts_ = 0
             dead = dead_members(self.model_, Xt)
@@ -104,12 +114,19 @@ class MLPEnsembleBase(Predictor):
                     break
                 # members train independently, so a dead one is replaced by a fresh draw trained
                 # on its own mini-batch order; the live members are kept as they are
-                fresh = BatchedMLP(len(dead), self.in_dim_, self.num_layers, self.layer_width,
-                                   getattr(self, "activation", "relu")).to(dev)
+                fresh = BatchedMLP(
+                    len(dead),
+                    self.in_dim_,
+                    self.num_layers,
+                    self.layer_width,
+                    getattr(self, "activation", "relu"),
+                ).to(dev)
                 self._train(fresh, relabel[dead], Xt, zt, gen)
                 with torch.no_grad():
-                    for mine, new in zip(list(self.model_.weights) + list(self.model_.biases),
-                                         list(fresh.weights) + list(fresh.biases)):
+                    for mine, new in zip(
+                        list(self.model_.weights) + list(self.model_.biases),
+                        list(fresh.weights) + list(fresh.biases),
+                    ):
                         mine[dead] = new
                 self.restarts_ += len(dead)
                 dead = dead_members(self.model_, Xt)
@@ -117,19 +134,28 @@ class MLPEnsembleBase(Predictor):
                 raise PredictorError(
                     f"{self.name}: every network stayed dead after {self.max_restarts} re-draws (the same output "
                     f"for every training architecture, so it ranks nothing); num_layers={self.num_layers}, "
-                    f"layer_width={self.layer_width}, lr={self.lr:g}: try a smaller lr or a shallower, wider network")
+                    f"layer_width={self.layer_width}, lr={self.lr:g}: try a smaller lr or a shallower, wider network"
+                )
         self.model_.eval()
 
-    def _train(self, net: "BatchedMLP", relabel: torch.Tensor, Xt: torch.Tensor, zt: torch.Tensor,
-               gen: torch.Generator) -> tu.TrainResult:
+    def _train(
+        self, net: BatchedMLP, relabel: torch.Tensor, Xt: torch.Tensor, zt: torch.Tensor, gen: torch.Generator
+    ) -> tu.TrainResult:
         def batch_loss(idx: torch.Tensor) -> torch.Tensor:
             rows = relabel[:, idx.to(relabel.device)]  # (members, batch)
             pred = net(Xt[rows])
             # sum over members of each member's mean loss: independent gradients per member
             return ((pred - zt[rows]) ** 2).mean(1).sum()
 
-        return tu.train_loop(net, int(Xt.shape[0]), batch_loss, epochs=self.epochs, lr=self.lr,
-                             batch_size=self.batch_size, generator=gen)
+        return tu.train_loop(
+            net,
+            int(Xt.shape[0]),
+            batch_loss,
+            epochs=self.epochs,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            generator=gen,
+        )
 
     def torch_forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_fitted()
@@ -159,8 +185,17 @@ class MLPLargePredictor(MLPEnsembleBase):
     family = "MLP large"
     default_encoding = "onehot"
 
-    def __init__(self, num_layers: int = 20, layer_width: int = 20, lr: float = 1e-3, epochs: int = 100,
-                 batch_size: int = 32, device: str = "cpu", space: str = "nb201", random_state: int | None = 0):
+    def __init__(
+        self,
+        num_layers: int = 20,
+        layer_width: int = 20,
+        lr: float = 1e-3,
+        epochs: int = 100,
+        batch_size: int = 32,
+        device: str = "cpu",
+        space: str = "nb201",
+        random_state: int | None = 0,
+    ):
         self.num_layers = num_layers
         self.layer_width = layer_width
         self.lr = lr
@@ -172,9 +207,11 @@ class MLPLargePredictor(MLPEnsembleBase):
 
     @classmethod
     def search_space(cls, trial) -> dict:
-        return {"num_layers": trial.suggest_int("num_layers", 5, 25),
-                "layer_width": trial.suggest_int("layer_width", 5, 25),
-                "lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True)}
+        return {
+            "num_layers": trial.suggest_int("num_layers", 5, 25),
+            "layer_width": trial.suggest_int("layer_width", 5, 25),
+            "lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
+        }
 
 
 class MLPSmallPredictor(MLPEnsembleBase):
@@ -184,9 +221,18 @@ class MLPSmallPredictor(MLPEnsembleBase):
     family = "MLP small"
     default_encoding = "onehot"
 
-    def __init__(self, num_layers: int = 3, layer_width: int = 32, lr: float = 1e-3, activation: str = "relu",
-                 epochs: int = 150, batch_size: int = 32, device: str = "cpu", space: str = "nb201",
-                 random_state: int | None = 0):
+    def __init__(
+        self,
+        num_layers: int = 3,
+        layer_width: int = 32,
+        lr: float = 1e-3,
+        activation: str = "relu",
+        epochs: int = 150,
+        batch_size: int = 32,
+        device: str = "cpu",
+        space: str = "nb201",
+        random_state: int | None = 0,
+    ):
         self.num_layers = num_layers
         self.layer_width = layer_width
         self.lr = lr
@@ -199,7 +245,9 @@ class MLPSmallPredictor(MLPEnsembleBase):
 
     @classmethod
     def search_space(cls, trial) -> dict:
-        return {"num_layers": trial.suggest_int("num_layers", 2, 5),
-                "layer_width": trial.suggest_int("layer_width", 16, 128, log=True),
-                "lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
-                "activation": trial.suggest_categorical("activation", ["relu", "tanh", "hardswish"])}
+        return {
+            "num_layers": trial.suggest_int("num_layers", 2, 5),
+            "layer_width": trial.suggest_int("layer_width", 16, 128, log=True),
+            "lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
+            "activation": trial.suggest_categorical("activation", ["relu", "tanh", "hardswish"]),
+        }

@@ -11,6 +11,7 @@ The embedding lookup is written as ``one_hot @ E``, so :meth:`NAOPredictor.torch
 relaxed (soft one-hot) sequence, shape (batch, positions * ops), and is differentiable in it.
 Default budget: hidden width 64, batches of 100, 60 epochs and at least 600 updates.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -59,9 +60,18 @@ class NAOPredictor(Predictor):
     default_encoding = "tuple"
     differentiable: ClassVar[bool] = True
 
-    def __init__(self, hidden_dim: int = 64, batch_size: int = 100, lr: float = 1e-3, trade_off: float = 0.8,
-                 epochs: int = 60, min_steps: int = 600, device: str = "cpu", space: str = "nb201",
-                 random_state: int | None = 0):
+    def __init__(
+        self,
+        hidden_dim: int = 64,
+        batch_size: int = 100,
+        lr: float = 1e-3,
+        trade_off: float = 0.8,
+        epochs: int = 60,
+        min_steps: int = 600,
+        device: str = "cpu",
+        space: str = "nb201",
+        random_state: int | None = 0,
+    ):
         self.hidden_dim = hidden_dim
         self.batch_size = batch_size
         self.lr = lr
@@ -74,9 +84,11 @@ class NAOPredictor(Predictor):
 
     @classmethod
     def search_space(cls, trial) -> dict:
-        return {"hidden_dim": trial.suggest_int("hidden_dim", 16, 128, log=True),
-                "batch_size": trial.suggest_int("batch_size", 32, 256, log=True),
-                "lr": trial.suggest_float("lr", 1e-5, 1e-1, log=True)}
+        return {
+            "hidden_dim": trial.suggest_int("hidden_dim", 16, 128, log=True),
+            "batch_size": trial.suggest_int("batch_size", 32, 256, log=True),
+            "lr": trial.suggest_float("lr", 1e-5, 1e-1, log=True),
+        }
 
     def _net(self) -> NAONet:
         sp = self._space()
@@ -99,9 +111,17 @@ class NAOPredictor(Predictor):
                 ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[idx].reshape(-1))
                 return w * mse + (1.0 - w) * ce
 
-            self.train_result_ = tu.train_loop(self.model_, len(zt), batch_loss, epochs=self.epochs, lr=self.lr,
-                                               batch_size=self.batch_size, generator=gen,
-                                               min_steps=self.min_steps, max_norm=5.0)
+            self.train_result_ = tu.train_loop(
+                self.model_,
+                len(zt),
+                batch_loss,
+                epochs=self.epochs,
+                lr=self.lr,
+                batch_size=self.batch_size,
+                generator=gen,
+                min_steps=self.min_steps,
+                max_norm=5.0,
+            )
 
     def torch_forward(self, x: torch.Tensor) -> torch.Tensor:
         """Standardised prediction of a (batch, positions * ops) soft one-hot op sequence."""

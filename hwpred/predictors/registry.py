@@ -1,4 +1,5 @@
 """Predictor families by short name: create one, or load a saved one."""
+
 from __future__ import annotations
 
 import importlib
@@ -91,8 +92,9 @@ def load_predictor_folder(folder: str | os.PathLike) -> Predictor:
     folder = Path(folder)
     meta = folder / "predictor.json"
     if not meta.is_file():
-        raise PredictorError(f"{folder} is not a saved predictor (no predictor.json); "
-                             "save one with predictor.save(dir)")
+        raise PredictorError(
+            f"{folder} is not a saved predictor (no predictor.json); save one with predictor.save(dir)"
+        )
     try:
         doc = json.loads(meta.read_text())
         pred = create(doc["name"], **doc["params"])
@@ -102,8 +104,10 @@ def load_predictor_folder(folder: str | os.PathLike) -> Predictor:
     except PredictorError:
         raise
     except Exception as exc:
-        raise PredictorError(f"saved predictor at {folder} is corrupt or incomplete "
-                             f"({type(exc).__name__}: {exc}); save it again") from None
+        raise PredictorError(
+            f"saved predictor at {folder} is corrupt or incomplete "
+            f"({type(exc).__name__}: {exc}); save it again"
+        ) from None
     pred.fitted_ = True
     pred.provenance_ = doc.get("provenance", {})
     return pred

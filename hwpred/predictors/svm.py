@@ -5,6 +5,7 @@ kernel parameters (with ``gamma="scale"`` resolved to the number scikit-learn us
 those arrays and evaluate the kernel expansion ourselves, before and after loading, so saved
 predictors predict identically; the tests check agreement with ``SVR.predict``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,9 @@ KERNELS = ("linear", "poly", "rbf", "sigmoid")
 SV_FILE = "support.npz"
 
 
-def kernel_matrix(X: np.ndarray, sv: np.ndarray, kernel: str, gamma: float, degree: int, coef0: float) -> np.ndarray:
+def kernel_matrix(
+    X: np.ndarray, sv: np.ndarray, kernel: str, gamma: float, degree: int, coef0: float
+) -> np.ndarray:
     """libsvm's kernels: linear x.s, poly (g x.s + c0)^d, rbf exp(-g |x-s|^2), sigmoid tanh(g x.s + c0)."""
     if kernel == "rbf":
         sq = (X * X).sum(1)[:, None] + (sv * sv).sum(1)[None, :] - 2.0 * (X @ sv.T)
@@ -48,8 +51,10 @@ class SVMRPredictor(Predictor):
 
     @classmethod
     def search_space(cls, trial) -> dict[str, Any]:
-        return {"C": trial.suggest_float("C", 0.5, 1.5),
-                "kernel": trial.suggest_categorical("kernel", list(KERNELS))}
+        return {
+            "C": trial.suggest_float("C", 0.5, 1.5),
+            "kernel": trial.suggest_categorical("kernel", list(KERNELS)),
+        }
 
     def _fit(self, X, z: np.ndarray, archs: np.ndarray) -> None:
         from sklearn.svm import SVR
@@ -70,25 +75,45 @@ class SVMRPredictor(Predictor):
     def _predict(self, X, archs: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.shape[1] != self.n_features_:
-            raise PredictorError(f"svmr: encoding has {X.shape[1]} dims, the model was fitted on {self.n_features_}")
+            raise PredictorError(
+                f"svmr: encoding has {X.shape[1]} dims, the model was fitted on {self.n_features_}"
+            )
         K = kernel_matrix(X, self.support_vectors_, self.kernel, self.gamma_, self.degree_, self.coef0_)
         return K @ self.dual_coef_ + self.intercept_
 
     def _state(self, folder: Path) -> dict:
-        np.savez(folder / SV_FILE, allow_pickle=False, support_vectors=self.support_vectors_,
-                 dual_coef=self.dual_coef_)
-        return {"file": SV_FILE, "intercept": self.intercept_, "gamma": self.gamma_, "degree": self.degree_,
-                "coef0": self.coef0_, "n_features": self.n_features_, "n_support": len(self.dual_coef_)}
+        np.savez(
+            folder / SV_FILE,
+            allow_pickle=False,
+            support_vectors=self.support_vectors_,
+            dual_coef=self.dual_coef_,
+        )
+        return {
+            "file": SV_FILE,
+            "intercept": self.intercept_,
+            "gamma": self.gamma_,
+            "degree": self.degree_,
+            "coef0": self.coef0_,
+            "n_features": self.n_features_,
+            "n_support": len(self.dual_coef_),
+        }
 
     def _load_state(self, folder: Path, state: dict) -> None:
         with np.load(folder / state.get("file", SV_FILE), allow_pickle=False) as z:
-            sv, dual = np.asarray(z["support_vectors"], dtype=np.float64), np.asarray(z["dual_coef"], dtype=np.float64)
+            sv, dual = (
+                np.asarray(z["support_vectors"], dtype=np.float64),
+                np.asarray(z["dual_coef"], dtype=np.float64),
+            )
         n_features, n_support = int(state["n_features"]), int(state["n_support"])
         if sv.shape != (n_support, n_features) or dual.shape != (n_support,):
-            raise PredictorError(f"{folder / SV_FILE}: support vectors {sv.shape} / dual coefficients {dual.shape} "
-                                 f"do not match predictor.json ({n_support} x {n_features})")
+            raise PredictorError(
+                f"{folder / SV_FILE}: support vectors {sv.shape} / dual coefficients {dual.shape} "
+                f"do not match predictor.json ({n_support} x {n_features})"
+            )
         if not (np.all(np.isfinite(sv)) and np.all(np.isfinite(dual))):
-            raise PredictorError(f"{folder / SV_FILE}: non-finite support vectors or coefficients (damaged file?)")
+            raise PredictorError(
+                f"{folder / SV_FILE}: non-finite support vectors or coefficients (damaged file?)"
+            )
         self.support_vectors_, self.dual_coef_ = sv, dual
         self.intercept_, self.gamma_ = float(state["intercept"]), float(state["gamma"])
         self.degree_, self.coef0_ = int(state["degree"]), float(state["coef0"])

@@ -1,5 +1,6 @@
 """Simulation of predictor-guided multi-objective selection: noise model, vectorised Pareto
 selection with MRA and hypervolume, accuracy x hardware pairs, the grid runner and its report."""
+
 from __future__ import annotations
 
 from .._lazy import lazy_exports

@@ -1,4 +1,5 @@
 """``hwpred simulate run CONFIG`` / ``hwpred simulate report DIR`` / ``hwpred simulate map DIR STUDY``."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,18 +8,30 @@ from pathlib import Path
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("simulate", help="simulate predictor-guided Pareto selection (MRA, hypervolume)",
-                              description="Simulate what a noisy hardware-metric predictor costs a multi-objective "
-                                          "architecture selection.")
+    p = subparsers.add_parser(
+        "simulate",
+        help="simulate predictor-guided Pareto selection (MRA, hypervolume)",
+        description="Simulate what a noisy hardware-metric predictor costs a multi-objective "
+        "architecture selection.",
+    )
     sub = p.add_subparsers(dest="simulate_command", metavar="SUBCOMMAND")
 
     r = sub.add_parser("run", help="run (or resume) a simulation grid from a YAML config")
     r.add_argument("config", type=Path, help="YAML config, e.g. simulation/small.yaml")
-    r.add_argument("--workers", type=int, default=None, help="worker processes (default: the config's, else 1)")
-    r.add_argument("--executor", choices=["local", "dask"], default="local",
-                   help="local process pool (inline with one worker) or a Dask cluster")
-    r.add_argument("--scheduler", default=None,
-                   help="Dask scheduler address (tcp://host:8786); without it a LocalCluster is started")
+    r.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: the config's, else 1)"
+    )
+    r.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="local process pool (inline with one worker) or a Dask cluster",
+    )
+    r.add_argument(
+        "--scheduler",
+        default=None,
+        help="Dask scheduler address (tcp://host:8786); without it a LocalCluster is started",
+    )
     r.add_argument("--output", type=Path, default=None, help="override the config's output folder")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--report", action="store_true", help="write the report when the grid is done")
@@ -27,12 +40,21 @@ def add_parser(subparsers) -> None:
     rep = sub.add_parser("report", help="figures + summary.md/html of a simulation store")
     rep.add_argument("dir", type=Path, help="the store folder (<output>/<name>) or its output folder")
     rep.add_argument("--out", type=Path, default=None, help="where to write (default: DIR/report)")
-    rep.add_argument("--predictors", type=Path, default=None,
-                     help="study results (Parquet/CSV with dataset, predictor, train_size, seed, kendall_tau, dev_std) "
-                          "to place on the curves")
+    rep.add_argument(
+        "--predictors",
+        type=Path,
+        default=None,
+        help="study results (Parquet/CSV with dataset, predictor, train_size, seed, kendall_tau, dev_std) "
+        "to place on the curves",
+    )
     rep.add_argument("--per-pair", action="store_true", help="also one set of figures per pair")
-    rep.add_argument("--subset-sizes", nargs="+", default=None, metavar="N",
-                     help="only these subset sizes in figures and tables (integers and/or 'all')")
+    rep.add_argument(
+        "--subset-sizes",
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="only these subset sizes in figures and tables (integers and/or 'all')",
+    )
     rep.set_defaults(func=_report)
 
     m = sub.add_parser("map", help="place real predictors from study results on the simulated curves")
@@ -55,8 +77,13 @@ def _run(args: argparse.Namespace) -> int:
         from ..errors import ConfigError
 
         raise ConfigError(f"--workers must be >= 1, got {args.workers}")
-    store = run_simulation(cfg, workers=args.workers, progress=not args.no_progress, executor=args.executor,
-                           scheduler=args.scheduler)
+    store = run_simulation(
+        cfg,
+        workers=args.workers,
+        progress=not args.no_progress,
+        executor=args.executor,
+        scheduler=args.scheduler,
+    )
     print(f"results: {store.results_path}")
     if args.report:
         from .report import make_report
@@ -74,7 +101,9 @@ def _report(args: argparse.Namespace) -> int:
         from .mapping import load_study_results
 
         study = load_study_results(args.predictors)
-    rep = make_report(args.dir, args.out, predictors=study, per_pair=args.per_pair, subset_sizes=args.subset_sizes)
+    rep = make_report(
+        args.dir, args.out, predictors=study, per_pair=args.per_pair, subset_sizes=args.subset_sizes
+    )
     for name, path in rep.figures.items():
         print(f"{name}: {path} (+ .svg)")
     print(f"summary: {rep.summary_md} and {rep.summary_html}")
@@ -82,8 +111,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from .store import SimulationStore
     from .mapping import load_study_results, place_predictors
+    from .store import SimulationStore
 
     store = SimulationStore.open(args.dir)
     placed = place_predictors(store.read(), load_study_results(args.study), subset_sizes=args.subset_size)

@@ -5,26 +5,55 @@ config is built from the experiment scaffold's validators, so a mistake reads th
 the study's or the zero-shot selection's config. :meth:`SimulationConfig.result_fields` are
 the fields that change the numbers; their hash names the store that holds them.
 """
+
 from __future__ import annotations
 
 import fnmatch
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ConfigError
-from ..experiment.config import (as_choice, as_float, as_int, as_name, check_keys, config_error, config_hash,
-                                 float_list, int_list, load_yaml, no_duplicates, output_dir, require_keys)
+from ..experiment.config import (
+    as_choice,
+    as_float,
+    as_int,
+    as_name,
+    check_keys,
+    config_error,
+    config_hash,
+    float_list,
+    int_list,
+    load_yaml,
+    no_duplicates,
+    output_dir,
+    require_keys,
+)
 from .noise import NoiseModel
 from .pairs import ACCURACY_SCALES
 
 FORMAT_VERSION = 1
 ALL = "all"
-_TOP_KEYS = {"name", "description", "pairs", "subset_sizes", "noise_stds", "accuracy_noise_stds", "trials",
-             "seed", "output", "trials_per_part", "accuracy_scale", "noise_model", "example", "workers",
-             "missing_datasets"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "pairs",
+    "subset_sizes",
+    "noise_stds",
+    "accuracy_noise_stds",
+    "trials",
+    "seed",
+    "output",
+    "trials_per_part",
+    "accuracy_scale",
+    "noise_model",
+    "example",
+    "workers",
+    "missing_datasets",
+}
 _REQUIRED = ("name", "pairs", "subset_sizes", "noise_stds", "trials", "output")
 _PAIR_KEYS = {"accuracy", "hardware", "selection_accuracy"}
 _NOISE_KEYS = {"weights", "shift_max", "wide_scale", "uniform_half_width", "repeat"}
@@ -79,12 +108,20 @@ class SimulationConfig:
 
     def result_fields(self) -> dict:
         """What changes the numbers (not where or how fast it runs)."""
-        return {"name": self.name, "pairs": [asdict(p) for p in self.pairs],
-                "subset_sizes": list(self.subset_sizes), "noise_stds": list(self.noise_stds),
-                "accuracy_noise_stds": list(self.accuracy_noise_stds),
-                "trials": self.trials, "seed": self.seed, "trials_per_part": self.trials_per_part,
-                "accuracy_scale": self.accuracy_scale, "noise_model": asdict(self.noise_model),
-                "example": asdict(self.example), "format": FORMAT_VERSION}
+        return {
+            "name": self.name,
+            "pairs": [asdict(p) for p in self.pairs],
+            "subset_sizes": list(self.subset_sizes),
+            "noise_stds": list(self.noise_stds),
+            "accuracy_noise_stds": list(self.accuracy_noise_stds),
+            "trials": self.trials,
+            "seed": self.seed,
+            "trials_per_part": self.trials_per_part,
+            "accuracy_scale": self.accuracy_scale,
+            "noise_model": asdict(self.noise_model),
+            "example": asdict(self.example),
+            "format": FORMAT_VERSION,
+        }
 
     @property
     def config_hash(self) -> str:
@@ -102,15 +139,19 @@ def _names(value, key: str, source: str) -> list[str]:
     """One dataset name, a list of them, or shell patterns matched against the available ones."""
     vals = [value] if isinstance(value, str) else value
     if not isinstance(vals, (list, tuple)) or not vals or not all(isinstance(v, str) and v for v in vals):
-        raise config_error(source, f"pairs.{key} must be a dataset name or a non-empty list of names, "
-                                   f"got {value!r}")
+        raise config_error(
+            source, f"pairs.{key} must be a dataset name or a non-empty list of names, got {value!r}"
+        )
     out: list[str] = []
     for v in vals:
         if any(c in v for c in "*?["):
             matches = sorted(n for n in _available() if fnmatch.fnmatchcase(n, v))
             if not matches:
-                raise config_error(source, f"pattern {v!r} in pairs.{key} matches no available dataset; "
-                                           "list them with `hwpred data list`")
+                raise config_error(
+                    source,
+                    f"pattern {v!r} in pairs.{key} matches no available dataset; "
+                    "list them with `hwpred data list`",
+                )
             out.extend(matches)
         else:
             out.append(v)
@@ -122,16 +163,19 @@ def _parse_pairs(raw, source: str) -> tuple[PairSpec, ...]:
     if isinstance(raw, Mapping):
         raw = [raw]
     if not isinstance(raw, (list, tuple)) or not raw:
-        raise config_error(source, "pairs must be a non-empty list like "
-                                   "[{accuracy: nats:cifar10, hardware: help:raspi4}]")
+        raise config_error(
+            source, "pairs must be a non-empty list like [{accuracy: nats:cifar10, hardware: help:raspi4}]"
+        )
     pairs: list[PairSpec] = []
     for i, item in enumerate(raw):
-        check_keys(item, _PAIR_KEYS, source, where=f"pairs[{i}]",
-                   what="a mapping with keys accuracy and hardware")
+        check_keys(
+            item, _PAIR_KEYS, source, where=f"pairs[{i}]", what="a mapping with keys accuracy and hardware"
+        )
         for k in ("accuracy", "hardware"):
             if k not in item:
-                raise config_error(source, f"pairs[{i}] lacks {k!r} "
-                                           f"(a dataset name such as {_EXAMPLE_NAME[k]})")
+                raise config_error(
+                    source, f"pairs[{i}] lacks {k!r} (a dataset name such as {_EXAMPLE_NAME[k]})"
+                )
         sel = item.get("selection_accuracy")
         if sel is not None and not (isinstance(sel, str) and sel):
             raise config_error(source, f"pairs[{i}].selection_accuracy must be a dataset name, got {sel!r}")
@@ -166,9 +210,12 @@ def _example(doc, n_pairs: int, source: str) -> ExampleSpec:
     if size != ALL:
         size = as_int(size, "example.subset_size", source, 1)
     std = as_float(doc.get("noise_std", 0.5), "example.noise_std", source, minimum=0.0)
-    example = ExampleSpec(pair=as_int(doc.get("pair", 0), "example.pair", source, 0), subset_size=size,
-                          noise_std=_finite((std,), "example.noise_std", source)[0],
-                          trial=as_int(doc.get("trial", 0), "example.trial", source, 0))
+    example = ExampleSpec(
+        pair=as_int(doc.get("pair", 0), "example.pair", source, 0),
+        subset_size=size,
+        noise_std=_finite((std,), "example.noise_std", source)[0],
+        trial=as_int(doc.get("trial", 0), "example.trial", source, 0),
+    )
     if example.pair >= n_pairs:
         raise config_error(source, f"example.pair is {example.pair} but only {n_pairs} pair(s) are listed")
     return example
@@ -192,22 +239,31 @@ def parse_config(doc: Mapping[str, Any], source: str = "<dict>") -> SimulationCo
     require_keys(doc, _REQUIRED, source)
     pairs = _parse_pairs(doc["pairs"], source)
     return SimulationConfig(
-        name=as_name(doc["name"], "name", source), pairs=pairs,
+        name=as_name(doc["name"], "name", source),
+        pairs=pairs,
         subset_sizes=int_list(doc["subset_sizes"], "subset_sizes", source, minimum=1, words=(ALL,)),
         noise_stds=_finite(float_list(doc["noise_stds"], "noise_stds", source), "noise_stds", source),
-        accuracy_noise_stds=_finite(float_list(doc.get("accuracy_noise_stds", [0.0]), "accuracy_noise_stds",
-                                               source), "accuracy_noise_stds", source),
-        trials=as_int(doc["trials"], "trials", source, 1), seed=as_int(doc.get("seed", 0), "seed", source, 0),
+        accuracy_noise_stds=_finite(
+            float_list(doc.get("accuracy_noise_stds", [0.0]), "accuracy_noise_stds", source),
+            "accuracy_noise_stds",
+            source,
+        ),
+        trials=as_int(doc["trials"], "trials", source, 1),
+        seed=as_int(doc.get("seed", 0), "seed", source, 0),
         output=output_dir(doc["output"]),
         trials_per_part=as_int(doc.get("trials_per_part", 250), "trials_per_part", source, 1),
-        accuracy_scale=as_choice(doc.get("accuracy_scale", "auto"), "accuracy_scale", source,
-                                 ACCURACY_SCALES),
+        accuracy_scale=as_choice(
+            doc.get("accuracy_scale", "auto"), "accuracy_scale", source, ACCURACY_SCALES
+        ),
         noise_model=_noise_model(doc.get("noise_model") or {}, source),
         example=_example(doc.get("example") or {}, len(pairs), source),
         workers=as_int(doc.get("workers", 1), "workers", source, 1),
-        missing_datasets=as_choice(doc.get("missing_datasets", "error"), "missing_datasets", source,
-                                   ("error", "skip")),
-        description=str(doc.get("description", "")), source=source)
+        missing_datasets=as_choice(
+            doc.get("missing_datasets", "error"), "missing_datasets", source, ("error", "skip")
+        ),
+        description=str(doc.get("description", "")),
+        source=source,
+    )
 
 
 def load_config(path: str | os.PathLike) -> SimulationConfig:
@@ -220,6 +276,9 @@ def resolve_size(size: int | str, n: int, pair_key: str, source: str = "config")
     if size == ALL:
         return n
     if size > n:
-        raise config_error(source, f"subset size {size} is larger than the {n} architectures pair {pair_key} "
-                                   f"shares; use at most {n} or 'all'")
+        raise config_error(
+            source,
+            f"subset size {size} is larger than the {n} architectures pair {pair_key} "
+            f"shares; use at most {n} or 'all'",
+        )
     return int(size)

@@ -6,6 +6,7 @@ predictor and the standard deviation of its prediction deviations on the standar
 metric, so ``dev_std`` reads directly as a noise level, and the simulated Kendall tau as a
 second, independent handle. Both are interpolated on the simulated mean curves.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,9 @@ def load_study_results(path: str | os.PathLike) -> pd.DataFrame:
             raise DataError(f"{p} holds no Parquet files with study results")
         df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     elif not p.is_file():
-        raise DataError(f"no study results at {p}; pass a Parquet/CSV file with columns {', '.join(STUDY_COLUMNS)}")
+        raise DataError(
+            f"no study results at {p}; pass a Parquet/CSV file with columns {', '.join(STUDY_COLUMNS)}"
+        )
     elif p.suffix.lower() == ".csv":
         df = pd.read_csv(p)
     else:
@@ -50,8 +53,9 @@ def load_study_results(path: str | os.PathLike) -> pd.DataFrame:
 
 def _curves(sim: pd.DataFrame) -> pd.DataFrame:
     keep = sim[sim["acc_noise_std"] == sim["acc_noise_std"].min()]
-    return (keep.groupby(["accuracy", "hardware", "subset_size", "noise_std"], as_index=False)
-            [["kendall_tau", *METRICS]].mean())
+    return keep.groupby(["accuracy", "hardware", "subset_size", "noise_std"], as_index=False)[
+        ["kendall_tau", *METRICS]
+    ].mean()
 
 
 def _interp(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
@@ -74,12 +78,18 @@ def place_predictors(sim: pd.DataFrame, study: pd.DataFrame, subset_sizes=None) 
     if subset_sizes is not None:
         curves = curves[curves["subset_size"].isin(list(subset_sizes))]
         if curves.empty:
-            raise DataError(f"the simulation has no subset size among {list(subset_sizes)}; "
-                            f"available: {sorted(sim['subset_size'].unique().tolist())}")
-    pooled = (curves.groupby(["subset_size", "noise_std"], as_index=False)[["kendall_tau", *METRICS]].mean()
-              .assign(accuracy="(all pairs)"))
-    groups = (study.groupby(["dataset", "predictor", "train_size"], as_index=False)
-              .agg(kendall_tau=("kendall_tau", "mean"), dev_std=("dev_std", "mean"), n_seeds=("seed", "nunique")))
+            raise DataError(
+                f"the simulation has no subset size among {list(subset_sizes)}; "
+                f"available: {sorted(sim['subset_size'].unique().tolist())}"
+            )
+    pooled = (
+        curves.groupby(["subset_size", "noise_std"], as_index=False)[["kendall_tau", *METRICS]]
+        .mean()
+        .assign(accuracy="(all pairs)")
+    )
+    groups = study.groupby(["dataset", "predictor", "train_size"], as_index=False).agg(
+        kendall_tau=("kendall_tau", "mean"), dev_std=("dev_std", "mean"), n_seeds=("seed", "nunique")
+    )
     rows = []
     for g in groups.itertuples(index=False):
         mine = curves[curves["hardware"] == g.dataset]
@@ -88,16 +98,28 @@ def place_predictors(sim: pd.DataFrame, study: pd.DataFrame, subset_sizes=None) 
         for (acc, size), c in src.groupby(["accuracy", "subset_size"]):
             noise = c["noise_std"].to_numpy(float)
             tau = c["kendall_tau"].to_numpy(float)
-            row = {"dataset": g.dataset, "predictor": g.predictor, "train_size": int(g.train_size),
-                   "n_seeds": int(g.n_seeds), "kendall_tau": float(g.kendall_tau), "dev_std": float(g.dev_std),
-                   "accuracy": acc, "subset_size": int(size), "matched_pair": matched}
+            row = {
+                "dataset": g.dataset,
+                "predictor": g.predictor,
+                "train_size": int(g.train_size),
+                "n_seeds": int(g.n_seeds),
+                "kendall_tau": float(g.kendall_tau),
+                "dev_std": float(g.dev_std),
+                "accuracy": acc,
+                "subset_size": int(size),
+                "matched_pair": matched,
+            }
             for m in METRICS:
                 vals = c[m].to_numpy(float)
                 row[f"{m}_at_std"] = _interp(g.dev_std, noise, vals)
                 row[f"{m}_at_tau"] = _interp(g.kendall_tau, tau, vals)
             finite_tau = tau[np.isfinite(tau)]
-            row["outside_range"] = bool(g.dev_std > noise.max() or g.dev_std < noise.min()
-                                        or (len(finite_tau) and (g.kendall_tau < finite_tau.min()
-                                                                 or g.kendall_tau > finite_tau.max())))
+            row["outside_range"] = bool(
+                g.dev_std > noise.max()
+                or g.dev_std < noise.min()
+                or (
+                    len(finite_tau) and (g.kendall_tau < finite_tau.min() or g.kendall_tau > finite_tau.max())
+                )
+            )
             rows.append(row)
     return pd.DataFrame(rows)

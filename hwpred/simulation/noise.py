@@ -8,6 +8,7 @@ predictor), drawn 15 times fewer than needed with each draw repeated 15 times, t
 standardised and scaled to the requested standard deviation. ``v`` is a standard deviation;
 its value does not matter after standardisation, only the shape does.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -32,7 +33,9 @@ class NoiseModel:
     def __post_init__(self):
         w = np.asarray(self.weights, dtype=np.float64)
         if w.shape != (3,) or np.any(w < 0) or not np.isclose(w.sum(), 1.0):
-            raise ConfigError(f"noise mixture weights must be three non-negative numbers summing to 1, got {self.weights}")
+            raise ConfigError(
+                f"noise mixture weights must be three non-negative numbers summing to 1, got {self.weights}"
+            )
         if int(self.repeat) != self.repeat or self.repeat < 1:
             raise ConfigError(f"noise repeat must be a positive integer, got {self.repeat}")
         if self.v <= 0 or self.shift_max < 0 or self.wide_scale <= 0 or self.uniform_half_width <= 0:

@@ -4,6 +4,7 @@ Spread is shown as the inter-quartile range over trials (pooled over pairs when 
 pairs are plotted together); lines are means. Every figure is written as PNG and SVG next
 to the CSV table it plots.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,17 @@ from .store import SimulationStore
 #: what a figure function returns: the PNG and SVG paths and the PNG as base64 (see save_figure)
 Figure = tuple[list[Path], str]
 
-STATS = ("mra_all", "mra_pareto", "hv", "hv_fraction", "kendall_tau", "hw_gap_all", "n_selected", "n_verified",
-         "n_front")
+STATS = (
+    "mra_all",
+    "mra_pareto",
+    "hv",
+    "hv_fraction",
+    "kendall_tau",
+    "hw_gap_all",
+    "n_selected",
+    "n_verified",
+    "n_front",
+)
 
 
 @dataclass
@@ -38,6 +48,7 @@ class Report:
 def _q(p: float):
     def f(x):
         return float(np.nanquantile(x, p)) if np.isfinite(x).any() else float("nan")
+
     f.__name__ = f"q{int(p * 100)}"
     return f
 
@@ -66,11 +77,17 @@ def _slug(text: str) -> str:
 def fig_mra_vs_noise(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: Path) -> Figure:
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, m, label in ((axes[0], "mra_all", "MRA_all: every selected architecture"),
-                         (axes[1], "mra_pareto", "MRA_pareto: after measuring the selection")):
+    for ax, m, label in (
+        (axes[0], "mra_all", "MRA_all: every selected architecture"),
+        (axes[1], "mra_pareto", "MRA_pareto: after measuring the selection"),
+    ):
         for size, g in agg.groupby("subset_size"):
-            line, = ax.plot(g["noise_std"], g[f"{m}_mean"], marker="o", ms=3, label=_size_label(size, all_sizes))
-            ax.fill_between(g["noise_std"], g[f"{m}_q25"], g[f"{m}_q75"], color=line.get_color(), alpha=0.15, lw=0)
+            (line,) = ax.plot(
+                g["noise_std"], g[f"{m}_mean"], marker="o", ms=3, label=_size_label(size, all_sizes)
+            )
+            ax.fill_between(
+                g["noise_std"], g[f"{m}_q25"], g[f"{m}_q75"], color=line.get_color(), alpha=0.15, lw=0
+            )
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("noise std on the standardised metric")
         ax.grid(alpha=0.3)
@@ -80,25 +97,40 @@ def fig_mra_vs_noise(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: P
     return save_figure(fig, stem, dpi=110, tight=True)
 
 
-def fig_mra_vs_tau(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: Path,
-                   placed: pd.DataFrame | None = None) -> Figure:
+def fig_mra_vs_tau(
+    agg: pd.DataFrame, all_sizes: set[int], title: str, stem: Path, placed: pd.DataFrame | None = None
+) -> Figure:
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, m, label in ((axes[0], "mra_all", "MRA_all: every selected architecture"),
-                         (axes[1], "mra_pareto", "MRA_pareto: after measuring the selection")):
+    for ax, m, label in (
+        (axes[0], "mra_all", "MRA_all: every selected architecture"),
+        (axes[1], "mra_pareto", "MRA_pareto: after measuring the selection"),
+    ):
         for size, g in agg.groupby("subset_size"):
             g = g[np.isfinite(g["kendall_tau_mean"])].sort_values("kendall_tau_mean")
             x, y = g["kendall_tau_mean"].to_numpy(), g[f"{m}_mean"].to_numpy()
             xerr = np.clip(np.vstack([x - g["kendall_tau_q25"], g["kendall_tau_q75"] - x]), 0, None)
-            line, = ax.plot(x, y, marker="o", ms=3, lw=1.3, label=_size_label(size, all_sizes))
+            (line,) = ax.plot(x, y, marker="o", ms=3, lw=1.3, label=_size_label(size, all_sizes))
             ax.errorbar(x, y, xerr=xerr, fmt="none", ecolor=line.get_color(), elinewidth=0.8)
             ax.fill_between(x, g[f"{m}_q25"], g[f"{m}_q75"], color=line.get_color(), alpha=0.12, lw=0)
         if placed is not None and len(placed):
-            ax.scatter(placed["kendall_tau"], placed[f"{m}_at_tau"], marker="*", s=70, c="k", zorder=5,
-                       label="real predictors" if m == "mra_pareto" else None)
+            ax.scatter(
+                placed["kendall_tau"],
+                placed[f"{m}_at_tau"],
+                marker="*",
+                s=70,
+                c="k",
+                zorder=5,
+                label="real predictors" if m == "mra_pareto" else None,
+            )
             for r in placed.itertuples(index=False):
-                ax.annotate(str(r.predictor), (r.kendall_tau, getattr(r, f"{m}_at_tau")), fontsize=6,
-                            xytext=(3, 3), textcoords="offset points")
+                ax.annotate(
+                    str(r.predictor),
+                    (r.kendall_tau, getattr(r, f"{m}_at_tau")),
+                    fontsize=6,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("Kendall tau of the simulated predictor")
         ax.invert_xaxis()
@@ -119,12 +151,18 @@ def fig_hv_vs_candidates(agg: pd.DataFrame, all_sizes: set[int], title: str, ste
         c = cmap(i / max(1, len(levels) - 1))
         axes[0].plot(g["subset_size"], g["hv_fraction_mean"], marker="o", ms=3, color=c, label=f"{s:g}")
         if i in (len(levels) // 2, len(levels) - 1):  # two bands: more would hide the lines
-            axes[0].fill_between(g["subset_size"], g["hv_fraction_q25"], g["hv_fraction_q75"], color=c, alpha=0.15,
-                                 lw=0)
+            axes[0].fill_between(
+                g["subset_size"], g["hv_fraction_q25"], g["hv_fraction_q75"], color=c, alpha=0.15, lw=0
+            )
         axes[1].plot(g["subset_size"], g["hv_mean"], marker="o", ms=3, color=c)
     g0 = agg[agg["noise_std"] == levels[0]].sort_values("subset_size")
-    axes[1].plot(g0["subset_size"], g0["hv_true_mean"] if "hv_true_mean" in g0 else g0["hv_mean"], "k--", lw=1,
-                 label="true front")
+    axes[1].plot(
+        g0["subset_size"],
+        g0["hv_true_mean"] if "hv_true_mean" in g0 else g0["hv_mean"],
+        "k--",
+        lw=1,
+        label="true front",
+    )
     for ax in axes:
         ax.set_xscale("log")
         ax.set_xlabel("candidates (subset size)")
@@ -135,8 +173,9 @@ def fig_hv_vs_candidates(agg: pd.DataFrame, all_sizes: set[int], title: str, ste
     axes[1].set_title("selected set, absolute", fontsize=10)
     axes[0].legend(title="noise std", fontsize=7, title_fontsize=8, ncol=2)
     axes[1].legend(fontsize=8)
-    fig.suptitle(f"{title}: hypervolume vs number of candidates (mean; IQR band at two noise levels)",
-                 fontsize=11)
+    fig.suptitle(
+        f"{title}: hypervolume vs number of candidates (mean; IQR band at two noise levels)", fontsize=11
+    )
     return save_figure(fig, stem, dpi=110, tight=True)
 
 
@@ -148,29 +187,53 @@ def fig_example(ex: pd.DataFrame, info: dict, stem: Path) -> Figure:
     ax.step(tf["hardware"], tf["accuracy"], where="post", color="k", lw=1.2, label="true Pareto front")
     ax.scatter(tf["hardware"], tf["accuracy"], s=10, c="k", zorder=3)
     sel = ex[ex["selected"]].sort_values("noisy_hardware")
-    ax.step(sel["noisy_hardware"], sel["accuracy"], where="post", color="tab:orange", lw=1, ls="--",
-            label="predicted front (noisy metric)")
+    ax.step(
+        sel["noisy_hardware"],
+        sel["accuracy"],
+        where="post",
+        color="tab:orange",
+        lw=1,
+        ls="--",
+        label="predicted front (noisy metric)",
+    )
     ax.scatter(sel["noisy_hardware"], sel["accuracy"], s=12, marker="x", c="tab:orange", zorder=3)
     ver = sel[sel["verified"]]
-    ax.scatter(sel["hardware"], sel["accuracy"], s=22, facecolors="none", edgecolors="tab:blue", zorder=4,
-               label="selected, true metric")
-    ax.scatter(ver["hardware"], ver["accuracy"], s=22, c="tab:blue", zorder=5, label="selected, kept after measuring")
+    ax.scatter(
+        sel["hardware"],
+        sel["accuracy"],
+        s=22,
+        facecolors="none",
+        edgecolors="tab:blue",
+        zorder=4,
+        label="selected, true metric",
+    )
+    ax.scatter(
+        ver["hardware"], ver["accuracy"], s=22, c="tab:blue", zorder=5, label="selected, kept after measuring"
+    )
     ax.set_xlabel(f"{info.get('hardware', 'metric')} (standardised; lower is better)")
     ax.set_ylabel(f"{info.get('accuracy', 'accuracy')} accuracy (%)")
     lo = np.percentile(ex["accuracy"], 5)
     ax.set_ylim(lo, ex["accuracy"].max() + 0.5)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(f"one selection: {info.get('subset_size')} candidates, noise std {info.get('noise_std')}, "
-                 f"tau {info.get('kendall_tau', float('nan')):.2f}\nMRA_all {info.get('mra_all', float('nan')):.2f} pp, "
-                 f"MRA_pareto {info.get('mra_pareto', float('nan')):.2f} pp, "
-                 f"HV {100 * info.get('hv_fraction', float('nan')):.1f}% of true", fontsize=9)
+    ax.set_title(
+        f"one selection: {info.get('subset_size')} candidates, noise std {info.get('noise_std')}, "
+        f"tau {info.get('kendall_tau', float('nan')):.2f}\nMRA_all {info.get('mra_all', float('nan')):.2f} pp, "
+        f"MRA_pareto {info.get('mra_pareto', float('nan')):.2f} pp, "
+        f"HV {100 * info.get('hv_fraction', float('nan')):.1f}% of true",
+        fontsize=9,
+    )
     return save_figure(fig, stem, dpi=110, tight=True)
 
 
-def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None,
-                predictors: pd.DataFrame | None = None, per_pair: bool = False,
-                mapping_sizes=None, subset_sizes=None) -> Report:
+def make_report(
+    store_dir: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    predictors: pd.DataFrame | None = None,
+    per_pair: bool = False,
+    mapping_sizes=None,
+    subset_sizes=None,
+) -> Report:
     """Write figures, tables and summary.md/summary.html for a (possibly unfinished) store.
 
     ``subset_sizes`` (ints, or "all") limits the figures and tables to those subset sizes.
@@ -181,8 +244,10 @@ def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
         want = {str(v) for v in subset_sizes}
         keep = df["subset_size"].astype(str).isin(want) | (df["subset_all"] & ("all" in want))
         if not keep.any():
-            raise DataError(f"no results for subset sizes {sorted(want)}; the store has "
-                            f"{sorted(df['subset_size'].unique().tolist())}")
+            raise DataError(
+                f"no results for subset sizes {sorted(want)}; the store has "
+                f"{sorted(df['subset_size'].unique().tolist())}"
+            )
         df = df[keep]
     meta = store.read_meta() or {}
     out = Path(out_dir) if out_dir else store.root / "report"
@@ -223,8 +288,9 @@ def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
     if placed is not None and len(placed):
         size_for_plot = 1000 if (placed["subset_size"] == 1000).any() else int(placed["subset_size"].max())
         placed_plot = placed[placed["subset_size"] == size_for_plot]
-        placed_plot = (placed_plot.groupby(["predictor"], as_index=False)
-                       [["kendall_tau", "mra_all_at_tau", "mra_pareto_at_tau"]].mean())
+        placed_plot = placed_plot.groupby(["predictor"], as_index=False)[
+            ["kendall_tau", "mra_all_at_tau", "mra_pareto_at_tau"]
+        ].mean()
     figure("mra_vs_tau", fig_mra_vs_tau(by_noise, all_sizes, title, out / "mra_vs_tau", placed_plot))
     figure("hv_vs_candidates", fig_hv_vs_candidates(by_noise, all_sizes, title, out / "hv_vs_candidates"))
     ex_info = {}
@@ -248,22 +314,38 @@ def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
 
     # ---- summary -----------------------------------------------------------------------------
     cfg = meta.get("config", {})
-    lines = [f"# Simulation report: {meta.get('name', store.root.name)}", "",
-             f"{len(pairs)} accuracy x hardware pair(s), subset sizes {sorted(main['subset_size'].unique().tolist())}, "
-             f"noise std {sorted(main['noise_std'].unique().tolist())}, {int(main['trial'].max()) + 1} trial(s), "
-             f"seed {cfg.get('seed')}, {len(df)} rows; accuracy noise std in figures: {acc0:g}.",
-             "MRA in percentage points of accuracy; hypervolume in (accuracy fraction) x (standardised metric); "
-             "spread = inter-quartile range over trials.", ""]
+    lines = [
+        f"# Simulation report: {meta.get('name', store.root.name)}",
+        "",
+        f"{len(pairs)} accuracy x hardware pair(s), subset sizes {sorted(main['subset_size'].unique().tolist())}, "
+        f"noise std {sorted(main['noise_std'].unique().tolist())}, {int(main['trial'].max()) + 1} trial(s), "
+        f"seed {cfg.get('seed')}, {len(df)} rows; accuracy noise std in figures: {acc0:g}.",
+        "MRA in percentage points of accuracy; hypervolume in (accuracy fraction) x (standardised metric); "
+        "spread = inter-quartile range over trials.",
+        "",
+    ]
     show_size = 1000 if 1000 in set(main["subset_size"]) else int(main["subset_size"].max())
     tbl = by_noise[by_noise["subset_size"] == show_size][
-        ["noise_std", "kendall_tau_mean", "mra_all_mean", "mra_all_q25", "mra_all_q75", "mra_pareto_mean",
-         "hv_fraction_mean", "n_selected_mean", "n_verified_mean"]]
+        [
+            "noise_std",
+            "kendall_tau_mean",
+            "mra_all_mean",
+            "mra_all_q25",
+            "mra_all_q75",
+            "mra_pareto_mean",
+            "hv_fraction_mean",
+            "n_selected_mean",
+            "n_verified_mean",
+        ]
+    ]
     lines += [f"## At {_size_label(show_size, all_sizes)} candidates ({title})", "", markdown_table(tbl), ""]
     if len(pairs) > 1:
         mid = sorted(main["noise_std"].unique())[len(main["noise_std"].unique()) // 2]
-        pt = per_pair_tbl[(per_pair_tbl["subset_size"] == show_size) & (per_pair_tbl["noise_std"] == mid)
-                          & (per_pair_tbl["acc_noise_std"] == acc0)][
-            ["pair", "kendall_tau_mean", "mra_all_mean", "mra_pareto_mean", "hv_fraction_mean"]]
+        pt = per_pair_tbl[
+            (per_pair_tbl["subset_size"] == show_size)
+            & (per_pair_tbl["noise_std"] == mid)
+            & (per_pair_tbl["acc_noise_std"] == acc0)
+        ][["pair", "kendall_tau_mean", "mra_all_mean", "mra_pareto_mean", "hv_fraction_mean"]]
         lines += [f"## Per pair at {show_size} candidates, noise std {mid:g}", "", markdown_table(pt), ""]
     lines += ["## Figures", ""]
     for key, path in rep.figures.items():
@@ -273,14 +355,30 @@ def make_report(store_dir: str | os.PathLike, out_dir: str | os.PathLike | None 
     if per_pair and len(pairs) > 1:
         lines += ["Per-pair figures and tables: " + ", ".join(f"`pairs/{_slug(p)}/`" for p in pairs), ""]
     if placed is not None:
-        cols = ["dataset", "predictor", "train_size", "kendall_tau", "dev_std", "accuracy", "subset_size",
-                "mra_all_at_std", "mra_pareto_at_std", "mra_all_at_tau", "mra_pareto_at_tau", "outside_range"]
-        pp = placed[placed["subset_size"] == show_size] if (placed["subset_size"] == show_size).any() else placed
+        cols = [
+            "dataset",
+            "predictor",
+            "train_size",
+            "kendall_tau",
+            "dev_std",
+            "accuracy",
+            "subset_size",
+            "mra_all_at_std",
+            "mra_pareto_at_std",
+            "mra_all_at_tau",
+            "mra_pareto_at_tau",
+            "outside_range",
+        ]
+        pp = (
+            placed[placed["subset_size"] == show_size]
+            if (placed["subset_size"] == show_size).any()
+            else placed
+        )
         lines += ["## Real predictors on the curves", "", markdown_table(pp[cols]), ""]
     md = "\n".join(lines)
     rep.summary_md = out / "summary.md"
     write_text(rep.summary_md, md)
-    rep.summary_html = write_text(out / "summary.html",
-                                  markdown_to_html(md, f"Simulation report: {meta.get('name', '')}", images))
+    rep.summary_html = write_text(
+        out / "summary.html", markdown_to_html(md, f"Simulation report: {meta.get('name', '')}", images)
+    )
     return rep
-

@@ -6,6 +6,7 @@ the store yet (inline, in a local process pool or on a Dask cluster) and the dri
 each result as it arrives. A killed run leaves its finished parts intact and a re-run computes
 only the missing ones, to the same numbers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,13 @@ def load_pairs(cfg: SimulationConfig) -> tuple[list[SimPair], list[str]]:
     pairs, skipped = [], []
     for spec in cfg.pairs:
         try:
-            pair = load_pair(spec.accuracy, spec.hardware, selection_accuracy=spec.selection_accuracy,
-                             accuracy_scale=cfg.accuracy_scale, cache=cache)
+            pair = load_pair(
+                spec.accuracy,
+                spec.hardware,
+                selection_accuracy=spec.selection_accuracy,
+                accuracy_scale=cfg.accuracy_scale,
+                cache=cache,
+            )
         except HwpredError as exc:
             if cfg.missing_datasets == "skip" and _looks_missing(exc):
                 skipped.append(f"{spec.key}: {exc}")
@@ -48,8 +54,19 @@ def load_pairs(cfg: SimulationConfig) -> tuple[list[SimPair], list[str]]:
 
 def _looks_missing(exc: Exception) -> bool:
     text = str(exc).lower()
-    return any(w in text for w in ("no such", "not found", "missing", "mirror", "unknown dataset",
-                                   "no dataset", "not available", "download"))
+    return any(
+        w in text
+        for w in (
+            "no such",
+            "not found",
+            "missing",
+            "mirror",
+            "unknown dataset",
+            "no dataset",
+            "not available",
+            "download",
+        )
+    )
 
 
 def plan(cfg: SimulationConfig, pairs: list[SimPair]) -> list[UnitTask]:
@@ -68,9 +85,16 @@ def _work(task: UnitTask) -> tuple[pd.DataFrame, float]:
     return df, time.perf_counter() - t0
 
 
-def run_simulation(cfg: SimulationConfig, workers: int | None = None, progress: bool = True,
-                   pairs: list[SimPair] | None = None, console=None, *, executor: str = "local",
-                   scheduler: str | None = None) -> SimulationStore:
+def run_simulation(
+    cfg: SimulationConfig,
+    workers: int | None = None,
+    progress: bool = True,
+    pairs: list[SimPair] | None = None,
+    console=None,
+    *,
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> SimulationStore:
     """Run (or resume) the grid of ``cfg`` and return its store.
 
     Parameters
@@ -142,11 +166,28 @@ def run_simulation(cfg: SimulationConfig, workers: int | None = None, progress: 
 
     if executor == "local":  # one unit left: no pool to start
         workers = min(workers, max(len(todo), 1))
-    stats = execute(todo, _work, on_result, is_done=lambda t: store.has(t.part_id), executor=executor,
-                    workers=workers, scheduler=scheduler, progress=progress, label=f"simulate {cfg.name}",
-                    unit_name="selections", already_done=len(units) - len(todo), console=console)
-    log.info("simulation %s: %d of %d part(s) run here (%d already stored), %.1f s", cfg.name, stats.ran,
-             stats.total, stats.already_done, stats.wall_s)
+    stats = execute(
+        todo,
+        _work,
+        on_result,
+        is_done=lambda t: store.has(t.part_id),
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        label=f"simulate {cfg.name}",
+        unit_name="selections",
+        already_done=len(units) - len(todo),
+        console=console,
+    )
+    log.info(
+        "simulation %s: %d of %d part(s) run here (%d already stored), %.1f s",
+        cfg.name,
+        stats.ran,
+        stats.total,
+        stats.already_done,
+        stats.wall_s,
+    )
     store.consolidate()
     ex_pair = pairs[min(cfg.example.pair, len(pairs) - 1)]
     ex_df, ex_info = example_selection(ex_pair, cfg)

@@ -20,6 +20,7 @@ The selection side ("the values selection sees": noisy or proxy values) and the 
 side ("the values evaluation uses": the benchmark's true values) are separate arguments, so
 a zero-shot score can drive selection while MRA and hypervolume still use true accuracy.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,7 +52,9 @@ class _Sweep:
         # stable: the metrics never depend on the order inside a tie run, but the grid lays its
         # noise out in this order, and a stable sort is the same on every CPU and numpy build
         self.order = np.argsort(key, axis=1, kind="stable")
-        self._flat = None if t == 1 else (self.order + (np.arange(t, dtype=np.int64) * n)[:, None]).reshape(-1)
+        self._flat = (
+            None if t == 1 else (self.order + (np.arange(t, dtype=np.int64) * n)[:, None]).reshape(-1)
+        )
         ks = self.sort(key)
         new = np.ones((t, n), dtype=bool)
         new[:, 1:] = ks[:, 1:] != ks[:, :-1]
@@ -232,12 +235,12 @@ class _Compact:
     width: int
 
     @classmethod
-    def of(cls, mask: np.ndarray) -> "_Compact":
+    def of(cls, mask: np.ndarray) -> _Compact:
         rows, cols = np.nonzero(mask)
         return cls.from_points(rows, cols, mask.shape[0])
 
     @classmethod
-    def from_points(cls, rows: np.ndarray, cols: np.ndarray, n_rows: int) -> "_Compact":
+    def from_points(cls, rows: np.ndarray, cols: np.ndarray, n_rows: int) -> _Compact:
         """Points sorted by (row, col)."""
         counts = np.bincount(rows, minlength=n_rows)
         offsets = np.cumsum(counts) - counts
@@ -253,7 +256,7 @@ class _Compact:
         out[self.rows, self.slot] = flat_values
         return out
 
-    def filter(self, keep_packed: np.ndarray) -> "_Compact":
+    def filter(self, keep_packed: np.ndarray) -> _Compact:
         keep = keep_packed[self.rows, self.slot]
         rows, cols = self.rows[keep], self.cols[keep]
         counts = np.bincount(rows, minlength=len(self.counts))
@@ -325,11 +328,13 @@ class TrueFront:
             ref_hw = (ref_from_front_max or reference_metric)(front_max)
         self.ref_hw = np.broadcast_to(np.asarray(ref_hw, dtype=np.float64), (a.shape[0],)).astype(np.float64)
         fc = _Compact.of(self.front_s)
-        self.hv_true = _hv_acc_sorted(fc.pack(fc.take(self.acc_s), 0.0), fc.pack(fc.take(self.hw_s), np.inf), self.ref_hw)
+        self.hv_true = _hv_acc_sorted(
+            fc.pack(fc.take(self.acc_s), 0.0), fc.pack(fc.take(self.hw_s), np.inf), self.ref_hw
+        )
         front = sw.unsort(self.front_s)
         self.front = front[0] if self._single else front
 
-    def select_sorted(self, hw_sorted: np.ndarray) -> "_Compact":
+    def select_sorted(self, hw_sorted: np.ndarray) -> _Compact:
         """The non-dominated set of metric values listed in this front's accuracy order.
 
         Only points that reach the running minimum can be non-dominated (every non-dominated
@@ -347,7 +352,7 @@ class TrueFront:
         grp[pad] = -1 - np.nonzero(pad)[1]  # padding never joins a run
         return cand.filter(_nondominated_runs(hw_c, grp))
 
-    def evaluate_compact(self, sel: "_Compact") -> SelectionMetrics:
+    def evaluate_compact(self, sel: _Compact) -> SelectionMetrics:
         """Score selections given as compact sorted positions (from :meth:`select_sorted`)."""
         k = len(sel.counts)
         n_sel = sel.counts
@@ -384,13 +389,20 @@ class TrueFront:
     def evaluate_sorted(self, sel_s: np.ndarray) -> SelectionMetrics:
         """Score selection masks already in this front's accuracy order, shape (trials, n)."""
         sel_s = np.asarray(sel_s, dtype=bool)
-        if sel_s.ndim != 2 or sel_s.shape[1] != self.acc_s.shape[1] or self.acc_s.shape[0] not in (1, sel_s.shape[0]):
-            raise ValueError(f"selection mask shape {sel_s.shape} does not fit the subsets' {self.acc_s.shape}")
+        if (
+            sel_s.ndim != 2
+            or sel_s.shape[1] != self.acc_s.shape[1]
+            or self.acc_s.shape[0] not in (1, sel_s.shape[0])
+        ):
+            raise ValueError(
+                f"selection mask shape {sel_s.shape} does not fit the subsets' {self.acc_s.shape}"
+            )
         return self.evaluate_compact(_Compact.of(sel_s))
 
 
-def simulate_selection(select_acc, select_hw, eval_acc, eval_hw, ref_hw=None,
-                       front: TrueFront | None = None) -> tuple[np.ndarray, SelectionMetrics]:
+def simulate_selection(
+    select_acc, select_hw, eval_acc, eval_hw, ref_hw=None, front: TrueFront | None = None
+) -> tuple[np.ndarray, SelectionMetrics]:
     """Select the non-dominated set under the values selection sees; score it with the true ones.
 
     ``select_*``: what the NAS method believes (noisy predictions, a zero-shot score...);

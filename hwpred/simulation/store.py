@@ -8,6 +8,7 @@ Layout of ``<output>/<name>/``::
     results.parquet   all rows, written when the grid is complete
     example.parquet   one selection in full, for the report's example picture (example.json: its numbers)
 """
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,7 @@ class SimulationStore(PartStore):
         self.example_info_path = self.root / "example.json"
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "SimulationStore":
+    def open(cls, path: str | os.PathLike) -> SimulationStore:
         """A store folder, or an output folder holding exactly one simulation store."""
         return cls(locate_store(path, META_NAME, KIND, "`hwpred simulate run`"))
 
@@ -48,8 +49,9 @@ class SimulationStore(PartStore):
     def _read_parts(self) -> pd.DataFrame:
         frames = [t.to_pandas() for t in self.read_parts()]
         if not frames:
-            raise DataError(f"{self.root} holds no finished simulation results yet; "
-                            "run `hwpred simulate run` first")
+            raise DataError(
+                f"{self.root} holds no finished simulation results yet; run `hwpred simulate run` first"
+            )
         return pd.concat(frames, ignore_index=True)
 
     def consolidate(self) -> Path:

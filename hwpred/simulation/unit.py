@@ -5,6 +5,7 @@ draw has its own seed (from the config seed, the pair, the size, the trial and t
 level), so the numbers do not depend on the block size, the worker count or the order work is
 resumed in. :func:`example_selection` replays one trial in full with the same seeds.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,10 +22,29 @@ from .selection import AccuracyOrder, TrueFront, pareto_mask, reference_metric
 #: elements of a (trials x subset) batch array kept in memory at once
 BATCH_ELEMENTS = 1 << 21
 
-RESULT_COLUMNS = ["pair", "accuracy", "hardware", "selection_accuracy", "subset_size", "subset_all",
-                  "noise_std", "acc_noise_std", "trial", "mra_all", "mra_pareto", "hw_gap_all",
-                  "hw_gap_pareto", "hv", "hv_true", "hv_fraction", "kendall_tau", "kendall_tau_acc",
-                  "n_selected", "n_verified", "n_front"]
+RESULT_COLUMNS = [
+    "pair",
+    "accuracy",
+    "hardware",
+    "selection_accuracy",
+    "subset_size",
+    "subset_all",
+    "noise_std",
+    "acc_noise_std",
+    "trial",
+    "mra_all",
+    "mra_pareto",
+    "hw_gap_all",
+    "hw_gap_pareto",
+    "hv",
+    "hv_true",
+    "hv_fraction",
+    "kendall_tau",
+    "kendall_tau_acc",
+    "n_selected",
+    "n_verified",
+    "n_front",
+]
 
 
 @dataclass
@@ -82,9 +102,11 @@ def _noise(task: UnitTask, trial: int, std: float, side: str, n: int) -> np.ndar
 
 def _ref_hw(task: UnitTask):
     """Reference metric in z units: 1.1 x the front's largest metric in the metric's own unit."""
+
     def ref(front_max_z: np.ndarray) -> np.ndarray:
         raw = front_max_z * task.hw_std + task.hw_mean
         return (reference_metric(raw) - task.hw_mean) / task.hw_std
+
     return ref
 
 
@@ -127,8 +149,9 @@ def run_unit(task: UnitTask) -> pd.DataFrame:
                 if s_acc > 0 or proxy:
                     sel_hw = front.order.sweep.unsort(noisy_s)
                     if s_acc > 0:
-                        sel_acc = sel_acc0 + acc_sd * np.stack([_noise(task, int(t), s_acc, "acc", n)
-                                                                for t in trials])
+                        sel_acc = sel_acc0 + acc_sd * np.stack(
+                            [_noise(task, int(t), s_acc, "acc", n) for t in trials]
+                        )
                         order = AccuracyOrder(sel_acc)
                     else:
                         sel_acc, order = sel_acc0, proxy_order
@@ -195,22 +218,54 @@ def example_selection(pair: SimPair, cfg: SimulationConfig) -> tuple[pd.DataFram
     from ..spaces import get_space
 
     sp = get_space(pair.space)
-    df = pd.DataFrame({"arch": [sp.to_string(a) for a in pair.archs[idx]], "accuracy": 100.0 * acc,
-                       "hardware": hw, "hardware_raw": pair.hw_raw[idx], "noisy_hardware": noisy_hw,
-                       "true_front": front.front, "selected": sel, "verified": verified})
-    info = {"pair": pair.key, "accuracy": pair.accuracy, "hardware": pair.hardware, "hw_unit": pair.hw_unit,
-            "subset_size": n, "noise_std": ex.noise_std, "trial": ex.trial,
-            "kendall_tau": _tau(hw, noisy_hw) if ex.noise_std > 0 else 1.0,
-            "mra_all": float(100 * met.mra_all[0]), "mra_pareto": float(100 * met.mra_pareto[0]),
-            "hv_fraction": float(met.hv_fraction[0]), "ref_hw": float(front.ref_hw[0])}
+    df = pd.DataFrame(
+        {
+            "arch": [sp.to_string(a) for a in pair.archs[idx]],
+            "accuracy": 100.0 * acc,
+            "hardware": hw,
+            "hardware_raw": pair.hw_raw[idx],
+            "noisy_hardware": noisy_hw,
+            "true_front": front.front,
+            "selected": sel,
+            "verified": verified,
+        }
+    )
+    info = {
+        "pair": pair.key,
+        "accuracy": pair.accuracy,
+        "hardware": pair.hardware,
+        "hw_unit": pair.hw_unit,
+        "subset_size": n,
+        "noise_std": ex.noise_std,
+        "trial": ex.trial,
+        "kendall_tau": _tau(hw, noisy_hw) if ex.noise_std > 0 else 1.0,
+        "mra_all": float(100 * met.mra_all[0]),
+        "mra_pareto": float(100 * met.mra_pareto[0]),
+        "hv_fraction": float(met.hv_fraction[0]),
+        "ref_hw": float(front.ref_hw[0]),
+    }
     return df, info
 
 
 def unit_task(pair: SimPair, cfg: SimulationConfig, size: int | str, t0: int, t1: int) -> UnitTask:
     """The unit of ``pair`` at subset size ``size`` (an integer or 'all') for trials ``t0 .. t1 - 1``."""
     n = resolve_size(size, len(pair), pair.key, cfg.source)
-    return UnitTask(pair_key=pair.key, accuracy=pair.accuracy, hardware=pair.hardware,
-                    selection_accuracy=pair.selection_accuracy, acc=pair.acc, select_acc=pair.select_acc,
-                    hw=pair.hw, hw_mean=pair.hw_mean, hw_std=pair.hw_std, size=n, size_all=(size == ALL),
-                    t0=t0, t1=t1, noise_stds=cfg.noise_stds, acc_noise_stds=cfg.accuracy_noise_stds,
-                    seed=cfg.seed, noise_model=cfg.noise_model)
+    return UnitTask(
+        pair_key=pair.key,
+        accuracy=pair.accuracy,
+        hardware=pair.hardware,
+        selection_accuracy=pair.selection_accuracy,
+        acc=pair.acc,
+        select_acc=pair.select_acc,
+        hw=pair.hw,
+        hw_mean=pair.hw_mean,
+        hw_std=pair.hw_std,
+        size=n,
+        size_all=(size == ALL),
+        t0=t0,
+        t1=t1,
+        noise_stds=cfg.noise_stds,
+        acc_noise_stds=cfg.accuracy_noise_stds,
+        seed=cfg.seed,
+        noise_model=cfg.noise_model,
+    )

@@ -1,7 +1,9 @@
 """The search-space protocol every space implements, and the space registry."""
+
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 

@@ -4,11 +4,12 @@ An architecture is the op tuple ``(a, b, c, d, e, f)`` of the string
 ``|a~0|+|b~0|c~1|+|d~0|e~1|f~2|`` with ops ``0 none, 1 skip_connect, 2 nor_conv_1x1,
 3 nor_conv_3x3, 4 avg_pool_3x3``.
 """
+
 from __future__ import annotations
 
 import itertools
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -50,7 +51,9 @@ class NB201Space:
     def valid_mask(self, archs: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`is_valid` over an (n, 6) int array."""
         a = np.asarray(archs)
-        return np.all((a >= 0) & (a <= 4), axis=1) if a.ndim == 2 and a.shape[1] == 6 else np.zeros(len(a), bool)
+        return (
+            np.all((a >= 0) & (a <= 4), axis=1) if a.ndim == 2 and a.shape[1] == 6 else np.zeros(len(a), bool)
+        )
 
     def is_valid(self, arch: Sequence[int]) -> bool:
         try:
@@ -70,8 +73,10 @@ class NB201Space:
     def from_string(self, text: str) -> Arch:
         parts = text.strip().split("+")
         if len(parts) != 3:
-            raise SpaceError(f"{text!r} is not a NAS-Bench-201 architecture string like "
-                             "'|nor_conv_3x3~0|+|none~0|skip_connect~1|+|...~0|...~1|...~2|'")
+            raise SpaceError(
+                f"{text!r} is not a NAS-Bench-201 architecture string like "
+                "'|nor_conv_3x3~0|+|none~0|skip_connect~1|+|...~0|...~1|...~2|'"
+            )
         ops = []
         for target, part in enumerate(parts, start=1):
             toks = [t for t in part.split("|") if t]
@@ -90,20 +95,29 @@ class NB201Space:
         for pos in range(6):
             for op in range(5):
                 if op != a[pos]:
-                    out.append(a[:pos] + (op,) + a[pos + 1:])
+                    out.append(a[:pos] + (op,) + a[pos + 1 :])
         return out
 
-    def random(self, n: int, rng: np.random.Generator | int | None = None, replace: bool = False) -> list[Arch]:
+    def random(
+        self, n: int, rng: np.random.Generator | int | None = None, replace: bool = False
+    ) -> list[Arch]:
         rng = np.random.default_rng(rng)
-        idx = rng.choice(5 ** 6, size=n, replace=replace)
+        idx = rng.choice(5**6, size=n, replace=replace)
         return [tuple(int(d) for d in np.base_repr(int(i), 5).zfill(6)) for i in idx]
 
-    def build_model(self, arch: Sequence[int], num_classes: int = 10, input_size: int = 32,
-                    channels: int = 16, cells_per_stage: int = 5):
+    def build_model(
+        self,
+        arch: Sequence[int],
+        num_classes: int = 10,
+        input_size: int = 32,
+        channels: int = 16,
+        cells_per_stage: int = 5,
+    ):
         from .nb201_model import NB201Network
 
-        return NB201Network(self.validate(arch), num_classes=num_classes, channels=channels,
-                            cells_per_stage=cells_per_stage)
+        return NB201Network(
+            self.validate(arch), num_classes=num_classes, channels=channels, cells_per_stage=cells_per_stage
+        )
 
 
 NB201 = register_space(NB201Space(), "nasbench201", "nas-bench-201", "hw-nas-bench")

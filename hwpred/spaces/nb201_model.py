@@ -1,4 +1,5 @@
 """The NAS-Bench-201 network in torch (layout of the benchmark's published models)."""
+
 from __future__ import annotations
 
 import torch
@@ -69,8 +70,9 @@ class ResidualReduction(nn.Module):
 
 
 class NB201Network(nn.Module):
-    def __init__(self, arch: tuple[int, ...], num_classes: int = 10, channels: int = 16,
-                 cells_per_stage: int = 5):
+    def __init__(
+        self, arch: tuple[int, ...], num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5
+    ):
         super().__init__()
         self.arch = tuple(arch)
         c = channels

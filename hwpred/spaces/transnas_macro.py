@@ -4,11 +4,12 @@ An architecture is the tuple of layer codes padded with zeros to six positions
 (``(1, 2, 4, 2, 0, 0)`` is ``64-1242-basic``, as in NAS-Bench-Suite-Zero's keys). Code 1 keeps
 the shape, 2 doubles the channels, 3 halves the resolution, 4 does both; 0 means "no layer".
 """
+
 from __future__ import annotations
 
 import itertools
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -82,8 +83,15 @@ class TransNASMacroSpace:
         in_range = np.all((a >= 0) & (a <= 4), axis=1)
         doubles = np.isin(a, (2, 4)).sum(1)
         downs = np.isin(a, (3, 4)).sum(1)
-        return (padded_ok & in_range & (n_layers >= self.min_layers) & (doubles >= 1) & (doubles <= 3)
-                & (downs >= 1) & (downs <= 4))
+        return (
+            padded_ok
+            & in_range
+            & (n_layers >= self.min_layers)
+            & (doubles >= 1)
+            & (doubles <= 3)
+            & (downs >= 1)
+            & (downs <= 4)
+        )
 
     def is_valid(self, arch: Sequence[int]) -> bool:
         try:
@@ -114,8 +122,8 @@ class TransNASMacroSpace:
         for i in range(len(layers)):
             for v in (1, 2, 3, 4):
                 if v != layers[i]:
-                    cands.add(tuple(layers[:i] + [v] + layers[i + 1:]))
-            cands.add(tuple(layers[:i] + layers[i + 1:]))
+                    cands.add(tuple(layers[:i] + [v] + layers[i + 1 :]))
+            cands.add(tuple(layers[:i] + layers[i + 1 :]))
         for i in range(len(layers) + 1):
             for v in (1, 2, 3, 4):
                 cands.add(tuple(layers[:i] + [v] + layers[i:]))
@@ -127,7 +135,9 @@ class TransNASMacroSpace:
                     out.append(padded)
         return out
 
-    def random(self, n: int, rng: np.random.Generator | int | None = None, replace: bool = False) -> list[Arch]:
+    def random(
+        self, n: int, rng: np.random.Generator | int | None = None, replace: bool = False
+    ) -> list[Arch]:
         rng = np.random.default_rng(rng)
         allx = self.enumerate()
         return [allx[i] for i in rng.choice(len(allx), size=n, replace=replace)]

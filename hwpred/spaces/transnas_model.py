@@ -1,4 +1,5 @@
 """TransNAS-Bench-101 macro backbone in torch, with a classification head."""
+
 from __future__ import annotations
 
 from torch import nn

@@ -1,5 +1,6 @@
 """The large-scale predictor study on the experiment scaffold: its config schema, its plan (datasets,
 seeded splits, the grid of cells), its unit of work (one cell), its results store and its report."""
+
 from __future__ import annotations
 
 from .._lazy import lazy_exports

@@ -10,6 +10,7 @@ Reference families (the lookup table) are not trained on random samples: they de
 architectures they need (``required_archs(space)``), which are looked up in the table; they get
 one cell per (dataset, seed) and are scored on the same test set minus those architectures.
 """
+
 from __future__ import annotations
 
 import json
@@ -154,24 +155,50 @@ def build_grid(v: Validated) -> Grid:
                 try:
                     study_dataset(d.name).lookup(req)
                 except Exception as exc:
-                    notes.append(f"{p.name} on {d.name} skipped: it needs its {len(req)} reference "
-                                 f"architectures measured ({exc})")
+                    notes.append(
+                        f"{p.name} on {d.name} skipped: it needs its {len(req)} reference "
+                        f"architectures measured ({exc})"
+                    )
                     continue
                 for seed in cfg.seeds:
-                    cells.append(Cell(cfg.name, cfg.config_hash, d.name, d.test_size, p.name, params,
-                                      p.tuning, len(req), seed, reference=True))
+                    cells.append(
+                        Cell(
+                            cfg.name,
+                            cfg.config_hash,
+                            d.name,
+                            d.test_size,
+                            p.name,
+                            params,
+                            p.tuning,
+                            len(req),
+                            seed,
+                            reference=True,
+                        )
+                    )
                 continue
             min_n = int(getattr(cls, "min_samples", 2))
             small = [s for s in d.train_sizes if s < min_n]
             if small:
-                notes.append(f"{p.name} on {d.name}: train size(s) {small} skipped, the family needs "
-                             f">= {min_n}")
+                notes.append(
+                    f"{p.name} on {d.name}: train size(s) {small} skipped, the family needs >= {min_n}"
+                )
             for size in d.train_sizes:
                 if size < min_n:
                     continue
                 for seed in cfg.seeds:
-                    cells.append(Cell(cfg.name, cfg.config_hash, d.name, d.test_size, p.name, params,
-                                      p.tuning, size, seed))
+                    cells.append(
+                        Cell(
+                            cfg.name,
+                            cfg.config_hash,
+                            d.name,
+                            d.test_size,
+                            p.name,
+                            params,
+                            p.tuning,
+                            size,
+                            seed,
+                        )
+                    )
     cells.sort(key=lambda c: (-c.train_size, c.predictor, c.dataset, c.seed))
     return Grid(cells, notes)
 

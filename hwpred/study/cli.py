@@ -1,4 +1,5 @@
 """``hwpred study run|report|default|plan``."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,16 +7,28 @@ from pathlib import Path
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("study", help="run the large-scale predictor study and report it",
-                              description="Run a predictor study from a YAML config, resume it, and report it.")
+    p = subparsers.add_parser(
+        "study",
+        help="run the large-scale predictor study and report it",
+        description="Run a predictor study from a YAML config, resume it, and report it.",
+    )
     sub = p.add_subparsers(dest="study_command", metavar="SUBCOMMAND")
 
     def exec_args(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--workers", type=int, default=None, help="worker processes (default: the config's, else 1)")
-        q.add_argument("--executor", choices=["local", "dask"], default=None,
-                       help="local process pool or a Dask cluster (default: the config's)")
-        q.add_argument("--scheduler", default=None,
-                       help="Dask scheduler address (tcp://host:8786); without it a LocalCluster is started")
+        q.add_argument(
+            "--workers", type=int, default=None, help="worker processes (default: the config's, else 1)"
+        )
+        q.add_argument(
+            "--executor",
+            choices=["local", "dask"],
+            default=None,
+            help="local process pool or a Dask cluster (default: the config's)",
+        )
+        q.add_argument(
+            "--scheduler",
+            default=None,
+            help="Dask scheduler address (tcp://host:8786); without it a LocalCluster is started",
+        )
         q.add_argument("--output", default=None, help="override the config's output folder")
         q.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
 
@@ -58,10 +71,18 @@ def _start(cfg, args) -> int:
         v, grid = plan(cfg)
         for note in grid.notes:
             console.print(f"[yellow]note:[/] {note}")
-        console.print(f"study {cfg.name}: {len(grid.cells)} cells; store {cfg.store_dir} (config hash {cfg.config_hash})")
+        console.print(
+            f"study {cfg.name}: {len(grid.cells)} cells; store {cfg.store_dir} (config hash {cfg.config_hash})"
+        )
         return 0
-    run = run_study(cfg, executor=args.executor, workers=_workers(args), scheduler=args.scheduler,
-                    progress=not args.no_progress, console=console)
+    run = run_study(
+        cfg,
+        executor=args.executor,
+        workers=_workers(args),
+        scheduler=args.scheduler,
+        progress=not args.no_progress,
+        console=console,
+    )
     print(run.store_dir)
     if getattr(args, "report", False) or args.func is _default:
         from .report import write_report

@@ -5,24 +5,53 @@ Everything a user can get wrong in a config is caught here, before any cell runs
 need the data (dataset names, train sizes against the table size) or the file system (output
 directory, an existing store) live in :func:`validate`, so that parsing stays cheap and pure.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .._io import check_writable
 from ..errors import HwpredError
-from ..experiment.config import (as_choice, as_float, as_int, as_name, canonical, check_keys, config_error,
-                                 config_hash, int_list, load_yaml, named_entries, no_duplicates, output_dir,
-                                 require_keys, seed_list)
+from ..experiment.config import (
+    as_choice,
+    as_float,
+    as_int,
+    as_name,
+    canonical,
+    check_keys,
+    config_error,
+    config_hash,
+    int_list,
+    load_yaml,
+    named_entries,
+    no_duplicates,
+    output_dir,
+    require_keys,
+    seed_list,
+)
 from ..experiment.executor import EXECUTORS
 
 SAMPLERS = ("tpe", "random")
 MISSING_DATASETS = ("error", "skip")
-_TOP_KEYS = {"name", "description", "datasets", "predictors", "train_sizes", "test_size", "seeds",
-             "tuning", "executor", "workers", "scheduler", "output", "missing_datasets"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "datasets",
+    "predictors",
+    "train_sizes",
+    "test_size",
+    "seeds",
+    "tuning",
+    "executor",
+    "workers",
+    "scheduler",
+    "output",
+    "missing_datasets",
+}
 _REQUIRED = ("name", "datasets", "predictors", "seeds", "output")
 _DATASET_KEYS = {"name", "train_sizes", "test_size"}
 _PREDICTOR_KEYS = {"name", "params", "tuning"}
@@ -79,8 +108,10 @@ class StudyConfig:
         return {
             "name": self.name,
             "datasets": [asdict(d) for d in self.datasets],
-            "predictors": [{"name": p.name, "params": canonical(p.params), "tuning": asdict(p.tuning)}
-                           for p in self.predictors],
+            "predictors": [
+                {"name": p.name, "params": canonical(p.params), "tuning": asdict(p.tuning)}
+                for p in self.predictors
+            ],
             "seeds": list(self.seeds),
         }
 
@@ -88,7 +119,7 @@ class StudyConfig:
     def config_hash(self) -> str:
         return config_hash(self.result_fields())
 
-    def with_overrides(self, **kw) -> "StudyConfig":
+    def with_overrides(self, **kw) -> StudyConfig:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
 
 
@@ -100,8 +131,13 @@ def load_config(path: str | os.PathLike) -> StudyConfig:
 
 def parse_config(doc: Any, source: str = "<dict>") -> StudyConfig:
     """A study config from its YAML mapping; every structural mistake is one ConfigError."""
-    check_keys(doc, _TOP_KEYS, source, where="the study config", what="a YAML mapping with keys name, "
-               "datasets, predictors, train_sizes, test_size, seeds, output")
+    check_keys(
+        doc,
+        _TOP_KEYS,
+        source,
+        where="the study config",
+        what="a YAML mapping with keys name, datasets, predictors, train_sizes, test_size, seeds, output",
+    )
     require_keys(doc, _REQUIRED, source)
     name = as_name(doc["name"], "name", source)
 
@@ -110,19 +146,28 @@ def parse_config(doc: Any, source: str = "<dict>") -> StudyConfig:
     datasets = []
     for i, d in named_entries(doc["datasets"], "datasets", _DATASET_KEYS, source):
         ds_name = str(d["name"])
-        sizes = (_sizes(d.get("train_sizes"), f"datasets[{i}] ({ds_name}) train_sizes", source)
-                 or default_sizes)
+        sizes = (
+            _sizes(d.get("train_sizes"), f"datasets[{i}] ({ds_name}) train_sizes", source) or default_sizes
+        )
         if not sizes:
-            raise config_error(source, f"no train_sizes for dataset {ds_name!r}; set train_sizes at the top "
-                                       "level or for that dataset")
+            raise config_error(
+                source,
+                f"no train_sizes for dataset {ds_name!r}; set train_sizes at the top "
+                "level or for that dataset",
+            )
         test = d.get("test_size", default_test)
         if test is None:
-            raise config_error(source, f"no test_size for dataset {ds_name!r}; set test_size at the top "
-                                       "level or for that dataset")
+            raise config_error(
+                source,
+                f"no test_size for dataset {ds_name!r}; set test_size at the top level or for that dataset",
+            )
         test = as_int(test, f"test_size of {ds_name}", source)
         if test < 2:
-            raise config_error(source, f"test_size of {ds_name} is {test}; it needs at least 2 architectures "
-                                       "to compute a rank correlation")
+            raise config_error(
+                source,
+                f"test_size of {ds_name} is {test}; it needs at least 2 architectures "
+                "to compute a rank correlation",
+            )
         datasets.append(DatasetSpec(ds_name, sizes, test))
     no_duplicates([d.name for d in datasets], "datasets", source)
 
@@ -139,14 +184,20 @@ def parse_config(doc: Any, source: str = "<dict>") -> StudyConfig:
 
     scheduler = doc.get("scheduler")
     return StudyConfig(
-        name=name, datasets=tuple(datasets), predictors=tuple(predictors),
-        seeds=seed_list(doc["seeds"], "seeds", source), output=output_dir(doc["output"]),
+        name=name,
+        datasets=tuple(datasets),
+        predictors=tuple(predictors),
+        seeds=seed_list(doc["seeds"], "seeds", source),
+        output=output_dir(doc["output"]),
         executor=as_choice(str(doc.get("executor", "local")), "executor", source, EXECUTORS),
         workers=as_int(doc.get("workers", 1), "workers", source, minimum=1),
         scheduler=str(scheduler) if scheduler else None,
-        missing_datasets=as_choice(str(doc.get("missing_datasets", "error")), "missing_datasets", source,
-                                   MISSING_DATASETS),
-        description=str(doc.get("description", "")), source=source)
+        missing_datasets=as_choice(
+            str(doc.get("missing_datasets", "error")), "missing_datasets", source, MISSING_DATASETS
+        ),
+        description=str(doc.get("description", "")),
+        source=source,
+    )
 
 
 def _sizes(value: Any, key: str, source: str) -> tuple[int, ...]:
@@ -160,8 +211,9 @@ def _tuning(value: Any, key: str, source: str, base: TuningSpec) -> TuningSpec:
     check_keys(value, _TUNING_KEYS, source, where=key, what="a mapping like {n_trials: 0}")
     n_trials = as_int(value.get("n_trials", base.n_trials), f"{key}.n_trials", source)
     if n_trials < 0:
-        raise config_error(source, f"{key}.n_trials must be >= 0 (0 = default hyper-parameters), "
-                                   f"got {n_trials}")
+        raise config_error(
+            source, f"{key}.n_trials must be >= 0 (0 = default hyper-parameters), got {n_trials}"
+        )
     timeout = value.get("timeout", base.timeout)
     if timeout is not None:
         timeout = as_float(timeout, f"{key}.timeout (seconds)", source, positive=True)
@@ -176,9 +228,9 @@ class Validated:
     """A config checked against this machine: the datasets that can run, and those skipped."""
 
     config: StudyConfig
-    sizes: dict[str, int] = field(default_factory=dict)      # dataset name -> number of architectures
-    spaces: dict[str, str] = field(default_factory=dict)     # dataset name -> search space
-    skipped: dict[str, str] = field(default_factory=dict)    # dataset name -> why it was skipped
+    sizes: dict[str, int] = field(default_factory=dict)  # dataset name -> number of architectures
+    spaces: dict[str, str] = field(default_factory=dict)  # dataset name -> search space
+    skipped: dict[str, str] = field(default_factory=dict)  # dataset name -> why it was skipped
 
     @property
     def datasets(self) -> tuple[DatasetSpec, ...]:
@@ -213,13 +265,15 @@ def validate(cfg: StudyConfig, check_store: bool = True) -> Validated:
         try:
             cls = get_class(p.name)
         except ImportError as exc:
-            raise config_error(src, f"predictor {p.name!r} cannot be imported ({exc}); is its family "
-                                    "module installed?") from None
+            raise config_error(
+                src, f"predictor {p.name!r} cannot be imported ({exc}); is its family module installed?"
+            ) from None
         valid = set(cls.param_names())
         bad = set(p.params) - valid
         if bad:
-            raise config_error(src, f"predictor {p.name!r} has no hyper-parameter(s) {sorted(bad)}; "
-                                    f"valid: {sorted(valid)}")
+            raise config_error(
+                src, f"predictor {p.name!r} has no hyper-parameter(s) {sorted(bad)}; valid: {sorted(valid)}"
+            )
 
     out = Validated(cfg)
     for d in cfg.datasets:
@@ -229,25 +283,37 @@ def validate(cfg: StudyConfig, check_store: bool = True) -> Validated:
             if cfg.missing_datasets == "skip":
                 out.skipped[d.name] = str(exc)
                 continue
-            raise config_error(src, f"dataset {d.name!r} is not available here: {exc} "
-                                    "(set missing_datasets: skip to run without it)") from None
+            raise config_error(
+                src,
+                f"dataset {d.name!r} is not available here: {exc} "
+                "(set missing_datasets: skip to run without it)",
+            ) from None
         except HwpredError as exc:
             raise config_error(src, f"dataset {d.name!r}: {exc}") from None
         n = len(ds)
         room = n - d.test_size
         if room < 1:
-            raise config_error(src, f"dataset {d.name!r} has {n} architectures, not more than its "
-                                    f"test_size {d.test_size}; lower test_size")
+            raise config_error(
+                src,
+                f"dataset {d.name!r} has {n} architectures, not more than its "
+                f"test_size {d.test_size}; lower test_size",
+            )
         too_big = [s for s in d.train_sizes if s > room]
         if too_big:
-            raise config_error(src, f"train size(s) {too_big} of dataset {d.name!r} exceed its {n} "
-                                    f"architectures minus the {d.test_size}-architecture test set "
-                                    f"({room}); lower them or the test_size")
+            raise config_error(
+                src,
+                f"train size(s) {too_big} of dataset {d.name!r} exceed its {n} "
+                f"architectures minus the {d.test_size}-architecture test set "
+                f"({room}); lower them or the test_size",
+            )
         out.sizes[d.name] = n
         out.spaces[d.name] = ds.space
     if not out.datasets:
-        raise config_error(src, "none of the datasets is available here "
-                                f"({'; '.join(f'{k}: {v}' for k, v in out.skipped.items())})")
+        raise config_error(
+            src,
+            "none of the datasets is available here "
+            f"({'; '.join(f'{k}: {v}' for k, v in out.skipped.items())})",
+        )
 
     check_writable(cfg.output, src)
     if check_store:

@@ -11,6 +11,7 @@ Measuring the fallback table takes a few minutes on a laptop CPU (300 cells plus
 table's 25, batch 1, one thread, 10 timed forwards each); it is stored under
 ``$HWPRED_HOME/study/`` and reused.
 """
+
 from __future__ import annotations
 
 import os
@@ -67,7 +68,8 @@ def _local_cpu_dataset() -> str:
             "no data for the default study: HWPRED_DATA_MIRROR is not set and this build has no measurement "
             "harness (hwpred.measure) to measure a table on this CPU. Either point HWPRED_DATA_MIRROR at the "
             "data mirror folder, or run a study on your own table with `hwpred study run CONFIG` and "
-            "datasets: [\"file:<table.parquet>#<column>\"]") from None
+            'datasets: ["file:<table.parquet>#<column>"]'
+        ) from None
     import numpy as np
 
     from ..data.locations import hwpred_home
@@ -81,13 +83,23 @@ def _local_cpu_dataset() -> str:
         if a not in seen and len(archs) < LOCAL_TABLE_SIZE + 25:
             archs.append(a)
             seen.add(a)
-    cfg = MeasureConfig(space="nb201", device="cpu", batch_size=1, threads=1,
-                        policy=RepeatPolicy(repeats=10, warmup=2), energy=False)
-    print(f"no data mirror (HWPRED_DATA_MIRROR unset): measuring {len(archs)} NAS-Bench-201 cells on this CPU "
-          f"into {out} (once; an interrupted run resumes)")
+    cfg = MeasureConfig(
+        space="nb201",
+        device="cpu",
+        batch_size=1,
+        threads=1,
+        policy=RepeatPolicy(repeats=10, warmup=2),
+        energy=False,
+    )
+    print(
+        f"no data mirror (HWPRED_DATA_MIRROR unset): measuring {len(archs)} NAS-Bench-201 cells on this CPU "
+        f"into {out} (once; an interrupted run resumes)"
+    )
     res = measure_space(cfg, archs=archs, out=out, resume=True)
     if not res.complete:
-        raise HwpredError(f"the CPU table {out} is incomplete ({len(res.table)} of {len(archs)} cells); "
-                          "run `hwpred study default` again to finish measuring it")
+        raise HwpredError(
+            f"the CPU table {out} is incomplete ({len(res.table)} of {len(archs)} cells); "
+            "run `hwpred study default` again to finish measuring it"
+        )
     column = next(c for c in res.table.columns if c.endswith("/latency_ms"))
     return f"file:{out}#{column}"

@@ -9,6 +9,7 @@ Figures (PNG + SVG, next to the tables):
   which makes the ranking of families readable where all curves crowd near 1.
 - ``fit_time``: fit time against training-set size (log-log).
 """
+
 from __future__ import annotations
 
 import html
@@ -21,11 +22,28 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
-from ..experiment.report import (figure_html, html_page, lines_block, markdown_table, pyplot, save_figure,
-                                 write_csv, write_text)
+from ..experiment.report import (
+    figure_html,
+    html_page,
+    lines_block,
+    markdown_table,
+    pyplot,
+    save_figure,
+    write_csv,
+    write_text,
+)
 from .store import ResultStore, open_store
 
-METRICS = ["kendall_tau", "spearman", "pearson", "rmse", "dev_std", "fit_time_s", "tuning_time_s", "query_time_s"]
+METRICS = [
+    "kendall_tau",
+    "spearman",
+    "pearson",
+    "rmse",
+    "dev_std",
+    "fit_time_s",
+    "tuning_time_s",
+    "query_time_s",
+]
 
 
 @dataclass
@@ -60,7 +78,9 @@ def _colours(predictors: list[str]) -> dict[str, tuple]:
 
     from ..predictors import available
 
-    order = [p for p in available() if p in predictors] + sorted(p for p in predictors if p not in available())
+    order = [p for p in available() if p in predictors] + sorted(
+        p for p in predictors if p not in available()
+    )
     cmap = matplotlib.colormaps["tab20"]
     return {p: cmap(i % 20) for i, p in enumerate(order)}
 
@@ -78,8 +98,9 @@ def _panels(n: int):
     return fig, axes.ravel()
 
 
-def _plot_metric(summary: pd.DataFrame, value: str, ylabel: str, title: str, centred: bool = False,
-                 logy: bool = False):
+def _plot_metric(
+    summary: pd.DataFrame, value: str, ylabel: str, title: str, centred: bool = False, logy: bool = False
+):
     datasets = list(dict.fromkeys(summary["dataset"]))
     preds = list(dict.fromkeys(summary["predictor"]))
     colours = _colours(preds)
@@ -98,7 +119,9 @@ def _plot_metric(summary: pd.DataFrame, value: str, ylabel: str, title: str, cen
             sd = s[f"{value}_std"].to_numpy(float)
             if centred:
                 y = y - avg.reindex(s["train_size"]).to_numpy(float)
-            (ln,) = ax.plot(x, y, marker=_MARKERS[i % len(_MARKERS)], ms=3.5, lw=1.3, color=colours[p], label=p)
+            (ln,) = ax.plot(
+                x, y, marker=_MARKERS[i % len(_MARKERS)], ms=3.5, lw=1.3, color=colours[p], label=p
+            )
             if len(s) > 1 and not logy and len(preds) <= 6:  # bands of many families hide the lines
                 ax.fill_between(x, y - sd, y + sd, color=colours[p], alpha=0.10, lw=0)
             handles[p] = ln
@@ -107,7 +130,14 @@ def _plot_metric(summary: pd.DataFrame, value: str, ylabel: str, title: str, cen
         for p, r in refs.groupby("predictor"):
             level = float(r[f"{value}_mean"].mean())
             if centred and avg is not None and len(avg):
-                ax.plot(avg.index, level - avg.to_numpy(float), ls="--", color="k", lw=1.2, label=f"{p} (reference)")
+                ax.plot(
+                    avg.index,
+                    level - avg.to_numpy(float),
+                    ls="--",
+                    color="k",
+                    lw=1.2,
+                    label=f"{p} (reference)",
+                )
                 handles[f"{p} (reference)"] = ax.lines[-1]
             else:
                 ln = ax.axhline(level, ls="--", color="k", lw=1.2, label=f"{p} (reference)")
@@ -137,18 +167,22 @@ def _fmt_table(summary: pd.DataFrame) -> pd.DataFrame:
 
     rows = []
     for _, r in summary.iterrows():
-        rows.append({
-            "dataset": r["dataset"], "predictor": r["predictor"] + (" (ref)" if r["reference"] else ""),
-            "train size": int(r["train_size"]), "seeds": int(r["n_seeds"]),
-            "Kendall tau": pm(r["kendall_tau_mean"], r["kendall_tau_std"]),
-            "Spearman": pm(r["spearman_mean"], r["spearman_std"]),
-            "RMSE": pm(r["rmse_mean"], r["rmse_std"], 4),
-            "dev std": pm(r["dev_std_mean"], r["dev_std_std"]),
-            "fit s": pm(r["fit_time_s_mean"], r["fit_time_s_std"], 3),
-            "tuning s": f"{r['tuning_time_s_mean']:.2f}",
-            "query ms": f"{1000 * r['query_time_s_mean']:.2f}",
-            "failed": int(r["n_failed"]),
-        })
+        rows.append(
+            {
+                "dataset": r["dataset"],
+                "predictor": r["predictor"] + (" (ref)" if r["reference"] else ""),
+                "train size": int(r["train_size"]),
+                "seeds": int(r["n_seeds"]),
+                "Kendall tau": pm(r["kendall_tau_mean"], r["kendall_tau_std"]),
+                "Spearman": pm(r["spearman_mean"], r["spearman_std"]),
+                "RMSE": pm(r["rmse_mean"], r["rmse_std"], 4),
+                "dev std": pm(r["dev_std_mean"], r["dev_std_std"]),
+                "fit s": pm(r["fit_time_s_mean"], r["fit_time_s_std"], 3),
+                "tuning s": f"{r['tuning_time_s_mean']:.2f}",
+                "query ms": f"{1000 * r['query_time_s_mean']:.2f}",
+                "failed": int(r["n_failed"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -170,28 +204,43 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
     store: ResultStore = open_store(store_dir)
     df = store.read()
     if df.empty:
-        raise DataError(f"{store.root} holds no finished cells yet; run the study first "
-                        "(hwpred study run CONFIG)")
+        raise DataError(
+            f"{store.root} holds no finished cells yet; run the study first (hwpred study run CONFIG)"
+        )
     meta = store.read_meta() or {}
     out = Path(out) if out else store.root / "report"
     out.mkdir(parents=True, exist_ok=True)
     summary = summarise(df)
     if summary.empty:
-        raise DataError(f"every cell in {store.root} failed; nothing to plot (see the 'error' column: "
-                        f"{df['error'].iloc[0]})")
+        raise DataError(
+            f"every cell in {store.root} failed; nothing to plot (see the 'error' column: "
+            f"{df['error'].iloc[0]})"
+        )
     table_csv = write_csv(summary, out / "summary.csv")
     pretty = _fmt_table(summary)
     write_text(out / "summary.md", markdown_table(pretty) + "\n")
 
     figures, embedded = {}, {}
     specs = [
-        ("kendall_tau", dict(value="kendall_tau", ylabel="Kendall tau (test set)",
-                             title="Kendall tau vs training-set size")),
-        ("kendall_tau_centred", dict(value="kendall_tau", ylabel="Kendall tau - predictor average",
-                                     title="Kendall tau centred on the average of the predictors",
-                                     centred=True)),
-        ("fit_time", dict(value="fit_time_s", ylabel="fit time (s)", title="Fit time vs training-set size",
-                          logy=True)),
+        (
+            "kendall_tau",
+            dict(
+                value="kendall_tau", ylabel="Kendall tau (test set)", title="Kendall tau vs training-set size"
+            ),
+        ),
+        (
+            "kendall_tau_centred",
+            dict(
+                value="kendall_tau",
+                ylabel="Kendall tau - predictor average",
+                title="Kendall tau centred on the average of the predictors",
+                centred=True,
+            ),
+        ),
+        (
+            "fit_time",
+            dict(value="fit_time_s", ylabel="fit time (s)", title="Fit time vs training-set size", logy=True),
+        ),
     ]
     for stem, kw in specs:
         fig = _plot_metric(summary, **kw)
@@ -202,8 +251,9 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
     return Report(out, html_path, figures, table_csv, summary)
 
 
-def _html(meta: dict, df: pd.DataFrame, pretty: pd.DataFrame, images: dict[str, str],
-          failed: pd.DataFrame) -> str:
+def _html(
+    meta: dict, df: pd.DataFrame, pretty: pd.DataFrame, images: dict[str, str], failed: pd.DataFrame
+) -> str:
     esc = html.escape
     name = meta.get("name", "study")
     versions = df["versions"].dropna().iloc[0] if df["versions"].notna().any() else "{}"
@@ -213,13 +263,15 @@ def _html(meta: dict, df: pd.DataFrame, pretty: pd.DataFrame, images: dict[str, 
         fr = failed[["cell_id", "error"]].head(50)
         fail_html = f"<h2>Failed cells ({len(failed)})</h2>" + fr.to_html(index=False, escape=True, border=0)
     cfg = json.dumps(meta.get("config", {}), indent=1)
-    body = (f"<h1>Predictor study <code>{esc(name)}</code></h1>\n"
-            f"<p>{len(df)} cells ({int((df['status'] == 'ok').sum())} ok, {len(failed)} failed) on "
-            f"{df['dataset'].nunique()} dataset(s), {df['predictor'].nunique()} predictor(s), "
-            f"{df['seed'].nunique()} seed(s). Config hash <code>{esc(str(meta.get('config_hash')))}</code>; "
-            f"hosts: {esc(hosts)}.</p>\n"
-            f"{figure_html(images)}\n"
-            f"<h2>Mean ± std over seeds</h2>\n{pretty.to_html(index=False, escape=True, border=0)}\n"
-            f"{fail_html}\n{lines_block('Library versions', [versions])}\n"
-            f"{lines_block('Config', cfg.splitlines())}")
+    body = (
+        f"<h1>Predictor study <code>{esc(name)}</code></h1>\n"
+        f"<p>{len(df)} cells ({int((df['status'] == 'ok').sum())} ok, {len(failed)} failed) on "
+        f"{df['dataset'].nunique()} dataset(s), {df['predictor'].nunique()} predictor(s), "
+        f"{df['seed'].nunique()} seed(s). Config hash <code>{esc(str(meta.get('config_hash')))}</code>; "
+        f"hosts: {esc(hosts)}.</p>\n"
+        f"{figure_html(images)}\n"
+        f"<h2>Mean ± std over seeds</h2>\n{pretty.to_html(index=False, escape=True, border=0)}\n"
+        f"{fail_html}\n{lines_block('Library versions', [versions])}\n"
+        f"{lines_block('Config', cfg.splitlines())}"
+    )
     return html_page(f"hwpred study {name}", body)

@@ -1,4 +1,5 @@
 """Run a study end to end: plan it, claim its store, execute the missing cells, summarise."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,10 +8,10 @@ from pathlib import Path
 from rich.console import Console
 
 from ..experiment.executor import Outcome, RunStats, execute
-from .worker import limit_threads, run_cell
-from .config import StudyConfig, Validated
 from .cells import Cell, Grid, plan
+from .config import StudyConfig, Validated
 from .store import ResultStore
+from .worker import limit_threads, run_cell
 
 
 @dataclass
@@ -25,9 +26,14 @@ class StudyRun:
         return self.store.root
 
 
-def run_study(cfg: StudyConfig, executor: str | None = None, workers: int | None = None,
-              scheduler: str | None = None, progress: bool = True,
-              console: Console | None = None) -> StudyRun:
+def run_study(
+    cfg: StudyConfig,
+    executor: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+    console: Console | None = None,
+) -> StudyRun:
     """Run (or resume) a study: every cell its store lacks is fitted, scored and stored.
 
     A failed cell is recorded with its error and the run goes on; finished cells are never run
@@ -91,21 +97,39 @@ def run_study(cfg: StudyConfig, executor: str | None = None, workers: int | None
     store.clean_temp()
     for note in grid.notes:
         console.print(f"[yellow]note:[/] {note}")
-    where = f"dask ({scheduler or f'LocalCluster, {workers} workers'})" if executor == "dask" \
+    where = (
+        f"dask ({scheduler or f'LocalCluster, {workers} workers'})"
+        if executor == "dask"
         else f"local ({workers} worker{'s' if workers > 1 else ''})"
-    console.print(f"study [bold]{cfg.name}[/]: {len(grid.cells)} cells on {len(v.datasets)} dataset(s), "
-                  f"{len(cfg.predictors)} predictor(s), {len(cfg.seeds)} seed(s); executor {where}; "
-                  f"store {store.root}")
+    )
+    console.print(
+        f"study [bold]{cfg.name}[/]: {len(grid.cells)} cells on {len(v.datasets)} dataset(s), "
+        f"{len(cfg.predictors)} predictor(s), {len(cfg.seeds)} seed(s); executor {where}; "
+        f"store {store.root}"
+    )
     missing = set(store.missing(c.cell_id for c in grid.cells))
     todo = [c for c in grid.cells if c.cell_id in missing]
-    stats = execute(todo, run_cell, _recorder(store), is_done=lambda cell: store.has(cell.cell_id),
-                    executor=executor, workers=workers, scheduler=scheduler, progress=progress, label="study",
-                    unit_name="cells", initializer=limit_threads, already_done=len(grid.cells) - len(todo),
-                    console=console)
+    stats = execute(
+        todo,
+        run_cell,
+        _recorder(store),
+        is_done=lambda cell: store.has(cell.cell_id),
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        label="study",
+        unit_name="cells",
+        initializer=limit_threads,
+        already_done=len(grid.cells) - len(todo),
+        console=console,
+    )
     if stats.already_done:
         console.print(f"{stats.already_done} cell(s) were already in the store and were skipped")
-    console.print(f"ran {stats.ran} cell(s) in {stats.wall_s:.1f} s"
-                  + (f"; [red]{stats.failed} failed[/]" if stats.failed else ""))
+    console.print(
+        f"ran {stats.ran} cell(s) in {stats.wall_s:.1f} s"
+        + (f"; [red]{stats.failed} failed[/]" if stats.failed else "")
+    )
     for e in stats.errors:
         console.print(f"  [red]failed[/] {e}")
     return StudyRun(v, grid, store, stats)
@@ -117,7 +141,10 @@ def _recorder(store: ResultStore):
     def on_result(cell: Cell, record: dict) -> Outcome:
         store.write(record)
         ok = record.get("status") == "ok"
-        return Outcome(ok=ok, error=None if ok else f"{record['cell_id']}: {record.get('error')}",
-                       seconds=float(record.get("cell_time_s") or 0.0))
+        return Outcome(
+            ok=ok,
+            error=None if ok else f"{record['cell_id']}: {record.get('error')}",
+            seconds=float(record.get("cell_time_s") or 0.0),
+        )
 
     return on_result

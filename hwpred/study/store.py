@@ -9,10 +9,11 @@ Atomic parts, ownership by config hash and tolerant readers come from
 :class:`~hwpred.experiment.store.PartStore`; this module adds the cell record's schema. Two runs
 that race on the same cell both write the same deterministic numbers and the last rename wins.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 import pyarrow as pa
@@ -22,20 +23,56 @@ from ..experiment.store import PartStore, locate_store
 META_NAME = "study.json"
 
 #: the columns of a cell record, in order (see cell.run_cell for their meaning)
-SCHEMA = pa.schema([
-    ("cell_id", pa.string()), ("study", pa.string()), ("config_hash", pa.string()),
-    ("dataset", pa.string()), ("space", pa.string()), ("predictor", pa.string()), ("family", pa.string()),
-    ("reference", pa.bool_()), ("train_size", pa.int64()), ("seed", pa.int64()), ("n_test", pa.int64()),
-    ("status", pa.string()), ("error", pa.string()),
-    ("kendall_tau", pa.float64()), ("spearman", pa.float64()), ("pearson", pa.float64()),
-    ("rmse", pa.float64()), ("dev_std", pa.float64()), ("monotonicity", pa.float64()),
-    ("fit_time_s", pa.float64()), ("tuning_time_s", pa.float64()), ("query_time_s", pa.float64()),
-    ("cell_time_s", pa.float64()), ("n_trials", pa.int64()), ("best_params", pa.string()),
-    ("versions", pa.string()), ("host", pa.string()), ("pid", pa.int64()), ("finished_at", pa.string()),
-])
+SCHEMA = pa.schema(
+    [
+        ("cell_id", pa.string()),
+        ("study", pa.string()),
+        ("config_hash", pa.string()),
+        ("dataset", pa.string()),
+        ("space", pa.string()),
+        ("predictor", pa.string()),
+        ("family", pa.string()),
+        ("reference", pa.bool_()),
+        ("train_size", pa.int64()),
+        ("seed", pa.int64()),
+        ("n_test", pa.int64()),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("kendall_tau", pa.float64()),
+        ("spearman", pa.float64()),
+        ("pearson", pa.float64()),
+        ("rmse", pa.float64()),
+        ("dev_std", pa.float64()),
+        ("monotonicity", pa.float64()),
+        ("fit_time_s", pa.float64()),
+        ("tuning_time_s", pa.float64()),
+        ("query_time_s", pa.float64()),
+        ("cell_time_s", pa.float64()),
+        ("n_trials", pa.int64()),
+        ("best_params", pa.string()),
+        ("versions", pa.string()),
+        ("host", pa.string()),
+        ("pid", pa.int64()),
+        ("finished_at", pa.string()),
+    ]
+)
 #: columns that must be identical between two runs of the same config (timings, host... may differ)
-RESULT_COLUMNS = ["cell_id", "dataset", "predictor", "train_size", "seed", "n_test", "status",
-                  "kendall_tau", "spearman", "pearson", "rmse", "dev_std", "monotonicity", "best_params"]
+RESULT_COLUMNS = [
+    "cell_id",
+    "dataset",
+    "predictor",
+    "train_size",
+    "seed",
+    "n_test",
+    "status",
+    "kendall_tau",
+    "spearman",
+    "pearson",
+    "rmse",
+    "dev_std",
+    "monotonicity",
+    "best_params",
+]
 
 
 class ResultStore(PartStore):

@@ -4,6 +4,7 @@ Workers only compute: :func:`run_cell` returns the cell's record and the driver 
 worker uses one BLAS/OpenMP/torch thread (:func:`limit_threads`, run once per worker process), so
 that workers are the parallelism and the numbers do not depend on the executor.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,8 @@ import os
 import socket
 import sys
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -56,8 +58,19 @@ def library_versions() -> str:
         from importlib import metadata
 
         out = {"python": sys.version.split()[0]}
-        for pkg in ("hwpred", "numpy", "scipy", "scikit-learn", "torch", "xgboost", "lightgbm", "ngboost",
-                    "gpytorch", "torch-geometric", "optuna"):
+        for pkg in (
+            "hwpred",
+            "numpy",
+            "scipy",
+            "scikit-learn",
+            "torch",
+            "xgboost",
+            "lightgbm",
+            "ngboost",
+            "gpytorch",
+            "torch-geometric",
+            "optuna",
+        ):
             try:
                 out[pkg] = metadata.version(pkg)
             except metadata.PackageNotFoundError:
@@ -104,8 +117,17 @@ def fit_cell_predictor(cell: Cell, archs: np.ndarray, y: np.ndarray, space: str)
     if t.n_trials > 0 and not cell.reference:
         from .. import tuning
 
-        res = tuning.tune(cell.predictor, archs, y, n_trials=t.n_trials, timeout=t.timeout, sampler=t.sampler,
-                          cv=t.n_folds, seed=cell.seed, fixed_params=fixed)
+        res = tuning.tune(
+            cell.predictor,
+            archs,
+            y,
+            n_trials=t.n_trials,
+            timeout=t.timeout,
+            sampler=t.sampler,
+            cv=t.n_folds,
+            seed=cell.seed,
+            fixed_params=fixed,
+        )
         _limit_torch()
         return res.predictor, float(res.fit_seconds), float(res.tuning_seconds), int(res.n_trials)
     pred = create(cell.predictor, **fixed)
@@ -132,11 +154,23 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     limit_threads()
     t_start = time.perf_counter()
     rec: dict[str, Any] = {
-        "cell_id": cell.cell_id, "study": cell.study, "config_hash": cell.config_hash,
-        "dataset": cell.dataset, "predictor": cell.predictor, "reference": cell.reference,
-        "train_size": cell.train_size, "seed": cell.seed, "status": "ok", "error": "", "n_trials": 0,
-        "versions": library_versions(), "host": socket.gethostname(), "pid": os.getpid(), "family": "",
-        "space": "", "n_test": 0,
+        "cell_id": cell.cell_id,
+        "study": cell.study,
+        "config_hash": cell.config_hash,
+        "dataset": cell.dataset,
+        "predictor": cell.predictor,
+        "reference": cell.reference,
+        "train_size": cell.train_size,
+        "seed": cell.seed,
+        "status": "ok",
+        "error": "",
+        "n_trials": 0,
+        "versions": library_versions(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "family": "",
+        "space": "",
+        "n_test": 0,
     }
     try:
         ds = study_dataset(cell.dataset)
@@ -149,7 +183,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
             taken = {tuple(int(v) for v in a) for a in tr_archs}
             test_idx = np.array([i for i in test_idx if tuple(int(v) for v in archs[i]) not in taken])
         else:
-            tr = pool[:cell.train_size]
+            tr = pool[: cell.train_size]
             tr_archs, tr_y = archs[tr], y[tr]
         te_archs, te_y = archs[test_idx], y[test_idx]
         rec["n_test"] = len(test_idx)
@@ -167,9 +201,14 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         sd = float(np.std(te_y))
         dev = (y_hat - te_y) / sd if sd > 0 else np.full_like(te_y, np.nan)
         rec.update(m)
-        rec.update(dev_std=float(np.std(dev)), fit_time_s=fit_time, tuning_time_s=tune_time,
-                   query_time_s=query, n_trials=n_trials,
-                   best_params=json.dumps(pred.get_params(), sort_keys=True, default=_plain_json))
+        rec.update(
+            dev_std=float(np.std(dev)),
+            fit_time_s=fit_time,
+            tuning_time_s=tune_time,
+            query_time_s=query,
+            n_trials=n_trials,
+            best_params=json.dumps(pred.get_params(), sort_keys=True, default=_plain_json),
+        )
         if not np.all(np.isfinite(y_hat)):
             rec.update(status="failed", error=f"{int((~np.isfinite(y_hat)).sum())} non-finite predictions")
     except Exception as exc:  # one bad cell must not end a 100k-cell study; it is recorded and reported

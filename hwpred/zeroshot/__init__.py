@@ -3,6 +3,7 @@
 ``score_archs`` scores architectures of a search space into a :class:`ScoreResult`, whose
 ``table()`` is a MetricTable with ``<score>/<data>`` columns usable like any other table.
 """
+
 from __future__ import annotations
 
 from .._lazy import lazy_exports

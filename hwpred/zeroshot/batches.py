@@ -5,6 +5,7 @@
 a download. ``noise`` is Gaussian noise with random labels. ``cifar10``/``cifar100`` read the
 user's torchvision copy of the dataset (never downloaded here).
 """
+
 from __future__ import annotations
 
 import os
@@ -83,8 +84,9 @@ def digits_batch(batch_size: int = 128, seed: int = 0, image_size: int = 32) -> 
     rng = np.random.default_rng(seed)
     idx = _pick(len(ds.images), batch_size, rng, "digits")
     imgs = torch.as_tensor(ds.images[idx], dtype=torch.float32).unsqueeze(1) / 16.0
-    imgs = torch.nn.functional.interpolate(imgs, size=(image_size, image_size), mode="bilinear",
-                                           align_corners=False)
+    imgs = torch.nn.functional.interpolate(
+        imgs, size=(image_size, image_size), mode="bilinear", align_corners=False
+    )
     x = _standardise(imgs.repeat(1, 3, 1, 1)).contiguous()
     y = torch.as_tensor(ds.target[idx], dtype=torch.long)
     return Batch(x, y, 10, "digits", int(seed))
@@ -99,37 +101,52 @@ def noise_batch(batch_size: int = 128, seed: int = 0, image_size: int = 32, num_
     return Batch(x, y, int(num_classes), "noise", int(seed))
 
 
-def cifar_batch(name: str, batch_size: int = 128, seed: int = 0, image_size: int = 32,
-                root: str | os.PathLike | None = None) -> Batch:
+def cifar_batch(
+    name: str,
+    batch_size: int = 128,
+    seed: int = 0,
+    image_size: int = 32,
+    root: str | os.PathLike | None = None,
+) -> Batch:
     """A random batch of the CIFAR training set from the user's torchvision copy."""
     _check_size(batch_size, image_size)
     try:
         import torchvision
     except ImportError:
-        raise DataError(f"data {name!r} needs torchvision, which is not installed; install it "
-                        "(pip install torchvision) or use 'digits' (embedded, no download)") from None
+        raise DataError(
+            f"data {name!r} needs torchvision, which is not installed; install it "
+            "(pip install torchvision) or use 'digits' (embedded, no download)"
+        ) from None
     root = Path(root or os.environ.get("HWPRED_CIFAR_ROOT") or Path.home() / ".hwpred" / "data")
     cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
     try:
         ds = cls(root=str(root), train=True, download=False)
     except RuntimeError as exc:
-        raise DataError(f"no {name} data under {root} ({exc}); download it with torchvision "
-                        f"(datasets.{cls.__name__}(root, download=True)) and point HWPRED_CIFAR_ROOT "
-                        "or the data root at that folder") from None
+        raise DataError(
+            f"no {name} data under {root} ({exc}); download it with torchvision "
+            f"(datasets.{cls.__name__}(root, download=True)) and point HWPRED_CIFAR_ROOT "
+            "or the data root at that folder"
+        ) from None
     rng = np.random.default_rng(seed)
     idx = _pick(len(ds.data), batch_size, rng, name)
     x = torch.as_tensor(ds.data[idx], dtype=torch.float32).permute(0, 3, 1, 2) / 255.0
     mean, std = _CIFAR_STATS[name]
     x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
     if image_size != 32:
-        x = torch.nn.functional.interpolate(x, size=(image_size, image_size), mode="bilinear",
-                                            align_corners=False)
+        x = torch.nn.functional.interpolate(
+            x, size=(image_size, image_size), mode="bilinear", align_corners=False
+        )
     y = torch.as_tensor(np.asarray(ds.targets)[idx], dtype=torch.long)
     return Batch(x.contiguous(), y, _NUM_CLASSES[name], name, int(seed))
 
 
-def load_batch(name: str = "digits", batch_size: int = 128, seed: int = 0, image_size: int = 32,
-               root: str | os.PathLike | None = None) -> Batch:
+def load_batch(
+    name: str = "digits",
+    batch_size: int = 128,
+    seed: int = 0,
+    image_size: int = 32,
+    root: str | os.PathLike | None = None,
+) -> Batch:
     """The batch called ``name``; the same (name, size, seed) always gives the same tensors."""
     _check_name(name)
     if name == "digits":

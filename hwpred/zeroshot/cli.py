@@ -1,4 +1,5 @@
 """``hwpred zeroshot``: score architectures with training-free proxies, list scores and data."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,29 +17,52 @@ def add_parser(subparsers) -> None:
 
     s = sub.add_parser("score", help="score architectures of a search space into a MetricTable")
     s.add_argument("--space", default="nb201", help="search space (nb201, transnas_macro)")
-    s.add_argument("--scores", default="naswot,synflow", help="comma-separated score names (see 'zeroshot list')")
-    s.add_argument("--data", default="digits", help="batch: digits (default, embedded), noise, cifar10, cifar100")
+    s.add_argument(
+        "--scores", default="naswot,synflow", help="comma-separated score names (see 'zeroshot list')"
+    )
+    s.add_argument(
+        "--data", default="digits", help="batch: digits (default, embedded), noise, cifar10, cifar100"
+    )
     s.add_argument("--data-root", default=None, help="torchvision CIFAR folder (or HWPRED_CIFAR_ROOT)")
     s.add_argument("--batch-size", type=int, default=128)
-    s.add_argument("--image-size", type=int, default=None, help="input side (default 32 for nb201, 64 for macro)")
+    s.add_argument(
+        "--image-size", type=int, default=None, help="input side (default 32 for nb201, 64 for macro)"
+    )
     s.add_argument("--seed", type=int, default=0, help="seed of the batch and of every network's init")
-    s.add_argument("--limit", type=int, default=None, help="score N architectures drawn at random (with --seed) from the space or --archs")
+    s.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="score N architectures drawn at random (with --seed) from the space or --archs",
+    )
     s.add_argument("--archs", default=None, help="file with one architecture string per line (default: all)")
-    s.add_argument("--ensemble", default=None,
-                   help="also add the mean-rank ensemble of these scored names, e.g. naswot,synflow")
+    s.add_argument(
+        "--ensemble",
+        default=None,
+        help="also add the mean-rank ensemble of these scored names, e.g. naswot,synflow",
+    )
     s.add_argument("--out", required=True, help="output MetricTable (.parquet)")
     s.add_argument("--cache", default=None, help="cache folder (default $HWPRED_HOME/cache/zeroshot)")
     s.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-    s.add_argument("--threads", type=int, default=None, help="torch CPU threads (per worker; default 1 with --workers)")
-    s.add_argument("--workers", type=int, default=1,
-                   help="processes scoring in parallel (e.g. the number of cores); values do not change")
+    s.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (per worker; default 1 with --workers)"
+    )
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes scoring in parallel (e.g. the number of cores); values do not change",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_score)
 
     se = sub.add_parser("select", help="simulate Pareto selection with a zero-shot score as the accuracy")
     se.add_argument("--scores-table", required=True, help="MetricTable written by 'zeroshot score'")
-    se.add_argument("--sources", required=True,
-                    help="score columns used as the selection-side accuracy, e.g. naswot/digits,synflow/digits")
+    se.add_argument(
+        "--sources",
+        required=True,
+        help="score columns used as the selection-side accuracy, e.g. naswot/digits,synflow/digits",
+    )
     se.add_argument("--accuracy", default="nats:cifar10", help="true accuracy dataset (evaluation)")
     se.add_argument("--hardware", default="help:raspi4", help="comma-separated hardware datasets")
     se.add_argument("--sizes", default="50,100,all", help="subset sizes (candidates per trial)")
@@ -70,8 +94,10 @@ def _check_score_args(args: argparse.Namespace, names: list[str]) -> None:
     for n in names:
         need = get_score(n).min_batch
         if args.batch_size < need:
-            raise ConfigError(f"score {n!r} needs a batch of at least {need} samples, got --batch-size "
-                              f"{args.batch_size}; raise --batch-size")
+            raise ConfigError(
+                f"score {n!r} needs a batch of at least {need} samples, got --batch-size "
+                f"{args.batch_size}; raise --batch-size"
+            )
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
 
@@ -84,8 +110,9 @@ def _score(args: argparse.Namespace) -> int:
     if out.suffix != ".parquet":
         raise ConfigError(f"--out {out} must end in .parquet (a MetricTable file)")
     if not args.scores.replace(",", "").strip():
-        raise ConfigError("--scores names no score; e.g. --scores naswot,synflow "
-                          "(see 'hwpred zeroshot list')")
+        raise ConfigError(
+            "--scores names no score; e.g. --scores naswot,synflow (see 'hwpred zeroshot list')"
+        )
     names = parse_scores(args.scores)
     members = parse_scores(args.ensemble) if args.ensemble else []
     missing = [m for m in members if m not in names]
@@ -95,11 +122,21 @@ def _score(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            res = score_archs(args.space, _read_archs(args.archs) if args.archs else None, names, args.data,
-                              batch_size=args.batch_size, seed=args.seed, image_size=args.image_size,
-                              limit=args.limit, cache_dir=False if args.no_cache else args.cache,
-                              progress=not args.quiet, data_root=args.data_root, workers=args.workers,
-                              threads=args.threads)
+            res = score_archs(
+                args.space,
+                _read_archs(args.archs) if args.archs else None,
+                names,
+                args.data,
+                batch_size=args.batch_size,
+                seed=args.seed,
+                image_size=args.image_size,
+                limit=args.limit,
+                cache_dir=False if args.no_cache else args.cache,
+                progress=not args.quiet,
+                data_root=args.data_root,
+                workers=args.workers,
+                threads=args.threads,
+            )
         except DataError as exc:  # no CIFAR copy where it was looked for: name the flag that moves it
             if args.data.startswith("cifar") and importlib.util.find_spec("torchvision") is not None:
                 raise DataError(f"{exc} (on the command line: --data-root FOLDER)") from None
@@ -111,26 +148,38 @@ def _score(args: argparse.Namespace) -> int:
     table = res.table()
     table.to_parquet(out)
     dropped = len(res.archs) - len(table)
-    print(f"wrote {out}: {len(table)} architectures x {len(table.columns)} columns "
-          f"({', '.join(table.columns)})" + (f"; {dropped} dropped for missing scores (listed in the "
-                                              "table's metadata)" if dropped else ""))
+    print(
+        f"wrote {out}: {len(table)} architectures x {len(table.columns)} columns "
+        f"({', '.join(table.columns)})"
+        + (f"; {dropped} dropped for missing scores (listed in the table's metadata)" if dropped else "")
+    )
     for name, sec in res.seconds_per_arch().items():
         print(f"  {name}: {sec:.3f} s/arch")
     return 0
 
 
 def _select(args: argparse.Namespace) -> int:
-    from .selection_study import (SelectionStudy, default_output, format_report, parse_floats, parse_sizes,
-                                  run_selection_study)
+    from .selection_study import (
+        SelectionStudy,
+        default_output,
+        format_report,
+        parse_floats,
+        parse_sizes,
+        run_selection_study,
+    )
 
-    study = SelectionStudy(scores_table=Path(args.scores_table),
-                           sources=tuple(s.strip() for s in args.sources.split(",") if s.strip()),
-                           accuracy=args.accuracy,
-                           hardware=tuple(h.strip() for h in args.hardware.split(",") if h.strip()),
-                           subset_sizes=parse_sizes(args.sizes, "--sizes", "hwpred zeroshot select"),
-                           noise_stds=parse_floats(args.noise, "--noise", "hwpred zeroshot select"),
-                           trials=args.trials, seed=args.seed, output=Path(args.out) if args.out else default_output(),
-                           name=args.name)
+    study = SelectionStudy(
+        scores_table=Path(args.scores_table),
+        sources=tuple(s.strip() for s in args.sources.split(",") if s.strip()),
+        accuracy=args.accuracy,
+        hardware=tuple(h.strip() for h in args.hardware.split(",") if h.strip()),
+        subset_sizes=parse_sizes(args.sizes, "--sizes", "hwpred zeroshot select"),
+        noise_stds=parse_floats(args.noise, "--noise", "hwpred zeroshot select"),
+        trials=args.trials,
+        seed=args.seed,
+        output=Path(args.out) if args.out else default_output(),
+        name=args.name,
+    )
     rep = run_selection_study(study, progress=not args.quiet, workers=args.workers)
     print(format_report(rep))
     print("\nwrote " + ", ".join(str(f) for f in rep.files))

@@ -1,4 +1,5 @@
 """The rank ensemble of scored columns: several zero-shot scores combined into one."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -6,11 +6,12 @@ zero-cost literature prunes); L is the mean cross-entropy of the batch. Passes o
 the model in training mode (batch-norm on batch statistics, as the literature's
 implementations do).
 """
+
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch

@@ -4,10 +4,11 @@ A score is registered with what it needs (data, ReLUs, a minimum batch size), so
 can validate a request before building thousands of networks. The built-in scores
 (:mod:`hwpred.zeroshot.scores`) register themselves when the registry is first read.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -40,11 +41,13 @@ class ScoreSpec:
 _REGISTRY: dict[str, ScoreSpec] = {}
 
 
-def register(name: str, *, needs_data: bool = True, needs_relu: bool = False, min_batch: int = 1,
-             unit: str = "") -> Callable[[ScoreFn], ScoreFn]:
+def register(
+    name: str, *, needs_data: bool = True, needs_relu: bool = False, min_batch: int = 1, unit: str = ""
+) -> Callable[[ScoreFn], ScoreFn]:
     def deco(fn: ScoreFn) -> ScoreFn:
         _REGISTRY[name] = ScoreSpec(name, fn, needs_data, needs_relu, min_batch, unit)
         return fn
+
     return deco
 
 
@@ -63,8 +66,10 @@ def get_score(name: str) -> ScoreSpec:
     try:
         return registry[name]
     except KeyError:
-        raise ConfigError(f"unknown zero-shot score {name!r}; available: {', '.join(registry)} "
-                          "(and 'ensemble' of scored columns, see hwpred.zeroshot.ensemble)") from None
+        raise ConfigError(
+            f"unknown zero-shot score {name!r}; available: {', '.join(registry)} "
+            "(and 'ensemble' of scored columns, see hwpred.zeroshot.ensemble)"
+        ) from None
 
 
 def parse_scores(text: str | list[str]) -> list[str]:
@@ -87,13 +92,19 @@ def has_relu(model: nn.Module) -> bool:
 def check_inputs(spec: ScoreSpec, model: nn.Module, batch: Batch) -> None:
     """Raise a clear ZeroShotError before computing a score that cannot be defined."""
     if spec.needs_relu and not has_relu(model):
-        raise ZeroShotError(f"score {spec.name!r} reads ReLU activation patterns but the model has no "
-                            "nn.ReLU module; use a score that does not need ReLUs (e.g. synflow, snip)")
+        raise ZeroShotError(
+            f"score {spec.name!r} reads ReLU activation patterns but the model has no "
+            "nn.ReLU module; use a score that does not need ReLUs (e.g. synflow, snip)"
+        )
     if len(batch) < spec.min_batch:
-        raise ZeroShotError(f"score {spec.name!r} needs a batch of at least {spec.min_batch} samples, "
-                            f"got {len(batch)}; raise the batch size")
+        raise ZeroShotError(
+            f"score {spec.name!r} needs a batch of at least {spec.min_batch} samples, "
+            f"got {len(batch)}; raise the batch size"
+        )
     if spec.name == "epe_nas":
         _, counts = torch.unique(batch.y, return_counts=True)
         if int(counts.max()) < 2:
-            raise ZeroShotError("score 'epe_nas' correlates Jacobians within a class but no class has two "
-                                "samples in this batch; use a larger batch")
+            raise ZeroShotError(
+                "score 'epe_nas' correlates Jacobians within a class but no class has two "
+                "samples in this batch; use a larger batch"
+            )

@@ -9,6 +9,7 @@ layers the zero-cost literature prunes); L is the mean cross-entropy of the batc
 A score may return NaN or inf (e.g. a correlation of constant Jacobians); the scoring runner
 records such a value as missing, with a warning, and never ranks it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,8 +20,18 @@ import torch
 from torch import nn
 
 from .batches import Batch
-from .passes import (K_EPS, channels_last, clear_grads, corrcoef_rows, forward_one_zero_input, input_grads,
-                     jacobian_score, loss_pass, relu_modules, weight_layers)
+from .passes import (
+    K_EPS,
+    channels_last,
+    clear_grads,
+    corrcoef_rows,
+    forward_one_zero_input,
+    input_grads,
+    jacobian_score,
+    loss_pass,
+    relu_modules,
+    weight_layers,
+)
 from .registry import register
 
 

@@ -11,6 +11,7 @@ score with the count and examples). MetricTable holds finite values only, so
 dropped architectures per column in ``meta["missing"]``; :meth:`ScoreResult.column_table`
 gives one column with only its own missing rows dropped.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,9 +22,9 @@ import os
 import time
 import warnings
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -85,22 +86,33 @@ class ScoreResult:
         cols = [column_name(m, self.data) for m in members]
         for c in cols:
             if c not in self.values:
-                raise ConfigError(f"ensemble member {c!r} was not scored; score it first "
-                                  f"(scored: {', '.join(self.values)})")
+                raise ConfigError(
+                    f"ensemble member {c!r} was not scored; score it first (scored: {', '.join(self.values)})"
+                )
         name = ensemble_name(list(members), self.data)
         self.values[name] = ensemble_rank([self.values[c] for c in cols])
         self.units[name] = "mean rank"
         return name
 
     def _table(self, keep: np.ndarray, columns: list[str]) -> MetricTable:
-        dropped = {c: [s for s, bad in zip(self.arch_strings(), ~np.isfinite(self.values[c])) if bad]
-                   for c in columns}
-        meta = {**self.meta, "missing": {c: v for c, v in dropped.items() if v},
-                "missing_policy": "rows with a NaN/inf score are dropped; dropped archs listed per column"}
+        dropped = {
+            c: [s for s, bad in zip(self.arch_strings(), ~np.isfinite(self.values[c])) if bad]
+            for c in columns
+        }
+        meta = {
+            **self.meta,
+            "missing": {c: v for c, v in dropped.items() if v},
+            "missing_policy": "rows with a NaN/inf score are dropped; dropped archs listed per column",
+        }
         if not keep.any():
             raise DataError(f"every architecture has a missing value in {columns}; nothing to tabulate")
-        return MetricTable(self.space, self.archs[keep], {c: self.values[c][keep] for c in columns}, meta,
-                           {c: u for c, u in self.units.items() if c in columns})
+        return MetricTable(
+            self.space,
+            self.archs[keep],
+            {c: self.values[c][keep] for c in columns},
+            meta,
+            {c: u for c, u in self.units.items() if c in columns},
+        )
 
     def table(self) -> MetricTable:
         """All columns, only the architectures where every column is finite."""
@@ -114,7 +126,9 @@ class ScoreResult:
         return self._table(np.isfinite(self.values[column]), [column])
 
     def seconds_per_arch(self) -> dict[str, float]:
-        return {s: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for s, v in self.seconds.items()}
+        return {
+            s: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for s, v in self.seconds.items()
+        }
 
 
 class _ScoreCache:
@@ -138,13 +152,16 @@ class _ScoreCache:
             try:
                 frames.append(pd.read_parquet(single, columns=list(_CACHE_COLUMNS)))
             except Exception as exc:  # a truncated or foreign file
-                log.warning("zero-shot cache %s is unreadable (%s); its architectures are scored again",
-                            single, exc)
+                log.warning(
+                    "zero-shot cache %s is unreadable (%s); its architectures are scored again", single, exc
+                )
         for name in sorted(self.store.part_files()):
             table = self.store.read_part(name)
             if table is None or not set(_CACHE_COLUMNS) <= set(table.column_names):
-                log.warning("zero-shot cache part %s is unreadable; its architectures are scored again",
-                            self.store.parts_dir / name)
+                log.warning(
+                    "zero-shot cache part %s is unreadable; its architectures are scored again",
+                    self.store.parts_dir / name,
+                )
             else:
                 frames.append(table.to_pandas())
         return frames
@@ -156,12 +173,20 @@ class _ScoreCache:
     def flush(self) -> None:
         if self.store is None or not self.new:
             return
-        self.store.init(self.store.root.name, self.owner["hash"], "hwpred.zeroshot.score_archs",
-                        self.owner["config"])
+        self.store.init(
+            self.store.root.name, self.owner["hash"], "hwpred.zeroshot.score_archs", self.owner["config"]
+        )
         digest = hashlib.sha1("\n".join(self.new).encode()).hexdigest()[:16]
-        self.store.write_part(f"{len(self.new)}-archs-{digest}",
-                              pd.DataFrame({"arch": self.new, "value": [self.values[a][0] for a in self.new],
-                                            "seconds": [self.values[a][1] for a in self.new]}))
+        self.store.write_part(
+            f"{len(self.new)}-archs-{digest}",
+            pd.DataFrame(
+                {
+                    "arch": self.new,
+                    "value": [self.values[a][0] for a in self.new],
+                    "seconds": [self.values[a][1] for a in self.new],
+                }
+            ),
+        )
         self.new = []
 
 
@@ -171,13 +196,26 @@ def cache_folder(root: Path, space: str, batch: Batch, image_size: int) -> Path:
 
 def _cache_owner(space: str, batch: Batch, image_size: int) -> dict:
     """What the cached values depend on (besides the score and the arch): the store's owner."""
-    config = {"space": space, "data": batch.name, "batch_size": len(batch), "seed": int(batch.seed),
-              "image_size": int(image_size), "num_classes": int(batch.num_classes)}
+    config = {
+        "space": space,
+        "data": batch.name,
+        "batch_size": len(batch),
+        "seed": int(batch.seed),
+        "image_size": int(image_size),
+        "num_classes": int(batch.num_classes),
+    }
     return {"config": config, "hash": config_hash(config)}
 
 
-def _score_one(space: str, arch: tuple[int, ...], arch_string: str, names: Sequence[str], batch: Batch,
-               seed: int, image_size: int) -> list[tuple[str, str, float, float]]:
+def _score_one(
+    space: str,
+    arch: tuple[int, ...],
+    arch_string: str,
+    names: Sequence[str],
+    batch: Batch,
+    seed: int,
+    image_size: int,
+) -> list[tuple[str, str, float, float]]:
     """Build one architecture's seeded network and compute ``names`` on it: (arch, score, value, s)."""
     sp = get_space(space)
     torch.manual_seed(model_seed(sp.name, arch_string, seed))
@@ -218,8 +256,9 @@ def _init_worker(space: str, batch: Batch, seed: int, image_size: int, threads: 
 
 def _score_unit(unit: _ArchUnit) -> list[tuple[str, str, float, float]]:
     w = _WORKER
-    return _score_one(w["space"], unit.arch, unit.arch_string, unit.names, w["batch"], w["seed"],
-                      w["image_size"])
+    return _score_one(
+        w["space"], unit.arch, unit.arch_string, unit.names, w["batch"], w["seed"], w["image_size"]
+    )
 
 
 @contextlib.contextmanager
@@ -234,9 +273,19 @@ def _restored_threads():
         _WORKER.clear()
 
 
-def _run_units(units: list[_ArchUnit], caches: dict[str, _ScoreCache], space: str, batch: Batch, seed: int,
-               image_size: int, workers: int, threads: int | None, checkpoint_every: int, progress: bool,
-               label: str) -> None:
+def _run_units(
+    units: list[_ArchUnit],
+    caches: dict[str, _ScoreCache],
+    space: str,
+    batch: Batch,
+    seed: int,
+    image_size: int,
+    workers: int,
+    threads: int | None,
+    checkpoint_every: int,
+    progress: bool,
+    label: str,
+) -> None:
     """Score ``units`` in this process or in a pool of ``workers`` spawned processes (one torch
     thread each unless ``threads``), caching every ``checkpoint_every`` architectures."""
     pool = workers > 1 and len(units) > 1
@@ -252,20 +301,40 @@ def _run_units(units: list[_ArchUnit], caches: dict[str, _ScoreCache], space: st
 
     with _restored_threads():
         try:
-            execute(units, _score_unit, on_result, workers=workers if pool else 1, progress=progress,
-                    label=label, unit_name="archs", initializer=_init_worker,
-                    initargs=(space, batch, seed, image_size, (threads or 1) if pool else threads))
+            execute(
+                units,
+                _score_unit,
+                on_result,
+                workers=workers if pool else 1,
+                progress=progress,
+                label=label,
+                unit_name="archs",
+                initializer=_init_worker,
+                initargs=(space, batch, seed, image_size, (threads or 1) if pool else threads),
+            )
         finally:
             for c in caches.values():
                 c.flush()
 
 
-def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot", "synflow"),
-                data: str = "digits", batch_size: int = 128, seed: int = 0, image_size: int | None = None,
-                limit: int | None = None, cache_dir: str | os.PathLike | None | bool = None,
-                progress: bool = True, checkpoint_every: int = 20, data_root: str | None = None,
-                batch: Batch | None = None, cached_only: bool = False, workers: int = 1,
-                threads: int | None = None) -> ScoreResult:
+def score_archs(
+    space: str,
+    archs=None,
+    scores: str | Sequence[str] = ("naswot", "synflow"),
+    data: str = "digits",
+    batch_size: int = 128,
+    seed: int = 0,
+    image_size: int | None = None,
+    limit: int | None = None,
+    cache_dir: str | os.PathLike | None | bool = None,
+    progress: bool = True,
+    checkpoint_every: int = 20,
+    data_root: str | None = None,
+    batch: Batch | None = None,
+    cached_only: bool = False,
+    workers: int = 1,
+    threads: int | None = None,
+) -> ScoreResult:
     """Score ``archs`` (default: the whole space in enumeration order).
 
     ``limit``: score only that many of them, drawn at random with ``seed`` (kept in order).
@@ -293,8 +362,10 @@ def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot",
     for n in names:  # batch-size problems are known before any network is built
         spec = get_score(n)
         if len(batch) < spec.min_batch:
-            raise ZeroShotError(f"score {n!r} needs a batch of at least {spec.min_batch} samples, got "
-                                f"{len(batch)}; raise the batch size")
+            raise ZeroShotError(
+                f"score {n!r} needs a batch of at least {spec.min_batch} samples, got "
+                f"{len(batch)}; raise the batch size"
+            )
     arr = as_arch_array(sp.enumerate() if archs is None else archs, sp)
     if limit is not None:
         if limit < 1:
@@ -312,19 +383,40 @@ def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot",
         root = Path(cache_dir) if cache_dir else hwpred_home() / "cache" / "zeroshot"
         folder = cache_folder(root, sp.name, batch, image_size)
     owner = _cache_owner(sp.name, batch, image_size)
-    caches = {n: _ScoreCache(PartStore(folder, "zero-shot cache", "cache.json", parts=n) if folder else None,
-                             n, owner) for n in names}
+    caches = {
+        n: _ScoreCache(
+            PartStore(folder, "zero-shot cache", "cache.json", parts=n) if folder else None, n, owner
+        )
+        for n in names
+    }
     todo = [i for i, s in enumerate(strings) if any(s not in caches[n].values for n in names)]
     if cached_only:
         keep = np.setdiff1d(np.arange(len(strings)), todo)
         if len(keep) == 0:
             raise DataError(f"no architecture has all of {names} cached under {folder}")
         arr, strings, todo = arr[keep], [strings[i] for i in keep], []
-    units = [_ArchUnit(tuple(int(v) for v in arr[i]), strings[i],
-                       tuple(n for n in names if strings[i] not in caches[n].values)) for i in todo]
+    units = [
+        _ArchUnit(
+            tuple(int(v) for v in arr[i]),
+            strings[i],
+            tuple(n for n in names if strings[i] not in caches[n].values),
+        )
+        for i in todo
+    ]
     if units:
-        _run_units(units, caches, sp.name, batch, seed, image_size, workers, threads, checkpoint_every,
-                   progress, f"{sp.name} {','.join(names)}/{data}")
+        _run_units(
+            units,
+            caches,
+            sp.name,
+            batch,
+            seed,
+            image_size,
+            workers,
+            threads,
+            checkpoint_every,
+            progress,
+            f"{sp.name} {','.join(names)}/{data}",
+        )
     values, seconds, units_of = {}, {}, {}
     for n in names:
         got = [caches[n].values[s] for s in strings]
@@ -335,11 +427,22 @@ def score_archs(space: str, archs=None, scores: str | Sequence[str] = ("naswot",
         bad = ~np.isfinite(values[col])
         if bad.any():
             ex = ", ".join(strings[j] for j in np.flatnonzero(bad)[:3])
-            warnings.warn(f"{n}: {int(bad.sum())} of {len(bad)} architectures gave NaN/inf (e.g. {ex}); "
-                          "recorded as missing and never ranked", MissingScoreWarning, stacklevel=2)
-    meta = {"source": "hwpred.zeroshot", "data": data, "batch_size": len(batch), "seed": int(seed),
-            "image_size": int(image_size), "num_classes": batch.num_classes, "scores": names,
-            "model_init": "torch default init, seed = crc32('<space>:<arch string>:<seed>')",
-            "torch": torch.__version__,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+            warnings.warn(
+                f"{n}: {int(bad.sum())} of {len(bad)} architectures gave NaN/inf (e.g. {ex}); "
+                "recorded as missing and never ranked",
+                MissingScoreWarning,
+                stacklevel=2,
+            )
+    meta = {
+        "source": "hwpred.zeroshot",
+        "data": data,
+        "batch_size": len(batch),
+        "seed": int(seed),
+        "image_size": int(image_size),
+        "num_classes": batch.num_classes,
+        "scores": names,
+        "model_init": "torch default init, seed = crc32('<space>:<arch string>:<seed>')",
+        "torch": torch.__version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
     return ScoreResult(sp.name, data, arr, values, seconds, meta, units_of)

@@ -10,12 +10,13 @@ is simulated on the same architectures: those with every requested score finite.
     hwpred zeroshot select --scores-table zs.parquet --accuracy nats:cifar10 --hardware help:raspi4 \
         --sources naswot/digits,synflow/digits,ensemble-naswot+synflow/digits --out results/zs-select
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -61,34 +62,59 @@ def prepare_universe(study: SelectionStudy) -> tuple[Path, dict[str, str], pd.Da
     scores = MetricTable.read_parquet(study.scores_table)
     for s in study.sources:
         if s not in scores.columns:
-            raise ConfigError(f"score column {s!r} is not in {study.scores_table}; columns: {', '.join(scores.columns)}")
+            raise ConfigError(
+                f"score column {s!r} is not in {study.scores_table}; columns: {', '.join(scores.columns)}"
+            )
     acc = _load_accuracy(study.accuracy)
     acc_col = acc.column_names[0]
     true_col = f"true/{acc_col}"
     joined = scores.select(list(study.sources)).join(acc.rename({acc_col: true_col}))
     if len(joined) < 3:
-        raise DataError(f"only {len(joined)} scored architectures have {study.accuracy} accuracy; score more cells")
+        raise DataError(
+            f"only {len(joined)} scored architectures have {study.accuracy} accuracy; score more cells"
+        )
     out = Path(study.output) / study.name
     out.mkdir(parents=True, exist_ok=True)
     universe = out / "universe.parquet"
     units = {true_col: acc.units.get(acc_col, "%")}
-    meta = {"source": "hwpred.zeroshot.selection_study", "scores_table": str(study.scores_table),
-            "accuracy": study.accuracy}
+    meta = {
+        "source": "hwpred.zeroshot.selection_study",
+        "scores_table": str(study.scores_table),
+        "accuracy": study.accuracy,
+    }
     MetricTable(joined.space, joined.archs, joined.columns, meta, units).to_parquet(universe)
     y = joined.column(true_col)
-    quality = pd.DataFrame([{"source": s, "kendall_tau_vs_true": kendall_tau(y, joined.column(s)), "n": len(joined)}
-                            for s in study.sources] + [{"source": TRUE, "kendall_tau_vs_true": 1.0, "n": len(joined)}])
+    quality = pd.DataFrame(
+        [
+            {"source": s, "kendall_tau_vs_true": kendall_tau(y, joined.column(s)), "n": len(joined)}
+            for s in study.sources
+        ]
+        + [{"source": TRUE, "kendall_tau_vs_true": 1.0, "n": len(joined)}]
+    )
     return universe, {**{s: s for s in study.sources}, TRUE: true_col}, quality
 
 
 def make_config(study: SelectionStudy, universe: Path, columns: dict[str, str]):
     """The simulation-core grid: one pair per (source, hardware) on the shared architectures."""
-    pairs = [{"accuracy": f"file:{universe}#{columns[TRUE]}", "hardware": list(study.hardware),
-              "selection_accuracy": f"file:{universe}#{col}"} for col in columns.values()]
-    doc = {"name": study.name + "-grid", "pairs": pairs, "subset_sizes": list(study.subset_sizes),
-           "noise_stds": list(study.noise_stds), "trials": int(study.trials), "seed": int(study.seed),
-           "output": str(Path(study.output) / study.name), "accuracy_scale": "auto",
-           "example": {"pair": 0, "subset_size": "all", "noise_std": float(max(study.noise_stds))}}
+    pairs = [
+        {
+            "accuracy": f"file:{universe}#{columns[TRUE]}",
+            "hardware": list(study.hardware),
+            "selection_accuracy": f"file:{universe}#{col}",
+        }
+        for col in columns.values()
+    ]
+    doc = {
+        "name": study.name + "-grid",
+        "pairs": pairs,
+        "subset_sizes": list(study.subset_sizes),
+        "noise_stds": list(study.noise_stds),
+        "trials": int(study.trials),
+        "seed": int(study.seed),
+        "output": str(Path(study.output) / study.name),
+        "accuracy_scale": "auto",
+        "example": {"pair": 0, "subset_size": "all", "noise_std": float(max(study.noise_stds))},
+    }
     return parse_config(doc, f"zero-shot selection study {study.name}")
 
 
@@ -105,10 +131,16 @@ def summarize(results: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     df = results.copy()
     df["source"] = [source_label(s, columns) for s in df["selection_accuracy"]]
     g = df.groupby(["source", "hardware", "subset_size", "noise_std"], sort=True)
-    out = g.agg(kendall_tau=("kendall_tau", "mean"), kendall_tau_acc=("kendall_tau_acc", "mean"),
-                mra_pareto=("mra_pareto", "mean"), mra_pareto_q25=("mra_pareto", lambda x: np.nanquantile(x, 0.25)),
-                mra_pareto_q75=("mra_pareto", lambda x: np.nanquantile(x, 0.75)), mra_all=("mra_all", "mean"),
-                hv_fraction=("hv_fraction", "mean"), trials=("trial", "size")).reset_index()
+    out = g.agg(
+        kendall_tau=("kendall_tau", "mean"),
+        kendall_tau_acc=("kendall_tau_acc", "mean"),
+        mra_pareto=("mra_pareto", "mean"),
+        mra_pareto_q25=("mra_pareto", lambda x: np.nanquantile(x, 0.25)),
+        mra_pareto_q75=("mra_pareto", lambda x: np.nanquantile(x, 0.75)),
+        mra_all=("mra_all", "mean"),
+        hv_fraction=("hv_fraction", "mean"),
+        trials=("trial", "size"),
+    ).reset_index()
     return out
 
 
@@ -130,15 +162,25 @@ def loss_comparison(summary: pd.DataFrame) -> pd.DataFrame:
             for noise in sorted(n for n in ref.index if n > 0):
                 score_loss = float(sg.loc[0.0, "mra_pareto"])
                 pred_loss = float(ref.loc[noise, "mra_pareto"])
-                rows.append({"hardware": hw, "subset_size": int(size), "source": src, "predictor_noise_std": noise,
-                             "predictor_kendall_tau": float(ref.loc[noise, "kendall_tau"]),
-                             "score_alone_mra_pareto": score_loss, "predictor_alone_mra_pareto": pred_loss,
-                             "both_mra_pareto": float(sg.loc[noise, "mra_pareto"]) if noise in sg.index else np.nan,
-                             "score_alone_mra_all": float(sg.loc[0.0, "mra_all"]),
-                             "predictor_alone_mra_all": float(ref.loc[noise, "mra_all"]),
-                             "score_alone_hv_fraction": float(sg.loc[0.0, "hv_fraction"]),
-                             "predictor_alone_hv_fraction": float(ref.loc[noise, "hv_fraction"]),
-                             "larger_loss": "zero-shot score" if score_loss > pred_loss else "hardware predictor"})
+                rows.append(
+                    {
+                        "hardware": hw,
+                        "subset_size": int(size),
+                        "source": src,
+                        "predictor_noise_std": noise,
+                        "predictor_kendall_tau": float(ref.loc[noise, "kendall_tau"]),
+                        "score_alone_mra_pareto": score_loss,
+                        "predictor_alone_mra_pareto": pred_loss,
+                        "both_mra_pareto": float(sg.loc[noise, "mra_pareto"])
+                        if noise in sg.index
+                        else np.nan,
+                        "score_alone_mra_all": float(sg.loc[0.0, "mra_all"]),
+                        "predictor_alone_mra_all": float(ref.loc[noise, "mra_all"]),
+                        "score_alone_hv_fraction": float(sg.loc[0.0, "hv_fraction"]),
+                        "predictor_alone_hv_fraction": float(ref.loc[noise, "hv_fraction"]),
+                        "larger_loss": "zero-shot score" if score_loss > pred_loss else "hardware predictor",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -156,8 +198,14 @@ def plot(summary: pd.DataFrame, stem: Path) -> list[Path]:
                 sg = sg.sort_values("kendall_tau")
                 style = dict(color="black", lw=2.2) if src == TRUE else {}
                 (line,) = ax.plot(sg["kendall_tau"], sg["mra_pareto"], marker="o", ms=3, label=src, **style)
-                ax.fill_between(sg["kendall_tau"], sg["mra_pareto_q25"], sg["mra_pareto_q75"], alpha=0.08,
-                                color=line.get_color(), lw=0)
+                ax.fill_between(
+                    sg["kendall_tau"],
+                    sg["mra_pareto_q25"],
+                    sg["mra_pareto_q75"],
+                    alpha=0.08,
+                    color=line.get_color(),
+                    lw=0,
+                )
             ax.set_title(f"{hw}, {size} candidates", fontsize=9)
             ax.set_xlabel("hardware predictor Kendall tau")
             ax.set_ylabel("MRA_pareto (accuracy pp)")
@@ -212,11 +260,16 @@ def format_report(rep: SelectionReport) -> str:
         for (hw, size, src), g in rep.losses.groupby(["hardware", "subset_size", "source"]):
             g = g.sort_values("predictor_kendall_tau", ascending=False)
             worse = g[g["larger_loss"] == "hardware predictor"]
-            even = (f"the predictor alone loses more from tau {worse['predictor_kendall_tau'].iloc[0]:.2f} down"
-                    if len(worse) else "the score loses more at every simulated tau")
+            even = (
+                f"the predictor alone loses more from tau {worse['predictor_kendall_tau'].iloc[0]:.2f} down"
+                if len(worse)
+                else "the score loses more at every simulated tau"
+            )
             r0 = g.iloc[0]
-            lines.append(f"  {hw} n={size} {src}: score alone MRA_pareto {r0.score_alone_mra_pareto:.2f} pp, "
-                         f"MRA_all {r0.score_alone_mra_all:.2f} pp, HV {r0.score_alone_hv_fraction:.3f}; {even}")
+            lines.append(
+                f"  {hw} n={size} {src}: score alone MRA_pareto {r0.score_alone_mra_pareto:.2f} pp, "
+                f"MRA_all {r0.score_alone_mra_all:.2f} pp, HV {r0.score_alone_hv_fraction:.3f}; {even}"
+            )
     return "\n".join(lines)
 
 
@@ -237,8 +290,9 @@ def _entries(text: str | Sequence) -> list:
     return [_number(v) for v in (text.split(",") if isinstance(text, str) else list(text))]
 
 
-def parse_sizes(text: str | Sequence, key: str = "subset_sizes",
-                source: str = "<arguments>") -> tuple[int | str, ...]:
+def parse_sizes(
+    text: str | Sequence, key: str = "subset_sizes", source: str = "<arguments>"
+) -> tuple[int | str, ...]:
     """Subset sizes such as ``"50,100,all"``: integers >= 1 or ``all``, each once."""
     return int_list(_entries(text), key, source, minimum=1, words=("all",))
 

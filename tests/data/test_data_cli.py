@@ -1,4 +1,5 @@
 """`hwpred data list | fetch | show`: output on the mirror, one-line errors and exit code 2 otherwise."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,7 @@ from hwpred.data import load_dataset
 from hwpred.errors import DataError
 
 try:
-    from tests.data.test_registry import (ARCHS, add_manifest, cache_leftovers, env,  # noqa: F401 - fixture
-                                          nats_csv)
+    from tests.data.test_registry import ARCHS, add_manifest, cache_leftovers, env, nats_csv  # noqa: F401 - fixture
 except ImportError:  # pytest run from another folder: tests/data itself is on sys.path
     from test_registry import ARCHS, add_manifest, cache_leftovers, env, nats_csv  # noqa: F401
 
@@ -22,9 +22,17 @@ def _wide_terminal(monkeypatch):
 def test_list_shows_every_name_with_availability(mirror, capsys):
     assert main(["data", "list"]) == 0
     out = capsys.readouterr().out
-    for name in ("help:raspi4", "help:gold_6226", "nats:ImageNet16-120", "hwnb360:pi5-onnx-cifar100",
-                 "hwnb360:cifar100-accuracy", "zc:nb201-cifar10", "zc:transnas-class_scene",
-                 "hw-nas-bench:cifar10-edgegpu_latency", "transnas:class_scene-inference_time"):
+    for name in (
+        "help:raspi4",
+        "help:gold_6226",
+        "nats:ImageNet16-120",
+        "hwnb360:pi5-onnx-cifar100",
+        "hwnb360:cifar100-accuracy",
+        "zc:nb201-cifar10",
+        "zc:transnas-class_scene",
+        "hw-nas-bench:cifar10-edgegpu_latency",
+        "transnas:class_scene-inference_time",
+    ):
         assert name in out
     line = next(ln for ln in out.splitlines() if "help:raspi4 " in ln)
     assert "yes" in line

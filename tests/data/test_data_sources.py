@@ -1,4 +1,5 @@
 """Importers of the public formats: real files from the mirror, small files the tests write."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
-from hwpred.data.sources import hwnasbench, hwnb360, nats, transnas, zerocost
 from hwpred.data.sources import help as help_src
+from hwpred.data.sources import hwnasbench, hwnb360, nats, transnas, zerocost
 from hwpred.errors import DataError
 from hwpred.spaces import NB201, TRANSNAS_MACRO
 
@@ -100,10 +101,14 @@ def test_nats_real(mirror):
 
 def _nats_csv(path, archs, acc=None):
     acc = acc if acc is not None else [[90.0, 70.0, 40.0]] * len(archs)
-    df = pd.DataFrame({"CIFAR10TestAccuracy200Epochs": [a[0] for a in acc],
-                       "CIFAR100TestAccuracy200Epochs": [a[1] for a in acc],
-                       "ImageNetTestAccuracy200Epochs": [a[2] for a in acc],
-                       "ArchitectureString": [NB201.to_string(a) if not isinstance(a, str) else a for a in archs]})
+    df = pd.DataFrame(
+        {
+            "CIFAR10TestAccuracy200Epochs": [a[0] for a in acc],
+            "CIFAR100TestAccuracy200Epochs": [a[1] for a in acc],
+            "ImageNetTestAccuracy200Epochs": [a[2] for a in acc],
+            "ArchitectureString": [NB201.to_string(a) if not isinstance(a, str) else a for a in archs],
+        }
+    )
     df.to_csv(path, index=False)
     return path
 
@@ -118,11 +123,15 @@ def test_nats_small_file_keys_by_string_not_row_order(tmp_path):
 def test_nats_bad_inputs(tmp_path):
     archs = some_nb201(3, 4)
     with pytest.raises(DataError, match="NaN"):
-        nats.read_nats(_nats_csv(tmp_path / "nan.csv", archs, [[90.0, 70.0, 40.0], [float("nan"), 1, 1], [1, 1, 1]]))
+        nats.read_nats(
+            _nats_csv(tmp_path / "nan.csv", archs, [[90.0, 70.0, 40.0], [float("nan"), 1, 1], [1, 1, 1]])
+        )
     with pytest.raises(DataError, match="duplicate"):
         nats.read_nats(_nats_csv(tmp_path / "dup.csv", [archs[0], archs[0], archs[1]]))
     with pytest.raises(DataError, match="bad edge"):
-        nats.read_nats(_nats_csv(tmp_path / "inv.csv", [archs[0], "|foo~0|+|none~0|none~1|+|none~0|none~1|none~2|"]))
+        nats.read_nats(
+            _nats_csv(tmp_path / "inv.csv", [archs[0], "|foo~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
+        )
     df = pd.read_csv(_nats_csv(tmp_path / "cols.csv", archs)).drop(columns=["CIFAR100TestAccuracy200Epochs"])
     df.to_csv(tmp_path / "cols.csv", index=False)
     with pytest.raises(DataError, match="lacks column"):
@@ -137,13 +146,17 @@ def test_nats_bad_inputs(tmp_path):
 # -- HW-NAS-Bench-360 -----------------------------------------------------------------------------
 def test_hwnb360_real(mirror):
     acc_table = nats.read_nats(mirror / "nats-tss/nats_bench.csv")  # rows in benchmark-index order
-    assert np.array_equal(acc_table.archs[:50], nats.read_index_archs(mirror / "nats-tss/nats_bench.csv")[:50])
+    assert np.array_equal(
+        acc_table.archs[:50], nats.read_index_archs(mirror / "nats-tss/nats_bench.csv")[:50]
+    )
     t = hwnb360.read_hwnb360(mirror / "hw-nas-bench-360/dataset.parquet", acc_table.archs)
     assert len(t) == 15625 and len(t.columns) == 33
     a0 = [NB201.from_string(ARCH0)]
     assert t.lookup("pi5-onnx/cifar100/latency_ms", a0)[0] == pytest.approx(1.830504, abs=1e-6)
     assert t.lookup("pi5-litert/darcy/energy_mj", a0)[0] == pytest.approx(20.345979, abs=1e-6)
-    assert "pixel-litert/cifar100/energy_mj" not in t.columns and "pixel-litert/cifar100/latency_ms" in t.columns
+    assert (
+        "pixel-litert/cifar100/energy_mj" not in t.columns and "pixel-litert/cifar100/latency_ms" in t.columns
+    )
     acc = acc_table.join(t.select(["cifar100/accuracy"]))
     from scipy.stats import spearmanr
 
@@ -156,9 +169,20 @@ def _hwnb360_long(path, n, drop=None, nan_at=None):
     for i in range(n):
         for (dev, rt), _ in hwnb360.DEVICE_RUNTIMES.items():
             for task in hwnb360.TASKS:
-                rows.append({"arch_idx": i, "rep_arch_idx": i, "device": dev, "framework": rt, "task": task,
-                             "lat_ms_median": 1.0 + i, "lat_ms_var": 0.01,
-                             "energy_mj": 2.0 + i if dev == "pi5" else np.nan, "accuracy": 50.0 + i, "status": "ok"})
+                rows.append(
+                    {
+                        "arch_idx": i,
+                        "rep_arch_idx": i,
+                        "device": dev,
+                        "framework": rt,
+                        "task": task,
+                        "lat_ms_median": 1.0 + i,
+                        "lat_ms_var": 0.01,
+                        "energy_mj": 2.0 + i if dev == "pi5" else np.nan,
+                        "accuracy": 50.0 + i,
+                        "status": "ok",
+                    }
+                )
     df = pd.DataFrame(rows)
     if drop is not None:
         df = df.drop(index=drop)
@@ -201,7 +225,9 @@ def test_zc_nb201_real_matches_nats(mirror):
         assert spearmanr(j.column(f"{ds}/val_acc"), j.column(f"{ds}/test_acc")).statistic > 0.99
     # the published file's one -inf nwot score per dataset is dropped and recorded
     assert all(any("nwot" in d["missing_or_non_finite"] for d in t.meta["dropped"]) for t in tables.values())
-    assert {"cifar10/synflow", "cifar10/nwot", "cifar10/params", "cifar10/flops_time_s"} <= set(tables["cifar10"].columns)
+    assert {"cifar10/synflow", "cifar10/nwot", "cifar10/params", "cifar10/flops_time_s"} <= set(
+        tables["cifar10"].columns
+    )
 
 
 def test_zc_transnas_real(mirror):
@@ -236,11 +262,16 @@ def test_zc_bad_inputs(tmp_path):
 def write_hwnasbench_pickle(path, archs, nan: bool = False, dup: bool = False):
     part = {}
     for k, ds in enumerate(hwnasbench.DATASETS):
-        entry = {m: [float(10 * k + i + j + 1) for i in range(len(archs))] for j, m in enumerate(hwnasbench.METRICS)}
+        entry = {
+            m: [float(10 * k + i + j + 1) for i in range(len(archs))]
+            for j, m in enumerate(hwnasbench.METRICS)
+        }
         strings = [NB201.to_string(a) for a in archs]
         if dup:
             strings[-1] = strings[0]
-        entry["config"] = [{"name": "infer.tiny", "C": 16, "N": 5, "arch_str": s, "num_classes": 10} for s in strings]
+        entry["config"] = [
+            {"name": "infer.tiny", "C": 16, "N": 5, "arch_str": s, "num_classes": 10} for s in strings
+        ]
         if nan:
             entry["fpga_energy"][1] = float("nan")
         part[ds] = entry
@@ -271,6 +302,7 @@ def test_hwnasbench_checksum_is_required_before_unpickling(tmp_path):
     class Evil:
         def __reduce__(self):
             import os
+
             return (os.system, ("echo should-not-run",))
 
     evil = tmp_path / "evil.pickle"
@@ -310,13 +342,22 @@ def write_transnas_pth(path, codes, nan: bool = False, bad_key: bool = False):
                 metrics["test_top1"] = [30.0, 40.0 + i]
             if task == "autoencoder":
                 metrics["test_ssim"] = [0.4, 0.5 + i / 100]
-            per_task[task] = {"model_info": {"inference_time": 0.01 * (i + 1) if not (nan and i == 1) else float("nan"),
-                                             "model_params": 1e6 + i, "encoder_FLOPs": 2e9},
-                              "metrics": metrics, "total_epochs": 2}
+            per_task[task] = {
+                "model_info": {
+                    "inference_time": 0.01 * (i + 1) if not (nan and i == 1) else float("nan"),
+                    "model_params": 1e6 + i,
+                    "encoder_FLOPs": 2e9,
+                },
+                "metrics": metrics,
+                "total_epochs": 2,
+            }
         data[key] = per_task
-    db = {"task_list": tasks, "metrics_dict": {t: ["train_loss", "valid_loss", "test_loss"] for t in tasks},
-          "info_names": ["inference_time", "model_params", "encoder_FLOPs"],
-          "data": {"macro": data, "micro": {"64-41414-3_33_333": {}}}}
+    db = {
+        "task_list": tasks,
+        "metrics_dict": {t: ["train_loss", "valid_loss", "test_loss"] for t in tasks},
+        "info_names": ["inference_time", "model_params", "encoder_FLOPs"],
+        "data": {"macro": data, "micro": {"64-41414-3_33_333": {}}},
+    }
     torch.save(db, path)
     return path
 

@@ -1,4 +1,5 @@
 """Named datasets: the registry on the real mirror, and fetch/cache/bad-input cases on small files."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +12,15 @@ import numpy as np
 import pytest
 import yaml
 
-from hwpred.data import (Dataset, MetricTable, available_datasets, fetch, load_dataset, load_table,
-                         register_local)
+from hwpred.data import (
+    Dataset,
+    MetricTable,
+    available_datasets,
+    fetch,
+    load_dataset,
+    load_table,
+    register_local,
+)
 from hwpred.data.cache import table_path
 from hwpred.data.sources import help as help_src
 from hwpred.errors import ConfigError, DataError
@@ -90,9 +98,16 @@ def sha_bytes(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
 
 
-def add_manifest(env, mid: str, fmt: str, files: dict[str, bytes], space: str = "nb201",
-                 sha: dict[str, str | None] | None = None, url: dict[str, str] | None = None,
-                 in_mirror: bool = True) -> Path:
+def add_manifest(
+    env,
+    mid: str,
+    fmt: str,
+    files: dict[str, bytes],
+    space: str = "nb201",
+    sha: dict[str, str | None] | None = None,
+    url: dict[str, str] | None = None,
+    in_mirror: bool = True,
+) -> Path:
     entries = []
     for rel, data in files.items():
         if in_mirror:
@@ -101,14 +116,26 @@ def add_manifest(env, mid: str, fmt: str, files: dict[str, bytes], space: str = 
         s = (sha or {}).get(rel, sha_bytes(data))
         entries.append({"path": rel, "url": (url or {}).get(rel), "sha256": s})
     path = env.manifests / f"{mid}.yaml"
-    path.write_text(yaml.safe_dump({"id": mid, "title": f"test {mid}", "format": fmt, "space": space,
-                                    "license": "test", "files": entries}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "id": mid,
+                "title": f"test {mid}",
+                "format": fmt,
+                "space": space,
+                "license": "test",
+                "files": entries,
+            }
+        )
+    )
     time.sleep(0.01)  # distinct mtime so the manifest catalogue is re-read
     return path
 
 
 def nats_csv(archs, acc0=90.0, nan=False) -> bytes:
-    lines = ["CIFAR10TestAccuracy200Epochs,CIFAR100TestAccuracy200Epochs,ImageNetTestAccuracy200Epochs,ArchitectureString"]
+    lines = [
+        "CIFAR10TestAccuracy200Epochs,CIFAR100TestAccuracy200Epochs,ImageNetTestAccuracy200Epochs,ArchitectureString"
+    ]
     for i, a in enumerate(archs):
         v = "nan" if (nan and i == 1) else f"{acc0 + i}"
         lines.append(f"{v},{60 + i},{30 + i},{NB201.to_string(a)}")
@@ -143,8 +170,13 @@ def test_load_auto_fetches_from_mirror(env):
 
 
 def test_checksum_mismatch_caches_nothing(env):
-    add_manifest(env, "nats-tss", "nats-csv", {"nats-tss/nats_bench.csv": nats_csv(ARCHS)},
-                 sha={"nats-tss/nats_bench.csv": "a" * 64})
+    add_manifest(
+        env,
+        "nats-tss",
+        "nats-csv",
+        {"nats-tss/nats_bench.csv": nats_csv(ARCHS)},
+        sha={"nats-tss/nats_bench.csv": "a" * 64},
+    )
     with pytest.raises(DataError, match="checksum mismatch"):
         fetch("nats:cifar10")
     with pytest.raises(DataError, match="checksum mismatch"):
@@ -215,16 +247,28 @@ def test_changed_manifest_rebuilds_table(env):
 def test_upstream_download_is_verified(env, tmp_path):
     up = tmp_path / "upstream.csv"
     up.write_bytes(nats_csv(ARCHS))
-    add_manifest(env, "nats-tss", "nats-csv", {"nats-tss/nats_bench.csv": up.read_bytes()}, in_mirror=False,
-                 url={"nats-tss/nats_bench.csv": up.as_uri()})
+    add_manifest(
+        env,
+        "nats-tss",
+        "nats-csv",
+        {"nats-tss/nats_bench.csv": up.read_bytes()},
+        in_mirror=False,
+        url={"nats-tss/nats_bench.csv": up.as_uri()},
+    )
     fetch("nats:cifar10", upstream=True)
     assert len(load_table("nats:cifar10")) == 4
     up.write_bytes(nats_csv(ARCHS)[:-20])  # upstream file changed/truncated
     with pytest.raises(DataError, match="checksum mismatch"):
         fetch("nats:cifar10", upstream=True, force=True)
     assert cache_leftovers(env) == []
-    add_manifest(env, "nats-tss", "nats-csv", {"nats-tss/nats_bench.csv": b"x"}, in_mirror=False,
-                 url={"nats-tss/nats_bench.csv": (tmp_path / "nowhere.csv").as_uri()})
+    add_manifest(
+        env,
+        "nats-tss",
+        "nats-csv",
+        {"nats-tss/nats_bench.csv": b"x"},
+        in_mirror=False,
+        url={"nats-tss/nats_bench.csv": (tmp_path / "nowhere.csv").as_uri()},
+    )
     with pytest.raises(DataError, match="could not download"):
         fetch("nats:cifar10", upstream=True)
 
@@ -241,7 +285,9 @@ def test_unknown_names(env):
 
 
 def test_bad_manifest_is_a_config_error(env):
-    (env.manifests / "broken.yaml").write_text("id: broken\nformat: nats-csv\nfiles:\n  - path: x.csv\n    sha256: 12\n")
+    (env.manifests / "broken.yaml").write_text(
+        "id: broken\nformat: nats-csv\nfiles:\n  - path: x.csv\n    sha256: 12\n"
+    )
     with pytest.raises(ConfigError, match="64 hex"):
         available_datasets()
     (env.manifests / "broken.yaml").write_text("id: [unclosed\n")
@@ -272,7 +318,9 @@ def test_transnas_pth_through_registry(env, tmp_path):
     add_manifest(env, "transnas-bench-101", "transnas-pth", {rel: p.read_bytes()}, space="transnas_macro")
     ds = load_dataset("transnas:class_scene-inference_time")
     assert ds.space == "transnas_macro" and len(ds) == 2
-    assert load_dataset("transnas:autoencoder-test_loss#autoencoder/test_ssim").column == "autoencoder/test_ssim"
+    assert (
+        load_dataset("transnas:autoencoder-test_loss#autoencoder/test_ssim").column == "autoencoder/test_ssim"
+    )
     with pytest.raises(DataError, match="no 'room_layout' data"):
         load_dataset("transnas:room_layout-test_loss")
 
@@ -286,8 +334,13 @@ def _sources_helper(name: str):
 
 
 def test_local_and_file_names(env, tmp_path):
-    t = MetricTable("nb201", ARCHS[:3], {"cpu/latency_ms": [1.0, 2.0, 3.0], "cpu/energy_mj": [4.0, 5.0, 6.0]},
-                    {"device": "test"}, {"cpu/latency_ms": "ms"})
+    t = MetricTable(
+        "nb201",
+        ARCHS[:3],
+        {"cpu/latency_ms": [1.0, 2.0, 3.0], "cpu/energy_mj": [4.0, 5.0, 6.0]},
+        {"device": "test"},
+        {"cpu/latency_ms": "ms"},
+    )
     path = t.to_parquet(tmp_path / "measured.parquet")
     assert register_local("my-cpu", path, column="cpu/latency_ms", description="test table") == "local:my-cpu"
     ds = load_dataset("local:my-cpu")

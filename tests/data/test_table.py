@@ -10,15 +10,20 @@ from hwpred.spaces import NB201, TRANSNAS_MACRO
 
 
 def _table(n=20, offset=0, col="lat", seed=0):
-    archs = NB201.enumerate()[offset:offset + n]
+    archs = NB201.enumerate()[offset : offset + n]
     rng = np.random.default_rng(seed)
     return MetricTable("nb201", archs, {col: rng.random(n)}, {"source": "test", "device": "cpu"}, {col: "ms"})
 
 
 def test_empty_table_round_trips_through_parquet(tmp_path):
     # e.g. a two-pass measurement interrupted before any architecture had both passes
-    t = MetricTable("nb201", np.zeros((0, 6), dtype=np.int64), {"dev/latency_ms": np.zeros(0)},
-                    {"source": "test"}, {"dev/latency_ms": "ms"})
+    t = MetricTable(
+        "nb201",
+        np.zeros((0, 6), dtype=np.int64),
+        {"dev/latency_ms": np.zeros(0)},
+        {"source": "test"},
+        {"dev/latency_ms": "ms"},
+    )
     t.to_parquet(tmp_path / "empty.parquet")
     back = MetricTable.read_parquet(tmp_path / "empty.parquet")
     assert len(back) == 0 and back.archs.shape == (0, 6) and back.meta["source"] == "test"

@@ -1,4 +1,5 @@
 """The experiment scaffold on its own: validators, part store, executor, report helpers."""
+
 import os
 import time
 
@@ -6,9 +7,22 @@ import pandas as pd
 import pytest
 
 from hwpred.errors import ConfigError, DataError
-from hwpred.experiment import (Outcome, PartStore, as_int, check_keys, config_hash, execute, float_list,
-                               int_list, locate_store, markdown_table, markdown_to_html, named_entries,
-                               save_figure, seed_list)
+from hwpred.experiment import (
+    Outcome,
+    PartStore,
+    as_int,
+    check_keys,
+    config_hash,
+    execute,
+    float_list,
+    int_list,
+    locate_store,
+    markdown_table,
+    markdown_to_html,
+    named_entries,
+    save_figure,
+    seed_list,
+)
 
 
 def test_validators_return_typed_values():
@@ -17,21 +31,35 @@ def test_validators_return_typed_values():
     assert seed_list("2-4", "seeds", "s") == (2, 3, 4)
     assert seed_list([0, 5], "seeds", "s") == (0, 5)
     assert float_list({"start": 0, "stop": 0.3, "step": 0.1}, "noise", "s") == (0.0, 0.1, 0.2, 0.3)
-    assert list(named_entries(["a", {"name": "b", "x": 1}], "items", {"name", "x"}, "s")) == \
-        [(0, {"name": "a"}), (1, {"name": "b", "x": 1})]
+    assert list(named_entries(["a", {"name": "b", "x": 1}], "items", {"name", "x"}, "s")) == [
+        (0, {"name": "a"}),
+        (1, {"name": "b", "x": 1}),
+    ]
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: as_int(True, "trials", "cfg.yaml"), "cfg.yaml: trials must be an integer, got True"),
-    (lambda: as_int(0, "trials", "cfg.yaml", minimum=1), "cfg.yaml: trials must be an integer >= 1, got 0"),
-    (lambda: int_list([5, 5], "sizes", "cfg.yaml"), "cfg.yaml: sizes lists 5 more than once"),
-    (lambda: int_list([], "sizes", "cfg.yaml"), "cfg.yaml: sizes must be a non-empty list"),
-    (lambda: seed_list("4-2", "seeds", "cfg.yaml"), "cfg.yaml: seeds '4-2' is not a seed range"),
-    (lambda: float_list([0.1, -1], "noise", "cfg.yaml"), "cfg.yaml: noise holds -1; it cannot be below 0"),
-    (lambda: float_list([float("nan")], "noise", "cfg.yaml"), "cfg.yaml: noise holds nan"),
-    (lambda: check_keys({"nmae": 1}, {"name"}, "cfg.yaml"), r"cfg.yaml: has unknown key\(s\) \['nmae'\]"),
-    (lambda: list(named_entries([3], "predictors", {"name"}, "cfg.yaml")), r"cfg.yaml: predictors\[0\] must"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: as_int(True, "trials", "cfg.yaml"), "cfg.yaml: trials must be an integer, got True"),
+        (
+            lambda: as_int(0, "trials", "cfg.yaml", minimum=1),
+            "cfg.yaml: trials must be an integer >= 1, got 0",
+        ),
+        (lambda: int_list([5, 5], "sizes", "cfg.yaml"), "cfg.yaml: sizes lists 5 more than once"),
+        (lambda: int_list([], "sizes", "cfg.yaml"), "cfg.yaml: sizes must be a non-empty list"),
+        (lambda: seed_list("4-2", "seeds", "cfg.yaml"), "cfg.yaml: seeds '4-2' is not a seed range"),
+        (
+            lambda: float_list([0.1, -1], "noise", "cfg.yaml"),
+            "cfg.yaml: noise holds -1; it cannot be below 0",
+        ),
+        (lambda: float_list([float("nan")], "noise", "cfg.yaml"), "cfg.yaml: noise holds nan"),
+        (lambda: check_keys({"nmae": 1}, {"name"}, "cfg.yaml"), r"cfg.yaml: has unknown key\(s\) \['nmae'\]"),
+        (
+            lambda: list(named_entries([3], "predictors", {"name"}, "cfg.yaml")),
+            r"cfg.yaml: predictors\[0\] must",
+        ),
+    ],
+)
 def test_validators_speak_with_one_voice(call, message):
     with pytest.raises(ConfigError, match=message):
         call()
@@ -69,7 +97,7 @@ def test_readers_tolerate_a_run_in_progress(tmp_path):
     store = _store(tmp_path)
     store.init("s", "h1", "cfg.yaml", {})
     store.write_part("ok", pd.DataFrame({"v": [1]}))
-    (store.parts_dir / ".tmp-half.part").write_bytes(b"PAR1 half")          # a writer in flight
+    (store.parts_dir / ".tmp-half.part").write_bytes(b"PAR1 half")  # a writer in flight
     (store.parts_dir / "garbage-0000000000.parquet").write_bytes(b"no parquet")  # damaged part
     assert len(store.part_files()) == 2
     assert [t.num_rows for t in store.read_parts()] == [1]
@@ -100,8 +128,15 @@ def test_execute_runs_every_unit_once_and_counts_failures(workers):
         results[unit] = res
         return Outcome(ok="error" not in res, error=res.get("error"), seconds=0.0)
 
-    stats = execute([0, 1, 2, 3, 4, 5], _square, on_result, is_done=lambda u: u == 5, workers=workers,
-                    progress=False, already_done=2)
+    stats = execute(
+        [0, 1, 2, 3, 4, 5],
+        _square,
+        on_result,
+        is_done=lambda u: u == 5,
+        workers=workers,
+        progress=False,
+        already_done=2,
+    )
     assert sorted(results) == [0, 1, 2, 3, 4]
     assert results[4] == {"x": 4, "y": 16}
     assert (stats.total, stats.already_done, stats.ran, stats.failed) == (8, 2, 5, 1)

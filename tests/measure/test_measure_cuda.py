@@ -1,4 +1,5 @@
 """CUDA timer and harness: run where a GPU is present, skipped with a reason elsewhere."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,13 @@ import torch
 
 from hwpred.measure import MeasureConfig, RepeatPolicy, make_timer, measure_space
 
-pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(),
-                                                   reason="no CUDA GPU on this machine (torch.cuda.is_available() is False)")]
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(
+        not torch.cuda.is_available(),
+        reason="no CUDA GPU on this machine (torch.cuda.is_available() is False)",
+    ),
+]
 
 
 def test_cuda_timer_events_and_stats():

@@ -1,4 +1,5 @@
 """Measurement harness: timer statistics, adaptive stopping, resume, failures, metadata, energy."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,18 @@ import torch
 from torch import nn
 
 from hwpred.data.table import MetricTable
-from hwpred.measure import (MeasureConfig, MeasureError, RepeatPolicy, TimingStats, load_model_spec, measure_model,
-                            measure_space, median_ci, read_archs_file, select_archs)
+from hwpred.measure import (
+    MeasureConfig,
+    MeasureError,
+    RepeatPolicy,
+    TimingStats,
+    load_model_spec,
+    measure_model,
+    measure_space,
+    median_ci,
+    read_archs_file,
+    select_archs,
+)
 from hwpred.measure import energy as energy_mod
 from hwpred.measure.journal import journal_path
 from hwpred.measure.schedule import schedule
@@ -82,7 +93,9 @@ def test_cpu_timer_on_a_model_of_known_cost():
 
 
 def test_cpu_clock_option_makes_cpu_time_primary():
-    st = CPUTimer(RepeatPolicy(repeats=6, warmup=0), threads=1, clock="cpu").measure(Sleeper(3.0), torch.zeros(1))
+    st = CPUTimer(RepeatPolicy(repeats=6, warmup=0), threads=1, clock="cpu").measure(
+        Sleeper(3.0), torch.zeros(1)
+    )
     assert st.median_ms < 1.5  # CPU time of a sleep, not its 3 ms wall time
     with pytest.raises(Exception, match="threads=1"):
         CPUTimer(threads=2, clock="cpu")
@@ -113,7 +126,9 @@ def test_paired_statistics_from_scripted_forward_times(monkeypatch):
     assert st.ratio_median == pytest.approx(np.median(c / r))
     assert st.ratio_q10 == pytest.approx(np.quantile(c, 0.1) / np.quantile(r, 0.1))
     assert st.ref_median_ms == pytest.approx(np.median(r))
-    assert timer.last_samples["wall_ms"] == pytest.approx(c) and timer.last_samples["ref_wall_ms"] == pytest.approx(r)
+    assert timer.last_samples["wall_ms"] == pytest.approx(c) and timer.last_samples[
+        "ref_wall_ms"
+    ] == pytest.approx(r)
 
 
 def test_paired_reference_ratio():
@@ -123,9 +138,15 @@ def test_paired_reference_ratio():
     assert st.ratio_median is not None and 1.5 < st.ratio_median < 8.0
     assert st.ref_median_ms >= 2.0 and st.min_ms >= 8.0 and st.n == 6
     assert st.ratio_q10 is not None and 1.5 < st.ratio_q10 < 8.0
-    res = measure_space(_cfg(paired_reference=True, two_pass=True), limit=3, progress=False, build_fn=tiny_build)
-    assert {"cpu-t1-b1/rel_latency", "cpu-t1-b1/rel_latency_pass2", "cpu-t1-b1/rel_latency_q10",
-            "cpu-t1-b1/rel_latency_q10_pass2"} <= set(res.table.columns)
+    res = measure_space(
+        _cfg(paired_reference=True, two_pass=True), limit=3, progress=False, build_fn=tiny_build
+    )
+    assert {
+        "cpu-t1-b1/rel_latency",
+        "cpu-t1-b1/rel_latency_pass2",
+        "cpu-t1-b1/rel_latency_q10",
+        "cpu-t1-b1/rel_latency_q10_pass2",
+    } <= set(res.table.columns)
     assert res.table.meta["measure"]["protocol"]["paired_reference"] is True
     with pytest.raises(MeasureError, match="CPU option"):
         MeasureConfig(device="cuda", paired_reference=True).resolved()
@@ -154,8 +175,9 @@ def test_adaptive_stops_when_precise_and_caps_when_noisy():
 
 
 def test_adaptive_time_cap_with_real_timer():
-    policy = RepeatPolicy(repeats=6, warmup=0, adaptive=True, target_rel_ci=1e-9, max_repeats=10_000,
-                          max_time_s=0.15, step=2)
+    policy = RepeatPolicy(
+        repeats=6, warmup=0, adaptive=True, target_rel_ci=1e-9, max_repeats=10_000, max_time_s=0.15, step=2
+    )
     t = time.perf_counter()
     st = CPUTimer(policy).measure(Sleeper(2.0), torch.zeros(1))
     assert 6 <= st.n < 10_000
@@ -187,7 +209,9 @@ def test_limit_subsets_are_nested():
 
 def test_archs_file(tmp_path):
     f = tmp_path / "archs.txt"
-    f.write_text("# my cells\n3,1,2,4,3,1\n(0, 0, 0, 0, 0, 0)\n" + NB201.to_string((1, 1, 1, 1, 1, 1)) + "\n\n")
+    f.write_text(
+        "# my cells\n3,1,2,4,3,1\n(0, 0, 0, 0, 0, 0)\n" + NB201.to_string((1, 1, 1, 1, 1, 1)) + "\n\n"
+    )
     assert read_archs_file(f, NB201) == [(3, 1, 2, 4, 3, 1), (0,) * 6, (1,) * 6]
     f.write_text("3,1,2,4,3,1\n3,1,9\n")
     with pytest.raises(MeasureError, match=r"archs.txt:2"):
@@ -208,8 +232,17 @@ def test_run_writes_table_with_metadata_round_trip(tmp_path):
     t = MetricTable.read_parquet(out)
     tag = "cpu-t1-b1"
     assert len(t) == 6 and t.column_names[0] == f"{tag}/latency_ms"
-    for c in ("latency_iqr_ms", "latency_std_ms", "latency_mean_ms", "latency_min_ms", "n_repeats",
-              "latency_pass2_ms", "n_repeats_pass2", "cpu_time_ms", "cpu_time_pass2_ms"):
+    for c in (
+        "latency_iqr_ms",
+        "latency_std_ms",
+        "latency_mean_ms",
+        "latency_min_ms",
+        "n_repeats",
+        "latency_pass2_ms",
+        "n_repeats_pass2",
+        "cpu_time_ms",
+        "cpu_time_pass2_ms",
+    ):
         assert f"{tag}/{c}" in t.columns
     assert np.all(t.column(f"{tag}/n_repeats") == 2)
     assert t.units[f"{tag}/latency_ms"] == "ms"
@@ -224,7 +257,7 @@ def test_run_writes_table_with_metadata_round_trip(tmp_path):
     assert t.meta["failed"] == [] and t.meta["measure"]["complete"] is True
     assert t.meta["measure"]["protocol"]["two_pass"] is True
     # the table's values are the journal's
-    recs = [json.loads(l) for l in journal_path(tmp_path / "t.parquet").read_text().splitlines()]
+    recs = [json.loads(line) for line in journal_path(tmp_path / "t.parquet").read_text().splitlines()]
     first = next(r for r in recs if r["kind"] == "result" and r["pass"] == 0)
     assert t.lookup(f"{tag}/latency_ms", [tuple(first["arch"])])[0] == first["stats"]["median_ms"]
 
@@ -238,12 +271,14 @@ REF = (3, 1, 2, 4, 3, 1)  # the nb201 reference cell
 
 def crashing_after(n: int, built: list):
     """A build function that records the archs it builds (not the reference) and crashes at build n + 1."""
+
     def build(arch):
         if tuple(arch) != REF:
             if len(built) == n:
                 raise Crash()
             built.append(tuple(arch))
         return Tiny(arch)
+
     return build
 
 
@@ -275,8 +310,9 @@ def test_resume_after_interruption_measures_only_what_is_missing(tmp_path):
     assert res.table.meta["measure"]["sessions"] == 2
     # a larger --limit on resume extends the same table (nested subsets)
     third: list = []
-    res = measure_space(_cfg(), limit=12, out=out, resume=True, progress=False,
-                        build_fn=lambda a: third.append(a) or Tiny(a))
+    res = measure_space(
+        _cfg(), limit=12, out=out, resume=True, progress=False, build_fn=lambda a: third.append(a) or Tiny(a)
+    )
     assert len(res.table) == 12 and len([a for a in third if tuple(a) != ref]) == 2
 
 
@@ -311,8 +347,14 @@ def test_resume_rebuilds_from_table_without_journal(tmp_path):
     before = MetricTable.read_parquet(out)
     journal_path(tmp_path / "j.parquet").unlink()
     calls: list = []
-    res = measure_space(_cfg(two_pass=True), limit=5, out=out, resume=True, progress=False,
-                        build_fn=lambda a: calls.append(a) or Tiny(a))
+    res = measure_space(
+        _cfg(two_pass=True),
+        limit=5,
+        out=out,
+        resume=True,
+        progress=False,
+        build_fn=lambda a: calls.append(a) or Tiny(a),
+    )
     assert len(res.table) == 5
     assert len([a for a in calls if tuple(a) != (3, 1, 2, 4, 3, 1)]) == 2  # one new arch, two passes
     col = "cpu-t1-b1/latency_ms"
@@ -334,8 +376,13 @@ def test_failures_are_recorded_and_the_run_continues(tmp_path):
             raise RuntimeError("shape mismatch in forward")
 
     bad2 = archs[4]
-    res = measure_space(_cfg(), archs=archs, out=out, progress=False,
-                        build_fn=lambda a: Broken() if tuple(a) == bad2 else flaky(a))
+    res = measure_space(
+        _cfg(),
+        archs=archs,
+        out=out,
+        progress=False,
+        build_fn=lambda a: Broken() if tuple(a) == bad2 else flaky(a),
+    )
     t = MetricTable.read_parquet(out)
     assert len(t) == 4 and res.complete and res.failed_now == 2
     failed = {f["arch"]: f["error"] for f in t.meta["failed"]}
@@ -348,7 +395,9 @@ def test_failures_are_recorded_and_the_run_continues(tmp_path):
 
 def test_output_of_another_table_and_protocol_mismatch(tmp_path):
     other = tmp_path / "other.parquet"
-    MetricTable("nb201", np.array([[0, 0, 0, 0, 0, 0]]), {"x": np.array([1.0])}, {"source": "import"}).to_parquet(other)
+    MetricTable(
+        "nb201", np.array([[0, 0, 0, 0, 0, 0]]), {"x": np.array([1.0])}, {"source": "import"}
+    ).to_parquet(other)
     with pytest.raises(MeasureError, match="another table"):
         measure_space(_cfg(), limit=2, out=other, resume=True, progress=False, build_fn=tiny_build)
     junk = tmp_path / "junk.parquet"
@@ -360,10 +409,22 @@ def test_output_of_another_table_and_protocol_mismatch(tmp_path):
     with pytest.raises(MeasureError, match="already exists"):
         measure_space(_cfg(), limit=2, out=out, progress=False, build_fn=tiny_build)
     with pytest.raises(MeasureError, match="another protocol"):
-        measure_space(_cfg(policy=RepeatPolicy(repeats=3, warmup=0)), limit=2, out=out, resume=True,
-                      progress=False, build_fn=tiny_build)
-    res = measure_space(_cfg(policy=RepeatPolicy(repeats=3, warmup=0)), limit=2, out=out, overwrite=True,
-                        progress=False, build_fn=tiny_build)
+        measure_space(
+            _cfg(policy=RepeatPolicy(repeats=3, warmup=0)),
+            limit=2,
+            out=out,
+            resume=True,
+            progress=False,
+            build_fn=tiny_build,
+        )
+    res = measure_space(
+        _cfg(policy=RepeatPolicy(repeats=3, warmup=0)),
+        limit=2,
+        out=out,
+        overwrite=True,
+        progress=False,
+        build_fn=tiny_build,
+    )
     assert np.all(res.table.column("cpu-t1-b1/n_repeats") == 3)
 
 
@@ -386,7 +447,9 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(MeasureError, match="not a torch.nn.Module"):
         load_model_spec("os:getcwd")
     f = tmp_path / "mine.py"
-    f.write_text("import torch\ndef net():\n    return torch.nn.Conv2d(3, 4, 3)\ndef boom():\n    raise ValueError('no')\n")
+    f.write_text(
+        "import torch\ndef net():\n    return torch.nn.Conv2d(3, 4, 3)\ndef boom():\n    raise ValueError('no')\n"
+    )
     assert isinstance(load_model_spec(f"{f}:net"), nn.Conv2d)
     with pytest.raises(MeasureError, match="failed"):
         load_model_spec(f"{f}:boom")
@@ -471,7 +534,7 @@ def test_rounds_report_the_median_of_jobs_on_fresh_builds(tmp_path):
         # the 20 ms job of archs[0] is outvoted; the margin allows for sleeps a loaded machine overshoots
         assert cost[a] <= lat[a] < cost[a] + 10.0
     assert np.all(t.column(f"{tag}/n_repeats") == 3 * FAST.repeats)
-    recs = [json.loads(l) for l in journal_path(tmp_path / "r3.parquet").read_text().splitlines()]
+    recs = [json.loads(line) for line in journal_path(tmp_path / "r3.parquet").read_text().splitlines()]
     jobs0 = [r for r in recs if r["kind"] == "result" and tuple(r["arch"]) == archs[0]]
     assert sorted(r["round"] for r in jobs0) == [0, 1, 2]
     assert lat[archs[0]] == np.median([r["stats"]["median_ms"] for r in jobs0])
@@ -501,16 +564,18 @@ def test_rounds_resume_after_interruption_and_without_journal(tmp_path):
     with pytest.raises(Crash):
         measure_space(cfg, limit=3, out=out, progress=False, build_fn=crashing)
     again: list = []
-    res = measure_space(cfg, limit=3, out=out, resume=True, progress=False,
-                        build_fn=lambda a: again.append(a) or Tiny(a))
+    res = measure_space(
+        cfg, limit=3, out=out, resume=True, progress=False, build_fn=lambda a: again.append(a) or Tiny(a)
+    )
     assert res.complete and len(res.table) == 3 and res.measured_now == 3 * 2 * 3 - 7
     assert len([a for a in again if tuple(a) != ref]) == 11
     before = res.table
     # the journal lost: the table's merged figures stand for all their rounds; only the new arch is measured
     journal_path(tmp_path / "rr.parquet").unlink()
     calls: list = []
-    res = measure_space(cfg, limit=4, out=out, resume=True, progress=False,
-                        build_fn=lambda a: calls.append(a) or Tiny(a))
+    res = measure_space(
+        cfg, limit=4, out=out, resume=True, progress=False, build_fn=lambda a: calls.append(a) or Tiny(a)
+    )
     assert len(res.table) == 4 and len([a for a in calls if tuple(a) != ref]) == 2 * 3
     col = "cpu-t1-b1/latency_pass2_ms"
     assert np.array_equal(res.table.lookup(col, before.arch_tuples), before.column(col))
@@ -521,14 +586,25 @@ def test_rounds_can_be_raised_on_resume_from_the_journal(tmp_path):
     reports the median of the three jobs. Fewer rounds, or more without the per-job journal, are refused."""
     out = tmp_path / "raise.parquet"
     first: list = []
-    measure_space(_cfg(rounds=2, two_pass=True), limit=3, out=out, progress=False,
-                  build_fn=lambda a: first.append(a) or Tiny(a))
+    measure_space(
+        _cfg(rounds=2, two_pass=True),
+        limit=3,
+        out=out,
+        progress=False,
+        build_fn=lambda a: first.append(a) or Tiny(a),
+    )
     calls: list = []
-    res = measure_space(_cfg(rounds=3, two_pass=True), limit=3, out=out, resume=True, progress=False,
-                        build_fn=lambda a: calls.append(a) or Tiny(a))
+    res = measure_space(
+        _cfg(rounds=3, two_pass=True),
+        limit=3,
+        out=out,
+        resume=True,
+        progress=False,
+        build_fn=lambda a: calls.append(a) or Tiny(a),
+    )
     assert res.complete and res.measured_now == 3 * 2
     assert len([a for a in calls if tuple(a) != REF]) == 3 * 2
-    recs = [json.loads(l) for l in journal_path(out).read_text().splitlines()]
+    recs = [json.loads(line) for line in journal_path(out).read_text().splitlines()]
     headers = [r for r in recs if r["kind"] == "header"]
     assert [h["protocol"]["rounds"] for h in headers] == [2, 3] and headers[1]["raised_rounds_from"] == 2
     jobs = [r for r in recs if r["kind"] == "result"]
@@ -540,25 +616,39 @@ def test_rounds_can_be_raised_on_resume_from_the_journal(tmp_path):
     lat0 = [r["stats"]["median_ms"] for r in jobs if tuple(r["arch"]) == a0 and r["pass"] == 0]
     assert t.lookup(f"{tag}/latency_ms", [a0])[0] == np.median(lat0)
     with pytest.raises(MeasureError, match="another protocol"):
-        measure_space(_cfg(rounds=2, two_pass=True), limit=3, out=out, resume=True, progress=False,
-                      build_fn=Tiny)
+        measure_space(
+            _cfg(rounds=2, two_pass=True), limit=3, out=out, resume=True, progress=False, build_fn=Tiny
+        )
     # without the journal the table's merged figures cannot be extended by a round
     journal_path(out).unlink()
     with pytest.raises(MeasureError, match="journal .* is gone"):
-        measure_space(_cfg(rounds=4, two_pass=True), limit=3, out=out, resume=True, progress=False,
-                      build_fn=Tiny)
+        measure_space(
+            _cfg(rounds=4, two_pass=True), limit=3, out=out, resume=True, progress=False, build_fn=Tiny
+        )
     # nor can a journal rebuilt from the table (it holds the merged figures only)
     measure_space(_cfg(rounds=3, two_pass=True), limit=3, out=out, resume=True, progress=False, build_fn=Tiny)
     with pytest.raises(MeasureError, match="rebuilt from a table"):
-        measure_space(_cfg(rounds=4, two_pass=True), limit=3, out=out, resume=True, progress=False,
-                      build_fn=Tiny)
+        measure_space(
+            _cfg(rounds=4, two_pass=True), limit=3, out=out, resume=True, progress=False, build_fn=Tiny
+        )
 
 
 def test_resume_ignores_adaptive_settings_of_a_fixed_repeat_run():
     from hwpred.measure.resume import raises_rounds, same_protocol
 
-    base = {"space": "nb201", "policy": {"repeats": 10, "warmup": 2, "adaptive": False, "target_rel_ci": 0.02,
-                                         "confidence": 0.95, "max_repeats": 200, "max_time_s": None, "step": 5}}
+    base = {
+        "space": "nb201",
+        "policy": {
+            "repeats": 10,
+            "warmup": 2,
+            "adaptive": False,
+            "target_rel_ci": 0.02,
+            "confidence": 0.95,
+            "max_repeats": 200,
+            "max_time_s": None,
+            "step": 5,
+        },
+    }
     other_target = {**base, "policy": {**base["policy"], "target_rel_ci": 0.5, "max_repeats": 50}}
     assert same_protocol(base, other_target)
     assert not same_protocol(base, {**base, "policy": {**base["policy"], "repeats": 20}})

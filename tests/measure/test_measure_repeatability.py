@@ -1,4 +1,5 @@
 """Journal tools: carrying a long run to another machine, reading it unfinished, pass agreement."""
+
 from __future__ import annotations
 
 import gzip
@@ -9,8 +10,16 @@ import pytest
 
 from hwpred.data.table import MetricTable
 from hwpred.errors import DataError
-from hwpred.measure import (carry_journal, journal_path, median_rel_diff, op_multiset_ties, pair_classes,
-                            pass_agreement, select_archs, sweep_readings)
+from hwpred.measure import (
+    carry_journal,
+    journal_path,
+    median_rel_diff,
+    op_multiset_ties,
+    pair_classes,
+    pass_agreement,
+    select_archs,
+    sweep_readings,
+)
 from hwpred.measure.tables import pass2_column
 
 
@@ -19,8 +28,15 @@ def _journal(cells, values) -> list[dict]:
     recs = [{"kind": "header", "protocol": {"rounds": 3}, "fingerprint": {}}]
     for (i, p), rounds in values.items():
         for q, v in enumerate(rounds):
-            recs.append({"kind": "result", "arch": list(cells[i]), "pass": p, "round": q,
-                         "stats": {"median_ms": 10.0, "ratio_q10": v}})
+            recs.append(
+                {
+                    "kind": "result",
+                    "arch": list(cells[i]),
+                    "pass": p,
+                    "round": q,
+                    "stats": {"median_ms": 10.0, "ratio_q10": v},
+                }
+            )
     return recs
 
 
@@ -77,8 +93,12 @@ def test_pair_classes_and_same_work_ties():
     p2 = np.array([2.1, 2.0, 1.8, 5.2])  # the same-work pair swaps, every other pair agrees
     pc = pair_classes(archs, p1, p2)
     assert pc["pairs"] == 6 and pc["discordant"] == 1
-    assert pc["same_ops"] == {"pairs": 1, "fraction": pytest.approx(1 / 6), "tau": -1.0,
-                              "share_of_discordant": 1.0}
+    assert pc["same_ops"] == {
+        "pairs": 1,
+        "fraction": pytest.approx(1 / 6),
+        "tau": -1.0,
+        "share_of_discordant": 1.0,
+    }
     assert pc["none_vs_skip"]["pairs"] == 2 and pc["none_vs_skip"]["tau"] == 1.0
     assert pc["rest"]["pairs"] == 3 and pc["rest"]["share_of_discordant"] == 0.0
     assert median_rel_diff([1.0, 2.0, 4.0], [1.0, 2.0, 2.0]) == 0.0
@@ -90,8 +110,15 @@ def test_pass_agreement_of_a_two_pass_table():
     assert pass2_column("t/rel_latency_q10") == "t/rel_latency_q10_pass2"
     assert pass2_column("t/energy_mj") == "t/energy_pass2_mj"
     archs = np.array(select_archs("nb201", limit=4, seed=1))
-    t = MetricTable("nb201", archs, {"t/latency_ms": np.array([1.0, 2.0, 3.0, 4.0]),
-                                     "t/latency_pass2_ms": np.array([1.0, 2.0, 4.0, 3.0])}, {})
+    t = MetricTable(
+        "nb201",
+        archs,
+        {
+            "t/latency_ms": np.array([1.0, 2.0, 3.0, 4.0]),
+            "t/latency_pass2_ms": np.array([1.0, 2.0, 4.0, 3.0]),
+        },
+        {},
+    )
     a = pass_agreement(t, "t/latency_ms")
     assert a["tau"] == pytest.approx(4 / 6) and a["spearman"] == pytest.approx(0.8)
     assert a["median_rel_diff"] == pytest.approx(np.median([0, 0, 2 / 7, 2 / 7]))

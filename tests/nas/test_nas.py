@@ -4,8 +4,16 @@ import torch
 
 from hwpred.data import Dataset, MetricTable
 from hwpred.encoders.relaxed import hard_weights
-from hwpred.nas import (ArchProblem, DifferentiableMetric, NASError, PredictorObjective, TableObjective,
-                        nsga2_search, random_search, verify_selection)
+from hwpred.nas import (
+    ArchProblem,
+    DifferentiableMetric,
+    NASError,
+    PredictorObjective,
+    TableObjective,
+    nsga2_search,
+    random_search,
+    verify_selection,
+)
 from hwpred.nas.gradient import DescentConfig, latency_penalised_descent
 from hwpred.predictors import NotDifferentiableError, create
 from hwpred.simulation.selection import pareto_mask
@@ -38,8 +46,14 @@ def lat_pred(tables):
 
 def test_vectorised_problem_equals_elementwise(tables, lat_pred):
     acc, _ = tables
-    prob = ArchProblem("nb201", [TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")),
-                                 PredictorObjective("lat", False, "nb201", lat_pred)], {"lat": 10.0})
+    prob = ArchProblem(
+        "nb201",
+        [
+            TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")),
+            PredictorObjective("lat", False, "nb201", lat_pred),
+        ],
+        {"lat": 10.0},
+    )
     X = ALL[np.random.default_rng(2).choice(len(ALL), 64, replace=False)]
     out = {}
     prob._evaluate(X, out)
@@ -53,7 +67,10 @@ def test_vectorised_problem_equals_elementwise(tables, lat_pred):
 
 def test_nsga2_beats_random_and_is_deterministic(tables):
     acc, lat = tables
-    objs = lambda: [TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")), TableObjective("lat", False, "nb201", Dataset.of(lat, "lat"))]
+    objs = lambda: [
+        TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")),
+        TableObjective("lat", False, "nb201", Dataset.of(lat, "lat")),
+    ]
     a = nsga2_search(ArchProblem("nb201", objs()), budget=600, population=30, seed=3)
     b = nsga2_search(ArchProblem("nb201", objs()), budget=600, population=30, seed=3)
     np.testing.assert_array_equal(a.archs, b.archs)
@@ -72,8 +89,13 @@ def test_transnas_encoding_only_produces_valid_codes():
     rng = np.random.default_rng(0)
     archs = np.array(TRANSNAS_MACRO.enumerate())
     t = MetricTable("transnas_macro", archs, {"a": rng.random(len(archs)), "b": rng.random(len(archs))})
-    prob = ArchProblem("transnas_macro", [TableObjective("a", True, "transnas_macro", Dataset.of(t, "a")),
-                                          TableObjective("b", False, "transnas_macro", Dataset.of(t, "b"))])
+    prob = ArchProblem(
+        "transnas_macro",
+        [
+            TableObjective("a", True, "transnas_macro", Dataset.of(t, "a")),
+            TableObjective("b", False, "transnas_macro", Dataset.of(t, "b")),
+        ],
+    )
     res = nsga2_search(prob, budget=300, population=20, seed=0)
     assert all(TRANSNAS_MACRO.is_valid(a) for a in res.archs)
     assert all(TRANSNAS_MACRO.is_valid(a) for a in prob.archive)
@@ -81,15 +103,24 @@ def test_transnas_encoding_only_produces_valid_codes():
 
 def test_impossible_constraint_is_a_result_not_a_crash(tables):
     acc, lat = tables
-    prob = ArchProblem("nb201", [TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")),
-                                 TableObjective("lat", False, "nb201", Dataset.of(lat, "lat"))], {"lat": -1.0})
+    prob = ArchProblem(
+        "nb201",
+        [
+            TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")),
+            TableObjective("lat", False, "nb201", Dataset.of(lat, "lat")),
+        ],
+        {"lat": -1.0},
+    )
     res = nsga2_search(prob, budget=200, population=20, seed=0)
     assert not res.feasible and len(res.archs) == 0 and "constraints" in res.message
 
 
 def test_bad_inputs(tables, lat_pred):
     acc, lat = tables
-    objs = [TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")), TableObjective("lat", False, "nb201", Dataset.of(lat, "lat"))]
+    objs = [
+        TableObjective("acc", True, "nb201", Dataset.of(acc, "acc")),
+        TableObjective("lat", False, "nb201", Dataset.of(lat, "lat")),
+    ]
     with pytest.raises(NASError, match="positive budget"):
         nsga2_search(ArchProblem("nb201", objs), budget=0)
     with pytest.raises(NASError, match="trained on the nb201 space"):
@@ -104,12 +135,18 @@ def test_bad_inputs(tables, lat_pred):
 def test_differentiable_term_matches_predict_and_finite_differences(family, tables):
     _, lat = tables
     idx = np.random.default_rng(0).choice(len(ALL), 200, replace=False)
-    small = {"ridge_reg": {}, "minimlp": {"epochs": 10}, "bananas": {"epochs": 10, "num_layers": 3, "layer_width": 16}}
+    small = {
+        "ridge_reg": {},
+        "minimlp": {"epochs": 10},
+        "bananas": {"epochs": 10, "num_layers": 3, "layer_width": 16},
+    }
     pred = create(family, **small[family]).fit(ALL[idx], lat.column("lat")[idx])
     term = DifferentiableMetric(pred)
     archs = ALL[:5]
     with torch.no_grad():
-        np.testing.assert_allclose(term(hard_weights(archs, "nb201")).numpy(), pred.predict(archs), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            term(hard_weights(archs, "nb201")).numpy(), pred.predict(archs), rtol=1e-4, atol=1e-4
+        )
     alpha = torch.randn(6, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     f = lambda a: term(torch.softmax(a, -1)).double()
     a = alpha.clone().requires_grad_(True)
@@ -122,7 +159,9 @@ def test_differentiable_term_matches_predict_and_finite_differences(family, tabl
                 d = torch.zeros_like(alpha)
                 d[i, j] = eps
                 fd[i, j] = (f(alpha + d) - f(alpha - d)) / (2 * eps)
-    np.testing.assert_allclose(a.grad.numpy(), fd.numpy(), rtol=2e-2, atol=1e-2 * float(fd.abs().max()))  # float32 models
+    np.testing.assert_allclose(
+        a.grad.numpy(), fd.numpy(), rtol=2e-2, atol=1e-2 * float(fd.abs().max())
+    )  # float32 models
 
 
 def test_gradient_example_lowers_measured_latency(tables):
@@ -130,8 +169,12 @@ def test_gradient_example_lowers_measured_latency(tables):
     idx = np.random.default_rng(0).choice(len(ALL), 400, replace=False)
     lat_pred = create("ridge_reg").fit(ALL[idx], lat.column("lat")[idx])
     acc_pred = create("ridge_reg").fit(ALL[idx], acc.column("acc")[idx])
-    traj = latency_penalised_descent(lat_pred, acc_pred, measure=lambda a: lat.lookup("lat", [a])[0],
-                                     config=DescentConfig(warmup_steps=60, steps=120, record_every=20))
+    traj = latency_penalised_descent(
+        lat_pred,
+        acc_pred,
+        measure=lambda a: lat.lookup("lat", [a])[0],
+        config=DescentConfig(warmup_steps=60, steps=120, record_every=20),
+    )
     start = traj[traj.step == 60].iloc[0]
     end = traj.iloc[-1]
     assert end.relaxed_latency < start.relaxed_latency
@@ -151,7 +194,9 @@ def test_verification_against_true_front(tables):
     assert 0 < s["hv_fraction_verified"] <= 1
     # the true front itself verifies perfectly
     front = pareto_mask(acc.column("acc"), lat.column("lat"))
-    best = verify_selection(ALL[front], lat.column("lat")[front], Dataset.of(acc, "acc"), Dataset.of(lat, "lat")).summary
+    best = verify_selection(
+        ALL[front], lat.column("lat")[front], Dataset.of(acc, "acc"), Dataset.of(lat, "lat")
+    ).summary
     assert best["mra_all"] == 0 and best["hv_fraction_verified"] == pytest.approx(1.0)
     with pytest.raises(NASError, match="nothing to verify"):
         verify_selection(ALL[:0], np.zeros(0), Dataset.of(acc, "acc"), Dataset.of(lat, "lat"))

@@ -3,6 +3,7 @@
 This checks the network builder and the zero-cost key convention (hwpred.data.sources.zerocost)
 at once: a wrong op or edge mapping would pair keys with the wrong cells and break the equality.
 """
+
 from __future__ import annotations
 
 from unittest import mock
@@ -32,8 +33,10 @@ def test_param_count_matches_zc_nasbench201_for_every_architecture(mirror):
     assert len(keys_by_arch) >= 700
     torch.set_num_threads(1)
     checked, mismatches = 0, []
-    with mock.patch.object(torch.nn.Conv2d, "reset_parameters", _no_init), \
-            mock.patch.object(torch.nn.Linear, "reset_parameters", _no_init):
+    with (
+        mock.patch.object(torch.nn.Conv2d, "reset_parameters", _no_init),
+        mock.patch.object(torch.nn.Linear, "reset_parameters", _no_init),
+    ):
         for arch, entries in keys_by_arch.items():
             model = NB201.build_model(arch, num_classes=10)
             total = sum(p.numel() for p in model.parameters())
@@ -60,10 +63,13 @@ def test_head_shortcut_equals_a_real_model_with_that_head():
         assert real == body + base.classifier.in_features * k + k
 
 
-@pytest.mark.parametrize("key,arch", [
-    ("(0, 2, 3, 2, 3, 1)", (1, 3, 3, 2, 2, 0)),
-    ("(1, 1, 1, 1, 1, 1)", (0, 0, 0, 0, 0, 0)),
-    ("(4, 0, 2, 3, 1, 2)", (4, 1, 2, 3, 0, 3)),
-])
+@pytest.mark.parametrize(
+    "key,arch",
+    [
+        ("(0, 2, 3, 2, 3, 1)", (1, 3, 3, 2, 2, 0)),
+        ("(1, 1, 1, 1, 1, 1)", (0, 0, 0, 0, 0, 0)),
+        ("(4, 0, 2, 3, 1, 2)", (4, 1, 2, 3, 0, 3)),
+    ],
+)
 def test_zc_key_mapping_examples(key, arch):
     assert zc_key_to_arch(key) == arch

@@ -11,12 +11,13 @@ Training sets are small (150 random architectures + the Lookup Table's required 
 LUT can be fitted from the same data) and the slow families get small epoch/step overrides
 (``FAST``), so the whole module stays within a few minutes on two cores.
 """
+
 from __future__ import annotations
 
 import inspect
 import json
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,16 @@ import pytest
 import hwpred
 from hwpred.errors import HwpredError
 from hwpred.metrics import kendall_tau
-from hwpred.predictors import (FAMILIES, NotDifferentiableError, Predictor, PredictorError, available, create,
-                               get_class, load_predictor_folder)
+from hwpred.predictors import (
+    FAMILIES,
+    NotDifferentiableError,
+    Predictor,
+    PredictorError,
+    available,
+    create,
+    get_class,
+    load_predictor_folder,
+)
 from hwpred.spaces import get_space
 
 NAMES = available()
@@ -41,8 +50,15 @@ REAL_TAU_FLOOR = 0.35
 #: small-budget overrides for the slow (iterative) families, so the module stays fast; defaults elsewhere
 FAST: dict[str, dict] = {
     "gcn": {"hidden": 32, "lr": 3e-3, "batch_size": 16, "epochs": 25},
-    "bonas": {"hidden": 32, "lr": 3e-3, "batch_size": 32, "n_models": 2, "bo_rounds": 2, "round_steps": 30,
-              "min_steps": 150},
+    "bonas": {
+        "hidden": 32,
+        "lr": 3e-3,
+        "batch_size": 32,
+        "n_models": 2,
+        "bo_rounds": 2,
+        "round_steps": 30,
+        "min_steps": 150,
+    },
     "mlp": {"epochs": 40},
     "minimlp": {"epochs": 60},
     "bananas": {"epochs": 60},
@@ -72,12 +88,13 @@ TABLE_RANGES: dict[str, list] = {
 
 # ---- data: known formulas in both spaces, real NB201 latency from the mirror -----------------------
 
+
 def nb201_formula(archs: np.ndarray) -> np.ndarray:
     """Latency-like: per-op cost weighted by edge, plus a non-additive term (convs feeding node 3)."""
     cost = np.array([0.0, 0.2, 1.0, 2.7, 0.6])
     edge_w = np.array([1.0, 1.1, 0.9, 1.2, 1.0, 0.8])
     convs_into_3 = np.isin(archs[:, 3:], (2, 3)).sum(axis=1)
-    return 3.0 + (cost[archs] * edge_w).sum(axis=1) + 0.4 * convs_into_3 ** 2
+    return 3.0 + (cost[archs] * edge_w).sum(axis=1) + 0.4 * convs_into_3**2
 
 
 def transnas_formula(archs: np.ndarray) -> np.ndarray:
@@ -102,10 +119,10 @@ def _split(space: str, all_archs: np.ndarray, seed: int = 0) -> tuple[np.ndarray
     is_req = np.array([tuple(a) in req for a in all_archs.tolist()])
     rng = np.random.default_rng(seed)
     others = rng.permutation(np.flatnonzero(~is_req))
-    return np.concatenate([np.flatnonzero(is_req), others[:N_TRAIN]]), others[N_TRAIN:N_TRAIN + N_TEST]
+    return np.concatenate([np.flatnonzero(is_req), others[:N_TRAIN]]), others[N_TRAIN : N_TRAIN + N_TEST]
 
 
-@lru_cache(maxsize=None)
+@cache
 def synthetic(space: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train archs, train y, test archs, test y) for a space, targets from the known formula."""
     sp = get_space(space)
@@ -116,7 +133,7 @@ def synthetic(space: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     return all_archs[tr], y[tr], all_archs[te], y[te]
 
 
-@lru_cache(maxsize=None)
+@cache
 def fitted(name: str, space: str) -> Predictor:
     """One fit per (family, space) on the synthetic data, shared by the read-only tests."""
     a, y, _, _ = synthetic(space)
@@ -174,10 +191,29 @@ def soft_input(pred: Predictor, archs: np.ndarray, logits):
 
 # ---- registry and parameters -------------------------------------------------------------------------
 
+
 def test_all_eighteen_families_registered():
     assert len(NAMES) == 18 == len(set(NAMES))
-    assert {"lin_reg", "ridge_reg", "bayes_lin_reg", "svmr", "gp", "sparse_gp", "rf", "xgb", "lgb", "ngb",
-            "bohamiann", "bananas", "bonas", "gcn", "mlp", "minimlp", "nao", "lut"} == set(NAMES)
+    assert {
+        "lin_reg",
+        "ridge_reg",
+        "bayes_lin_reg",
+        "svmr",
+        "gp",
+        "sparse_gp",
+        "rf",
+        "xgb",
+        "lgb",
+        "ngb",
+        "bohamiann",
+        "bananas",
+        "bonas",
+        "gcn",
+        "mlp",
+        "minimlp",
+        "nao",
+        "lut",
+    } == set(NAMES)
     with pytest.raises(PredictorError, match="unknown predictor"):
         create("no_such_family")
 
@@ -197,7 +233,9 @@ def test_constructor_stores_params_only(name):
     cls = get_class(name)
     sig = inspect.signature(cls.__init__)
     defaults = {k: v.default for k, v in sig.parameters.items() if k != "self"}
-    assert all(v is not inspect.Parameter.empty for v in defaults.values()), "every hyper-parameter needs a default"
+    assert all(v is not inspect.Parameter.empty for v in defaults.values()), (
+        "every hyper-parameter needs a default"
+    )
     assert not any(v.kind in (v.VAR_KEYWORD, v.VAR_POSITIONAL) for v in sig.parameters.values())
     assert defaults["space"] == "nb201" and defaults["random_state"] == 0
     p = create(name)
@@ -231,8 +269,11 @@ def _distribution_matches(dist, expected) -> bool:
     if not isinstance(dist, (od.IntDistribution, od.FloatDistribution)):
         return False
     lo, hi, log = expected
-    return math.isclose(dist.low, lo, rel_tol=1e-9, abs_tol=1e-12) and \
-        math.isclose(dist.high, hi, rel_tol=1e-9, abs_tol=1e-12) and dist.log == log
+    return (
+        math.isclose(dist.low, lo, rel_tol=1e-9, abs_tol=1e-12)
+        and math.isclose(dist.high, hi, rel_tol=1e-9, abs_tol=1e-12)
+        and dist.log == log
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -267,6 +308,7 @@ def test_optuna_search_space(name):
 
 # ---- learning -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("space", SPACES)
 @pytest.mark.parametrize("name", NAMES)
 def test_fit_returns_self_and_learns_known_formula(name, space):
@@ -279,7 +321,7 @@ def test_fit_returns_self_and_learns_known_formula(name, space):
     assert tau > TAU_FLOOR, f"{name} on {space}: held-out Kendall tau {tau:.3f} <= {TAU_FLOOR}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def real_nb201(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from hwpred.data import load_dataset
 
@@ -333,6 +375,7 @@ def test_save_load_identity(name, space, tmp_path):
 
 # ---- differentiability ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("space", SPACES)
 @pytest.mark.parametrize("name", NAMES)
 def test_torch_forward(name, space):
@@ -359,8 +402,11 @@ def test_torch_forward(name, space):
     if z_relaxed is not None:
         np.testing.assert_allclose(z_relaxed.reshape(-1).double().numpy(), expected, rtol=1e-4, atol=1e-4)
     # on relaxed inputs it is finite with non-zero, finite gradients
-    logits = torch.randn((len(a_te), get_space(space).num_positions, get_space(space).num_ops),
-                         generator=torch.Generator().manual_seed(0), requires_grad=True)
+    logits = torch.randn(
+        (len(a_te), get_space(space).num_positions, get_space(space).num_ops),
+        generator=torch.Generator().manual_seed(0),
+        requires_grad=True,
+    )
     out = p.torch_forward(soft_input(p, a_te, logits)).reshape(-1)
     assert out.shape == (len(a_te),) and torch.isfinite(out).all()
     out.sum().backward()
@@ -368,6 +414,7 @@ def test_torch_forward(name, space):
 
 
 # ---- bad input -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", NAMES)
 def test_bad_training_sets(name):
@@ -379,7 +426,7 @@ def test_bad_training_sets(name):
         "NaN": (a[:20], np.where(np.arange(20) == 3, np.nan, y[:20]), "NaN"),
         "length mismatch": (a[:20], y[:19], "targets"),
     }
-    for what, (archs, targets, words) in cases.items():
+    for archs, targets, words in cases.values():
         with pytest.raises(PredictorError, match=words):
             make(name).fit(archs, targets)
     assert issubclass(PredictorError, HwpredError)
@@ -446,6 +493,7 @@ def test_corrupt_saved_folder(name, tmp_path):
 
 
 # ---- graph families (gcn, bonas): the parts the generic tests cannot see ------------------------------
+
 
 @pytest.mark.parametrize("space", SPACES)
 def test_gcn_dense_path_equals_pyg_sparse_path(space):

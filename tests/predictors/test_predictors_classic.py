@@ -6,6 +6,7 @@ points a random ranking has tau ~ N(0, 0.028)), on real HELP raspi4 latencies an
 macro architectures with targets from a known per-layer cost formula, plus determinism,
 save/load identity of the hand-serialised formats, torch_forward, and bad input.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,9 +25,17 @@ from hwpred.spaces import NB201, TRANSNAS_MACRO
 CLASSIC = ["lin_reg", "ridge_reg", "bayes_lin_reg", "svmr", "rf", "xgb", "lgb", "ngb"]
 #: keep NGBoost's (scipy-heavy) fits short in tests; 128 stages is its default
 FAST = {"ngb": {"n_estimators": 32}}
-NATIVE_FILES = {"lin_reg": "coefficients.json", "ridge_reg": "coefficients.json",
-                "bayes_lin_reg": "coefficients.json", "svmr": "support.npz", "rf": "trees.npz",
-                "xgb": "model.json", "lgb": "model.txt", "ngb": "trees.npz", "lut": "lookup_table.json"}
+NATIVE_FILES = {
+    "lin_reg": "coefficients.json",
+    "ridge_reg": "coefficients.json",
+    "bayes_lin_reg": "coefficients.json",
+    "svmr": "support.npz",
+    "rf": "trees.npz",
+    "xgb": "model.json",
+    "lgb": "model.txt",
+    "ngb": "trees.npz",
+    "lut": "lookup_table.json",
+}
 
 
 def make(name: str, **kw):
@@ -109,7 +118,9 @@ def test_lut_transnas_formula(transnas):
     assert table["baseline"] == "64-11144-basic"
     assert table["baseline_value"] == pytest.approx(transnas_latency((1, 1, 1, 4, 4, 0)))
     # a delta in the target's unit: appending a 6th plain layer to the baseline
-    assert table["delta"][5][1] == pytest.approx(transnas_latency((1, 1, 1, 4, 4, 1)) - transnas_latency(need[0]))
+    assert table["delta"][5][1] == pytest.approx(
+        transnas_latency((1, 1, 1, 4, 4, 1)) - transnas_latency(need[0])
+    )
 
 
 # ---- lookup-table plan ---------------------------------------------------------------------------------
@@ -129,7 +140,7 @@ def test_lut_required_archs_transnas_cover_every_reachable_pair():
     # every one-edit neighbour of the first baseline that can exist in the space is valid
     for i, v in plan.reachable:
         if v != base[i] and any(e[1:3] == (i, v) for e in plan.edits if e[0] == 0):
-            assert TRANSNAS_MACRO.is_valid(base[:i] + (v,) + base[i + 1:])
+            assert TRANSNAS_MACRO.is_valid(base[:i] + (v,) + base[i + 1 :])
     covered = {(i, base[i]) for i in range(6)} | {(i, v) for _, i, v, _ in plan.edits}
     assert covered == set(plan.reachable)
     for b, i, v, a in plan.edits:
@@ -210,13 +221,30 @@ def _sklearn_reference(name, model, X, z):
 
     if name == "svmr":
         return SVR(C=model.C, kernel=model.kernel).fit(X, z).predict
-    return RandomForestRegressor(n_estimators=model.n_estimators, max_features=model.max_features,
-                                 min_samples_leaf=model.min_samples_leaf, min_samples_split=model.min_samples_split,
-                                 random_state=model.random_state, n_jobs=1).fit(X, z).predict
+    return (
+        RandomForestRegressor(
+            n_estimators=model.n_estimators,
+            max_features=model.max_features,
+            min_samples_leaf=model.min_samples_leaf,
+            min_samples_split=model.min_samples_split,
+            random_state=model.random_state,
+            n_jobs=1,
+        )
+        .fit(X, z)
+        .predict
+    )
 
 
-@pytest.mark.parametrize("name,params", [("svmr", {}), ("svmr", {"kernel": "poly"}), ("svmr", {"kernel": "sigmoid"}),
-                                         ("svmr", {"kernel": "linear"}), ("rf", {"n_estimators": 20})])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("svmr", {}),
+        ("svmr", {"kernel": "poly"}),
+        ("svmr", {"kernel": "sigmoid"}),
+        ("svmr", {"kernel": "linear"}),
+        ("rf", {"n_estimators": 20}),
+    ],
+)
 def test_hand_serialised_matches_sklearn(transnas, name, params):
     archs, y, tr, te = transnas
     model = create(name, space="transnas_macro", **params).fit(archs[tr], y[tr])
@@ -234,9 +262,16 @@ def test_ngb_matches_ngboost_pred_param(transnas):
     archs, y, tr, te = transnas
     m = create("ngb", space="transnas_macro", n_estimators=20, max_depth=4).fit(archs[tr], y[tr])
     X = onehot(archs[tr], "transnas_macro")
-    ref = NGBRegressor(Dist=Normal, Base=DecisionTreeRegressor(criterion="squared_error", max_depth=4,
-                                                               max_features=m.max_features, random_state=0),
-                       n_estimators=20, learning_rate=m.learning_rate, verbose=False, random_state=0)
+    ref = NGBRegressor(
+        Dist=Normal,
+        Base=DecisionTreeRegressor(
+            criterion="squared_error", max_depth=4, max_features=m.max_features, random_state=0
+        ),
+        n_estimators=20,
+        learning_rate=m.learning_rate,
+        verbose=False,
+        random_state=0,
+    )
     ref.fit(X, (y[tr] - m.y_mean_) / m.y_std_)
     params = ref.pred_param(onehot(archs[te], "transnas_macro"))
     mean, std = m.predict_dist(archs[te])
@@ -254,8 +289,15 @@ def test_same_seed_same_predictions(transnas, name):
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("name,params", [("rf", {"n_estimators": 10}), ("xgb", {"colsample_bytree": 0.5}),
-                                         ("lgb", {"feature_fraction": 0.5}), ("ngb", {"max_features": 0.5})])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("rf", {"n_estimators": 10}),
+        ("xgb", {"colsample_bytree": 0.5}),
+        ("lgb", {"feature_fraction": 0.5}),
+        ("ngb", {"max_features": 0.5}),
+    ],
+)
 def test_random_state_matters(transnas, name, params):
     archs, y, tr, te = transnas
     a = make(name, space="transnas_macro", random_state=0, **params).fit(archs[tr], y[tr]).predict(archs[te])
@@ -297,9 +339,13 @@ def test_native_formats_are_the_libraries_own(transnas, tmp_path):
     X = onehot(archs[te], "transnas_macro")
     b = xgb.Booster()
     b.load_model(str(tmp_path / "x" / "model.json"))
-    np.testing.assert_array_equal(b.inplace_predict(X).astype(np.float64) * xm.y_std_ + xm.y_mean_, xm.predict(archs[te]))
+    np.testing.assert_array_equal(
+        b.inplace_predict(X).astype(np.float64) * xm.y_std_ + xm.y_mean_, xm.predict(archs[te])
+    )
     lb = lgb.Booster(model_file=str(tmp_path / "l" / "model.txt"))
-    np.testing.assert_array_equal(lb.predict(X.astype(np.float64)) * lm.y_std_ + lm.y_mean_, lm.predict(archs[te]))
+    np.testing.assert_array_equal(
+        lb.predict(X.astype(np.float64)) * lm.y_std_ + lm.y_mean_, lm.predict(archs[te])
+    )
 
 
 # ---- differentiable families ---------------------------------------------------------------------------
@@ -317,8 +363,9 @@ def test_torch_forward_matches_predict_and_has_gradients(transnas, name):
     x = torch.tensor(onehot(archs[te], "transnas_macro"), dtype=torch.float64, requires_grad=True)
     z = model.torch_forward(x)
     assert z.shape == (len(te),)
-    np.testing.assert_allclose(z.detach().numpy() * model.y_std_ + model.y_mean_, model.predict(archs[te]),
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        z.detach().numpy() * model.y_std_ + model.y_mean_, model.predict(archs[te]), rtol=1e-9
+    )
     z.sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     with pytest.raises(PredictorError, match="dims"):
@@ -431,8 +478,13 @@ def test_defaults_follow_the_issue_table():
     rf = create("rf")
     assert (rf.n_estimators, rf.max_features, rf.min_samples_leaf, rf.min_samples_split) == (116, 0.17, 2, 2)
     x = create("xgb")
-    assert (x.max_depth, x.min_child_weight, x.colsample_bytree, x.learning_rate, x.colsample_bylevel) == \
-        (6, 1.0, 1.0, 0.3, 1.0)
+    assert (x.max_depth, x.min_child_weight, x.colsample_bytree, x.learning_rate, x.colsample_bylevel) == (
+        6,
+        1.0,
+        1.0,
+        0.3,
+        1.0,
+    )
     lg = create("lgb")
     assert (lg.num_leaves, lg.learning_rate, lg.feature_fraction) == (31, 0.05, 0.9)
     ng = create("ngb")

@@ -7,6 +7,7 @@ latencies, the SGHMC sampler against a known posterior, the GP's cached posterio
 gpytorch's, the NAO relaxation, the batched ensemble, and the shared helpers in ``_torchutil``.
 Budgets are small so the module stays well under a minute.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -118,6 +119,7 @@ def test_fit_does_not_touch_global_rng():
 
 # ---- SGHMC / BOHAMIANN ---------------------------------------------------------------------------
 
+
 def test_sghmc_recovers_linear_regression_posterior():
     """y = 2x - 1 + noise(0.5), prior N(0, 1): the sample mean/std match the closed-form posterior."""
     rng = np.random.default_rng(0)
@@ -159,6 +161,7 @@ def test_bohamiann_uncertainty():
 
 # ---- GP -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["gp", "sparse_gp"])
 def test_gp_cached_mean_equals_gpytorch_posterior(name):
     import gpytorch
@@ -167,7 +170,11 @@ def test_gp_cached_mean_equals_gpytorch_posterior(name):
     p = _make(name).fit(a, y)
     q = np.asarray(NB201.random(60, 2))
     x = torch.as_tensor(p._encode(q), dtype=torch.float64)
-    with torch.no_grad(), gpytorch.settings.max_cholesky_size(10**5), gpytorch.settings.sgpr_diagonal_correction(False):
+    with (
+        torch.no_grad(),
+        gpytorch.settings.max_cholesky_size(10**5),
+        gpytorch.settings.sgpr_diagonal_correction(False),
+    ):
         ref = p.model_(x).mean.numpy()
     np.testing.assert_allclose((p.predict(q) - p.y_mean_) / p.y_std_, ref, rtol=1e-6, atol=1e-6)
     assert np.all(p.predict_std(q) > 0)
@@ -189,14 +196,16 @@ def test_gp_unknown_kernel():
 
 # ---- NAO and the MLP ensemble ----------------------------------------------------------------------
 
+
 def test_nao_relaxed_input_interpolates():
     a, y = nb201_additive(120, seed=9)
     p = _make("nao").fit(a, y)
     q = np.asarray(NB201.random(2, 3))
     oh = torch.as_tensor(np.eye(5)[q].reshape(2, -1), dtype=torch.float32)
     mix = (0.5 * oh[0] + 0.5 * oh[1]).unsqueeze(0).requires_grad_(True)
-    np.testing.assert_allclose(p.torch_forward(oh).detach().numpy() * p.y_std_ + p.y_mean_, p.predict(q),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        p.torch_forward(oh).detach().numpy() * p.y_std_ + p.y_mean_, p.predict(q), rtol=1e-5, atol=1e-5
+    )
     out = p.torch_forward(mix)
     out.sum().backward()
     assert out.shape == (1,) and torch.isfinite(out).all()
@@ -224,6 +233,7 @@ def test_bananas_members_differ():
 
 # ---- _torchutil ----------------------------------------------------------------------------------
 
+
 def test_train_loop_early_stopping_restores_best():
     torch.manual_seed(0)
     x = torch.randn(200, 3)
@@ -233,12 +243,27 @@ def test_train_loop_early_stopping_restores_best():
     def loss(idx):
         return torch.nn.functional.mse_loss(model(x[idx]).squeeze(-1), y[idx])
 
-    res = tu.train_loop(model, 200, loss, epochs=500, lr=0.05, val_fraction=0.2, patience=5,
-                        generator=torch.Generator().manual_seed(0))
+    res = tu.train_loop(
+        model,
+        200,
+        loss,
+        epochs=500,
+        lr=0.05,
+        val_fraction=0.2,
+        patience=5,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert res.epochs_run < 500 and res.best_epoch <= res.epochs_run
     assert min(res.val_loss) < 1e-3
-    res = tu.train_loop(torch.nn.Linear(3, 1), 10, lambda idx: torch.zeros((), requires_grad=True),
-                        epochs=1, lr=0.1, batch_size=5, min_steps=20)
+    res = tu.train_loop(
+        torch.nn.Linear(3, 1),
+        10,
+        lambda idx: torch.zeros((), requires_grad=True),
+        epochs=1,
+        lr=0.1,
+        batch_size=5,
+        min_steps=20,
+    )
     assert res.epochs_run == 10  # 2 batches per epoch -> 10 epochs for 20 steps
 
 

@@ -1,4 +1,5 @@
 """Optuna cross-validated tuning: search spaces match the issue's table, refit, budget, storage, errors."""
+
 from __future__ import annotations
 
 import math
@@ -17,13 +18,30 @@ from hwpred.tuning import TuningResult, has_search_space, n_folds_for, tune
 TABLE: dict[str, dict[str, object]] = {
     "ridge_reg": {"alpha": (0.25, 2.5, False)},
     "svmr": {"C": (0.5, 1.5, False), "kernel": ("linear", "poly", "rbf", "sigmoid")},
-    "rf": {"n_estimators": (16, 128, True), "max_features": (0.1, 0.9, True), "min_samples_leaf": (1, 20, False),
-           "min_samples_split": (2, 20, True)},
-    "xgb": {"max_depth": (1, 15, False), "min_child_weight": (1, 10, False), "colsample_bytree": (0.0, 1.0, False),
-            "learning_rate": (1e-3, 0.5, True), "colsample_bylevel": (0.0, 1.0, False)},
-    "lgb": {"num_leaves": (10, 100, False), "learning_rate": (1e-3, 1e-1, True), "feature_fraction": (0.1, 1.0, False)},
-    "ngb": {"n_estimators": (128, 512, True), "learning_rate": (1e-3, 1e-1, True), "max_depth": (1, 25, False),
-            "max_features": (0.1, 1.0, False)},
+    "rf": {
+        "n_estimators": (16, 128, True),
+        "max_features": (0.1, 0.9, True),
+        "min_samples_leaf": (1, 20, False),
+        "min_samples_split": (2, 20, True),
+    },
+    "xgb": {
+        "max_depth": (1, 15, False),
+        "min_child_weight": (1, 10, False),
+        "colsample_bytree": (0.0, 1.0, False),
+        "learning_rate": (1e-3, 0.5, True),
+        "colsample_bylevel": (0.0, 1.0, False),
+    },
+    "lgb": {
+        "num_leaves": (10, 100, False),
+        "learning_rate": (1e-3, 1e-1, True),
+        "feature_fraction": (0.1, 1.0, False),
+    },
+    "ngb": {
+        "n_estimators": (128, 512, True),
+        "learning_rate": (1e-3, 1e-1, True),
+        "max_depth": (1, 25, False),
+        "max_features": (0.1, 1.0, False),
+    },
     "bayes_lin_reg": {k: (1e-8, 1e-4, True) for k in ("alpha_1", "alpha_2", "lambda_1", "lambda_2")},
 }
 
@@ -263,8 +281,15 @@ def test_two_worker_processes_share_one_study(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     optuna.create_study(storage=url, study_name="shared", direction="maximize")  # create the schema once
-    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, url, str(seed)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for seed in (0, 1)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, url, str(seed)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (0, 1)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
     study = optuna.load_study(storage=url, study_name="shared")

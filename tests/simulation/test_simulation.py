@@ -3,6 +3,7 @@
 The reference: pymoo's non-dominated sorting for the fronts, pymoo's hypervolume indicator,
 and explicit loops for MRA and the hardware gap, written straight from the definitions.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,14 @@ from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from hwpred.errors import ConfigError
-from hwpred.simulation import NoiseModel, TrueFront, hypervolume, pareto_mask, reference_metric, simulate_selection
+from hwpred.simulation import (
+    NoiseModel,
+    TrueFront,
+    hypervolume,
+    pareto_mask,
+    reference_metric,
+    simulate_selection,
+)
 from hwpred.simulation.noise import rng_for
 
 
@@ -52,7 +60,10 @@ def ref_evaluate(sel_idx, acc, hw, ref_hw):
         "mra_pareto": float(np.mean([acc_gap[s] for s in verified])),
         "hw_gap_all": float(np.mean([hw_gap[s] for s in sel_idx])),
         "hw_gap_pareto": float(np.mean([hw_gap[s] for s in verified])),
-        "hv": hv_sel, "hv_true": hv_true, "n_verified": len(verified), "n_front": len(front),
+        "hv": hv_sel,
+        "hv_true": hv_true,
+        "n_verified": len(verified),
+        "n_front": len(front),
     }
 
 
@@ -262,8 +273,10 @@ def test_noise_mixture_components():
     rng = np.random.default_rng(0)
     uni = NoiseModel(weights=(0.0, 0.0, 1.0), repeat=1).raw(20000, rng)
     assert uni.min() >= -15 and uni.max() <= 15 and abs(uni.std() - 30 / np.sqrt(12)) < 0.3
-    shifts = [NoiseModel(weights=(1.0, 0.0, 0.0), repeat=1).raw(4000, np.random.default_rng(s)).mean()
-              for s in range(40)]
+    shifts = [
+        NoiseModel(weights=(1.0, 0.0, 0.0), repeat=1).raw(4000, np.random.default_rng(s)).mean()
+        for s in range(40)
+    ]
     assert 0 <= min(shifts) and max(shifts) <= 2.1  # N(c, v) with c ~ U(0, 2v)
     wide = NoiseModel(weights=(0.0, 1.0, 0.0), repeat=1).raw(20000, rng)
     assert wide.std() == pytest.approx(3.0, rel=0.05) and wide.mean() <= 0.1
@@ -289,7 +302,16 @@ def test_shared_subset_broadcast_equals_per_row():
     many = TrueFront(np.tile(acc, (12, 1)), np.tile(hw, (12, 1)))
     sel_one = one.order.select(noisy)
     a, b = one.evaluate_sorted(sel_one), many.evaluate(pareto_mask(np.tile(acc, (12, 1)), noisy))
-    for key in ("mra_all", "mra_pareto", "hw_gap_all", "hw_gap_pareto", "hv", "hv_true", "n_verified", "n_front"):
+    for key in (
+        "mra_all",
+        "mra_pareto",
+        "hw_gap_all",
+        "hw_gap_pareto",
+        "hv",
+        "hv_true",
+        "n_verified",
+        "n_front",
+    ):
         np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
     for i in range(12):
         want = ref_evaluate(ref_front(acc, noisy[i]), acc, hw, one.ref_hw[0])

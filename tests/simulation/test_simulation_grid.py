@@ -1,8 +1,8 @@
 """Pairs, config validation, the resumable grid runner, report, mapping and CLI."""
+
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +39,23 @@ def tables():
 @pytest.fixture(scope="module")
 def pair(tables):
     acc_t, hw_t, *_ = tables
-    return make_pair(acc_t, "c10/test_acc", hw_t, "dev/latency_ms", accuracy_name="syn:acc", hardware_name="syn:lat")
+    return make_pair(
+        acc_t, "c10/test_acc", hw_t, "dev/latency_ms", accuracy_name="syn:acc", hardware_name="syn:lat"
+    )
 
 
 def _cfg(tmp_path, **over):
-    doc = {"name": "t", "pairs": [{"accuracy": "syn:acc", "hardware": "syn:lat"}], "subset_sizes": [50, "all"],
-           "noise_stds": [0.0, 0.5, 1.0], "trials": 6, "seed": 0, "output": str(tmp_path), "trials_per_part": 4,
-           "example": {"subset_size": 100}}
+    doc = {
+        "name": "t",
+        "pairs": [{"accuracy": "syn:acc", "hardware": "syn:lat"}],
+        "subset_sizes": [50, "all"],
+        "noise_stds": [0.0, 0.5, 1.0],
+        "trials": 6,
+        "seed": 0,
+        "output": str(tmp_path),
+        "trials_per_part": 4,
+        "example": {"subset_size": 100},
+    }
     doc.update(over)
     return parse_config(doc, "test.yaml")
 
@@ -88,14 +98,23 @@ def test_pair_constant_column(tables):
         make_pair(acc_t, "c10/test_acc", hw, "lat")
     const_acc = MetricTable("nb201", archs, {"acc": np.full(N_ARCH, 0.5)})
     with pytest.raises(DataError, match="constant"):
-        make_pair(const_acc, "acc", MetricTable("nb201", archs, {"lat": np.arange(N_ARCH, dtype=float)}), "lat")
+        make_pair(
+            const_acc, "acc", MetricTable("nb201", archs, {"lat": np.arange(N_ARCH, dtype=float)}), "lat"
+        )
 
 
 def test_pair_with_selection_accuracy(tables):
     acc_t, hw_t, archs, acc, _ = tables
     proxy = MetricTable("nb201", archs, {"score": -acc})
-    p = make_pair(acc_t, "c10/test_acc", hw_t, "dev/latency_ms", select_table=proxy, select_column="score",
-                  selection_name="zc:fake")
+    p = make_pair(
+        acc_t,
+        "c10/test_acc",
+        hw_t,
+        "dev/latency_ms",
+        select_table=proxy,
+        select_column="score",
+        selection_name="zc:fake",
+    )
     assert np.allclose(p.select_acc, -p.acc * 100)
     assert "select by zc:fake" in p.key
 
@@ -103,9 +122,11 @@ def test_pair_with_selection_accuracy(tables):
 # ---- config --------------------------------------------------------------------------------
 def test_config_minimal_form_and_errors(tmp_path):
     cfg_file = tmp_path / "c.yaml"
-    cfg_file.write_text("name: small\npairs: [{accuracy: 'nats:cifar10', hardware: 'help:raspi4'}]\n"
-                        "subset_sizes: [1000]\nnoise_stds: [0.0, 0.5, 1.0]\ntrials: 30\nseed: 0\n"
-                        f"output: {tmp_path / 'out'}\n")
+    cfg_file.write_text(
+        "name: small\npairs: [{accuracy: 'nats:cifar10', hardware: 'help:raspi4'}]\n"
+        "subset_sizes: [1000]\nnoise_stds: [0.0, 0.5, 1.0]\ntrials: 30\nseed: 0\n"
+        f"output: {tmp_path / 'out'}\n"
+    )
     cfg = load_config(cfg_file)
     assert cfg.pairs[0].hardware == "help:raspi4" and cfg.noise_stds == (0.0, 0.5, 1.0) and cfg.trials == 30
     with pytest.raises(ConfigError, match="negative"):
@@ -126,18 +147,30 @@ def test_config_minimal_form_and_errors(tmp_path):
     assert len(cross.pairs) == 6
 
 
-@pytest.mark.parametrize("override, message", [
-    ({"noise_stds": [0.0, float("inf")]}, "test.yaml: noise_stds holds inf; .* must be finite"),
-    ({"example": {"subset_size": "ALL"}}, "test.yaml: example.subset_size must be an integer >= 1 or 'all'"),
-    ({"example": {"noise_std": -1}}, "test.yaml: example.noise_std must be a number >= 0"),
-    ({"pairs": [{"accuracy": "a:1", "hardware": "h:1"}] * 2}, "test.yaml: pairs lists a:1 x h:1 more than once"),
-    ({"pairs": [{"accuracy": "a:1", "hardware": "h:1", "hw": 2}]}, r"test.yaml: pairs\[0\] has unknown key"),
-    ({"name": "../up"}, "test.yaml: name '../up' must be letters, digits"),
-    ({"accuracy_scale": "pct"}, "test.yaml: accuracy_scale 'pct' is unknown; use one of auto, percent"),
-    ({"noise_model": {"repeats": 3}}, r"test.yaml: noise_model has unknown key\(s\) \['repeats'\]"),
-    ({"subset_sizes": [100, 100]}, "test.yaml: subset_sizes lists 100 more than once"),
-    ({"output": ""}, "test.yaml: missing required key 'output'"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"noise_stds": [0.0, float("inf")]}, "test.yaml: noise_stds holds inf; .* must be finite"),
+        (
+            {"example": {"subset_size": "ALL"}},
+            "test.yaml: example.subset_size must be an integer >= 1 or 'all'",
+        ),
+        ({"example": {"noise_std": -1}}, "test.yaml: example.noise_std must be a number >= 0"),
+        (
+            {"pairs": [{"accuracy": "a:1", "hardware": "h:1"}] * 2},
+            "test.yaml: pairs lists a:1 x h:1 more than once",
+        ),
+        (
+            {"pairs": [{"accuracy": "a:1", "hardware": "h:1", "hw": 2}]},
+            r"test.yaml: pairs\[0\] has unknown key",
+        ),
+        ({"name": "../up"}, "test.yaml: name '../up' must be letters, digits"),
+        ({"accuracy_scale": "pct"}, "test.yaml: accuracy_scale 'pct' is unknown; use one of auto, percent"),
+        ({"noise_model": {"repeats": 3}}, r"test.yaml: noise_model has unknown key\(s\) \['repeats'\]"),
+        ({"subset_sizes": [100, 100]}, "test.yaml: subset_sizes lists 100 more than once"),
+        ({"output": ""}, "test.yaml: missing required key 'output'"),
+    ],
+)
 def test_config_errors_name_the_file_and_the_key(tmp_path, override, message):
     with pytest.raises(ConfigError, match=message):
         _cfg(tmp_path, **override)
@@ -225,7 +258,14 @@ def test_dask_executor_gives_the_same_rows(tmp_path, pair):
 def test_store_layout_and_lookup(tmp_path, pair):
     store = run_simulation(_cfg(tmp_path), pairs=[pair], progress=False)
     names = {p.name for p in store.root.iterdir()}
-    assert names == {"simulation.json", "pairs.json", "parts", "results.parquet", "example.parquet", "example.json"}
+    assert names == {
+        "simulation.json",
+        "pairs.json",
+        "parts",
+        "results.parquet",
+        "example.parquet",
+        "example.json",
+    }
     assert json.loads(store.pairs_path.read_text())["pairs"][0]["n"] == N_ARCH
     meta = store.read_meta()
     assert meta["config_hash"] == _cfg(tmp_path).config_hash and meta["config"]["trials"] == 6
@@ -260,13 +300,16 @@ def test_report_and_mapping(tmp_path, pair):
     store = run_simulation(cfg, pairs=[pair], progress=False)
     sim = store.read()
     curve = sim[(sim["subset_size"] == 50)].groupby("noise_std")[["mra_all", "kendall_tau"]].mean()
-    study = pd.DataFrame({
-        "dataset": ["syn:lat"] * 4 + ["other:dev"] * 2,
-        "predictor": ["gp", "gp", "mlp", "mlp", "gp", "gp"],
-        "train_size": [100] * 6, "seed": [0, 1, 0, 1, 0, 1],
-        "kendall_tau": [0.8, 0.8, 0.6, 0.6, 0.7, 0.7],
-        "dev_std": [0.5, 0.5, 0.25, 0.75, 2.0, 2.0],  # mlp averages to 0.5 too
-    })
+    study = pd.DataFrame(
+        {
+            "dataset": ["syn:lat"] * 4 + ["other:dev"] * 2,
+            "predictor": ["gp", "gp", "mlp", "mlp", "gp", "gp"],
+            "train_size": [100] * 6,
+            "seed": [0, 1, 0, 1, 0, 1],
+            "kendall_tau": [0.8, 0.8, 0.6, 0.6, 0.7, 0.7],
+            "dev_std": [0.5, 0.5, 0.25, 0.75, 2.0, 2.0],  # mlp averages to 0.5 too
+        }
+    )
     path = tmp_path / "study.csv"
     study.to_csv(path, index=False)
     placed = place_predictors(sim, load_study_results(path), subset_sizes=[50])
@@ -285,8 +328,21 @@ def test_report_and_mapping(tmp_path, pair):
 
     from hwpred.cli import main
 
-    assert main(["simulate", "map", str(store.root), str(path), "--subset-size", "50",
-                 "--out", str(tmp_path / "placed.csv")]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "map",
+                str(store.root),
+                str(path),
+                "--subset-size",
+                "50",
+                "--out",
+                str(tmp_path / "placed.csv"),
+            ]
+        )
+        == 0
+    )
     assert set(pd.read_csv(tmp_path / "placed.csv")["predictor"]) == {"gp", "mlp"}
 
     rep = make_report(store.root, predictors=load_study_results(path))
@@ -305,9 +361,17 @@ def test_report_and_mapping(tmp_path, pair):
 
 def test_report_per_pair_and_subset_sizes(tmp_path, tables, pair):
     acc_t, hw_t, archs, acc, _ = tables
-    proxy = make_pair(acc_t, "c10/test_acc", hw_t, "dev/latency_ms", accuracy_name="syn:acc",
-                      hardware_name="syn:lat", select_table=MetricTable("nb201", archs, {"s": -acc}),
-                      select_column="s", selection_name="anti")
+    proxy = make_pair(
+        acc_t,
+        "c10/test_acc",
+        hw_t,
+        "dev/latency_ms",
+        accuracy_name="syn:acc",
+        hardware_name="syn:lat",
+        select_table=MetricTable("nb201", archs, {"s": -acc}),
+        select_column="s",
+        selection_name="anti",
+    )
     store = run_simulation(_cfg(tmp_path, trials=2), pairs=[pair, proxy], progress=False)
     rep = make_report(store.root, per_pair=True, subset_sizes=["50"])
     assert set(pd.read_csv(rep.tables["by_pair"])["subset_size"]) == {50}
@@ -334,9 +398,11 @@ def test_cli_run_and_report_with_file_datasets(tmp_path, tables, capsys):
     acc_p = acc_t.to_parquet(tmp_path / "acc.parquet")
     hw_p = hw_t.to_parquet(tmp_path / "hw.parquet")
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"name: cli\npairs: [{{accuracy: 'file:{acc_p}#c10/test_acc', hardware: 'file:{hw_p}#dev/latency_ms'}}]\n"
-                   f"subset_sizes: [100]\nnoise_stds: [0.0, 0.5]\ntrials: 3\nseed: 0\noutput: {tmp_path / 'out'}\n"
-                   "example: {subset_size: 100}\n")
+    cfg.write_text(
+        f"name: cli\npairs: [{{accuracy: 'file:{acc_p}#c10/test_acc', hardware: 'file:{hw_p}#dev/latency_ms'}}]\n"
+        f"subset_sizes: [100]\nnoise_stds: [0.0, 0.5]\ntrials: 3\nseed: 0\noutput: {tmp_path / 'out'}\n"
+        "example: {subset_size: 100}\n"
+    )
     assert main(["simulate", "run", str(cfg), "--no-progress", "--workers", "1"]) == 0
     assert main(["simulate", "report", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
@@ -359,9 +425,18 @@ def test_real_pair_raspi4_cifar10(mirror, tmp_path):
     p = load_pair("nats:cifar10", "help:raspi4")
     assert len(p) == 15625
     assert 0.09 < p.acc.min() and p.acc.max() < 0.96  # percent turned into a fraction
-    cfg = parse_config({"name": "real", "pairs": [{"accuracy": "nats:cifar10", "hardware": "help:raspi4"}],
-                        "subset_sizes": [1000], "noise_stds": [0.0, 1.0], "trials": 5, "seed": 0,
-                        "output": str(tmp_path)}, "real.yaml")
+    cfg = parse_config(
+        {
+            "name": "real",
+            "pairs": [{"accuracy": "nats:cifar10", "hardware": "help:raspi4"}],
+            "subset_sizes": [1000],
+            "noise_stds": [0.0, 1.0],
+            "trials": 5,
+            "seed": 0,
+            "output": str(tmp_path),
+        },
+        "real.yaml",
+    )
     df = run_simulation(cfg, pairs=[p], progress=False).read()
     assert (df[df["noise_std"] == 0]["mra_all"] == 0).all()
     noisy = df[df["noise_std"] == 1.0]
@@ -378,8 +453,12 @@ def test_paper_config_lists_every_mirror_pair(mirror):
     from hwpred.data import available_datasets
 
     avail = {n for n, ok, _ in available_datasets() if ok}
-    offered = {n for n in avail if n.startswith("help:")
-               or (n.startswith("hwnb360:") and not n.endswith("-accuracy") and not n.endswith("latency_var"))}
+    offered = {
+        n
+        for n in avail
+        if n.startswith("help:")
+        or (n.startswith("hwnb360:") and not n.endswith("-accuracy") and not n.endswith("latency_var"))
+    }
     assert hws == offered
 
 
@@ -416,10 +495,28 @@ def test_selection_by_proxy_accuracy(tmp_path, tables, pair):
     """A proxy equal to the true accuracy selects exactly as the truth does (same seeds); a
     reversed proxy selects badly, while MRA is still measured with the true accuracy."""
     acc_t, hw_t, archs, acc, _ = tables
-    same = make_pair(acc_t, "c10/test_acc", hw_t, "dev/latency_ms", accuracy_name="syn:acc", hardware_name="syn:lat",
-                     select_table=MetricTable("nb201", archs, {"s": acc}), select_column="s", selection_name="proxy")
-    worse = make_pair(acc_t, "c10/test_acc", hw_t, "dev/latency_ms", accuracy_name="syn:acc", hardware_name="syn:lat",
-                      select_table=MetricTable("nb201", archs, {"s": -acc}), select_column="s", selection_name="anti")
+    same = make_pair(
+        acc_t,
+        "c10/test_acc",
+        hw_t,
+        "dev/latency_ms",
+        accuracy_name="syn:acc",
+        hardware_name="syn:lat",
+        select_table=MetricTable("nb201", archs, {"s": acc}),
+        select_column="s",
+        selection_name="proxy",
+    )
+    worse = make_pair(
+        acc_t,
+        "c10/test_acc",
+        hw_t,
+        "dev/latency_ms",
+        accuracy_name="syn:acc",
+        hardware_name="syn:lat",
+        select_table=MetricTable("nb201", archs, {"s": -acc}),
+        select_column="s",
+        selection_name="anti",
+    )
     base = run_simulation(_cfg(tmp_path / "a"), pairs=[pair], progress=False).read()
     prox = run_simulation(_cfg(tmp_path / "b"), pairs=[same], progress=False).read()
     cols = ["subset_size", "noise_std", "trial", "mra_all", "mra_pareto", "hv", "hv_fraction", "kendall_tau"]

@@ -7,7 +7,7 @@ from hwpred.spaces import NB201, TRANSNAS_MACRO, SpaceError, as_arch_array, get_
 
 def test_nb201_enumerates_all_cells_uniquely():
     archs = NB201.enumerate()
-    assert len(archs) == 5 ** 6 == len(set(archs))
+    assert len(archs) == 5**6 == len(set(archs))
     assert [NB201.index(a) for a in archs[:50]] == list(range(50))
 
 
@@ -22,8 +22,15 @@ def test_nb201_string_matches_design_layout():
     assert NB201.to_string((4, 2, 1, 2, 1, 1)) == s
 
 
-@pytest.mark.parametrize("bad", ["", "|none~0|", "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|",
-                                 "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "|none~0|",
+        "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|",
+    ],
+)
 def test_nb201_bad_strings_raise(bad):
     with pytest.raises(SpaceError):
         NB201.from_string(bad)
@@ -56,8 +63,10 @@ def test_nb201_model_shapes_and_zero_op():
 
 def test_nb201_param_counts_of_known_cells():
     # conv3x3 everywhere is the largest cell; skip/none/pool-only cells share the smallest count
-    counts = {a: sum(p.numel() for p in NB201.build_model(a).parameters()) for a in
-              [(0,) * 6, (1,) * 6, (4,) * 6, (3,) * 6]}
+    counts = {
+        a: sum(p.numel() for p in NB201.build_model(a).parameters())
+        for a in [(0,) * 6, (1,) * 6, (4,) * 6, (3,) * 6]
+    }
     assert counts[(0,) * 6] == counts[(1,) * 6] == counts[(4,) * 6] < counts[(3,) * 6]
     assert counts[(3,) * 6] == 1_531_546  # published size of the all-conv3x3 CIFAR-10 network (1.53 M)
 
@@ -74,9 +83,16 @@ def test_transnas_string_round_trip_and_padding():
         assert TRANSNAS_MACRO.from_string(TRANSNAS_MACRO.to_string(a)) == a
 
 
-@pytest.mark.parametrize("bad", ["64-1111-basic",  # never doubles or downsamples
-                                 "64-2222-basic",  # doubles 4 times
-                                 "64-123-basic", "32-1234-basic", "64-1234-bottleneck"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "64-1111-basic",  # never doubles or downsamples
+        "64-2222-basic",  # doubles 4 times
+        "64-123-basic",
+        "32-1234-basic",
+        "64-1234-bottleneck",
+    ],
+)
 def test_transnas_invalid_codes_raise(bad):
     with pytest.raises(SpaceError):
         TRANSNAS_MACRO.from_string(bad)
@@ -92,10 +108,10 @@ def test_transnas_neighbours_valid_and_distinct():
 def test_transnas_model_resolution_and_channels():
     a = TRANSNAS_MACRO.from_string("64-41414-basic")
     m = TRANSNAS_MACRO.build_model(a).eval()
-    assert m.out_channels == 64 * 2 ** 3  # three code-4 layers double the channels
+    assert m.out_channels == 64 * 2**3  # three code-4 layers double the channels
     feats = m.body(m.stem(torch.randn(1, 3, 224, 224)))
     # stem /4, then the three code-4 layers each halve the resolution
-    assert feats.shape[-1] == 224 // 4 // 2 ** 3
+    assert feats.shape[-1] == 224 // 4 // 2**3
     assert m(torch.randn(1, 3, 64, 64)).shape == (1, 75)
 
 
@@ -103,7 +119,9 @@ def test_get_space_and_arch_array():
     assert get_space("nasbench201") is NB201
     with pytest.raises(SpaceError, match="unknown search space"):
         get_space("darts")
-    arr = as_arch_array(["|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|", (1, 1, 1, 1, 1, 1)], NB201)
+    arr = as_arch_array(
+        ["|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|", (1, 1, 1, 1, 1, 1)], NB201
+    )
     assert arr.tolist() == [[0, 0, 0, 0, 0, 3], [1] * 6]
     with pytest.raises(SpaceError, match="another search space"):
         as_arch_array(np.zeros((2, 4), dtype=int), NB201)

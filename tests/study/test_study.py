@@ -1,4 +1,5 @@
 """Study: config validation, splits, grid, store, report, CLI (fast, synthetic data)."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,10 @@ import numpy as np
 import pytest
 import yaml
 
+from hwpred._io import part_filename
 from hwpred.errors import ConfigError, HwpredError
 from hwpred.study import ResultStore, load_config, parse_config, validate
 from hwpred.study.cells import build_grid, split, train_indices
-from hwpred._io import part_filename
 from hwpred.study.store import RESULT_COLUMNS
 
 
@@ -33,9 +34,16 @@ def table_path(tmp_path_factory) -> Path:
 
 
 def _cfg(table_path: Path, out: Path, **over) -> dict:
-    doc = {"name": "tiny", "datasets": [f"file:{table_path}#cpu/latency_ms"], "predictors": ["lin_reg", "ridge_reg"],
-           "train_sizes": [20, 60], "test_size": 300, "seeds": [0, 1], "tuning": {"n_trials": 0},
-           "output": str(out)}
+    doc = {
+        "name": "tiny",
+        "datasets": [f"file:{table_path}#cpu/latency_ms"],
+        "predictors": ["lin_reg", "ridge_reg"],
+        "train_sizes": [20, 60],
+        "test_size": 300,
+        "seeds": [0, 1],
+        "tuning": {"n_trials": 0},
+        "output": str(out),
+    }
     doc.update(over)
     return doc
 
@@ -67,7 +75,6 @@ def test_shipped_configs_parse():
     assert all(p.tuning.n_trials <= 5 for p in quick.predictors)
 
 
-
 def test_config_hash_of_shipped_configs_is_stable():
     """A store belongs to the hash of its config: the hashes of existing configs must never change,
     or their stores would stop resuming."""
@@ -76,17 +83,24 @@ def test_config_hash_of_shipped_configs_is_stable():
     assert load_config(root / "quick.yaml").config_hash == "816c8de2cb6f9a7c"
     assert load_config(root / "paper2022.yaml").config_hash == "1fd56ceac015825b"
 
-@pytest.mark.parametrize("change, needle", [
-    ({"predictors": ["lin_reg", "no_such_family"]}, "unknown predictor 'no_such_family'"),
-    ({"datasets": ["help:no_such_device"]}, "no_such_device"),
-    ({"seeds": [0, 1, 0]}, "lists 0 more than once"),
-    ({"train_sizes": [20, 15400]}, "exceed its 15625 architectures minus the 300-architecture test set"),
-    ({"predictors": [{"name": "ridge_reg", "params": {"alhpa": 1.0}}]}, "no hyper-parameter(s) ['alhpa']"),
-    ({"tuning": {"n_trials": -1}}, "n_trials must be >= 0"),
-    ({"executor": "slurm"}, "executor 'slurm' is unknown"),
-    ({"bogus": 1}, "unknown key(s) ['bogus']"),
-    ({"name": "a/b"}, "must be letters"),
-])
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"predictors": ["lin_reg", "no_such_family"]}, "unknown predictor 'no_such_family'"),
+        ({"datasets": ["help:no_such_device"]}, "no_such_device"),
+        ({"seeds": [0, 1, 0]}, "lists 0 more than once"),
+        ({"train_sizes": [20, 15400]}, "exceed its 15625 architectures minus the 300-architecture test set"),
+        (
+            {"predictors": [{"name": "ridge_reg", "params": {"alhpa": 1.0}}]},
+            "no hyper-parameter(s) ['alhpa']",
+        ),
+        ({"tuning": {"n_trials": -1}}, "n_trials must be >= 0"),
+        ({"executor": "slurm"}, "executor 'slurm' is unknown"),
+        ({"bogus": 1}, "unknown key(s) ['bogus']"),
+        ({"name": "a/b"}, "must be letters"),
+    ],
+)
 def test_bad_config_one_clear_error(tmp_path, table_path, change, needle):
     with pytest.raises(ConfigError) as ei:
         validate(parse_config(_cfg(table_path, tmp_path / "res", **change)))
@@ -100,12 +114,15 @@ def test_file_dataset_errors(tmp_path, table_path):
     with pytest.raises(ConfigError, match="not available here"):
         validate(parse_config(_cfg(table_path, tmp_path, datasets=[f"file:{tmp_path}/missing.parquet#x"])))
     # a cluster config skips absent data instead (reported), as long as something is left to run
-    doc = _cfg(table_path, tmp_path, missing_datasets="skip",
-               datasets=[f"file:{tmp_path}/missing.parquet#x", f"file:{table_path}#cpu/latency_ms"])
+    doc = _cfg(
+        table_path,
+        tmp_path,
+        missing_datasets="skip",
+        datasets=[f"file:{tmp_path}/missing.parquet#x", f"file:{table_path}#cpu/latency_ms"],
+    )
     v = validate(parse_config(doc))
     assert len(v.datasets) == 1 and len(v.skipped) == 1
     assert any("skipped" in n for n in build_grid(v).notes)
-
 
 
 def test_registry_dataset_without_data_is_missing_not_malformed(tmp_path, table_path, monkeypatch):
@@ -118,10 +135,19 @@ def test_registry_dataset_without_data_is_missing_not_malformed(tmp_path, table_
     clear_cache()
     with pytest.raises(ConfigError, match="'help:raspi4' is not available here"):
         validate(parse_config(_cfg(table_path, tmp_path, datasets=["help:raspi4"])))
-    v = validate(parse_config(_cfg(table_path, tmp_path, missing_datasets="skip",
-                                   datasets=["help:raspi4", f"file:{table_path}#cpu/latency_ms"])))
+    v = validate(
+        parse_config(
+            _cfg(
+                table_path,
+                tmp_path,
+                missing_datasets="skip",
+                datasets=["help:raspi4", f"file:{table_path}#cpu/latency_ms"],
+            )
+        )
+    )
     assert list(v.skipped) == ["help:raspi4"]
     assert [d.name for d in v.datasets] == [f"file:{table_path}#cpu/latency_ms"]
+
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
 def test_unwritable_output(tmp_path, table_path):
@@ -145,16 +171,26 @@ def test_output_that_is_a_file_is_unwritable(tmp_path, table_path):
 def test_store_of_a_different_config_is_refused(tmp_path, table_path):
     from hwpred.study import run_study
 
-    run_study(parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg"], seeds=[0], train_sizes=[20])),
-              progress=False)
+    run_study(
+        parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg"], seeds=[0], train_sizes=[20])),
+        progress=False,
+    )
     other = parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg"], seeds=[0, 1], train_sizes=[20]))
     with pytest.raises(ConfigError, match="written by a different config"):
         validate(other)
     # executor, workers and output location are not part of the identity
-    same = parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg"], seeds=[0], train_sizes=[20],
-                             executor="dask", workers=2))
+    same = parse_config(
+        _cfg(
+            table_path,
+            tmp_path,
+            predictors=["lin_reg"],
+            seeds=[0],
+            train_sizes=[20],
+            executor="dask",
+            workers=2,
+        )
+    )
     validate(same)
-
 
 
 def test_package_exports_resolve():
@@ -166,6 +202,7 @@ def test_package_exports_resolve():
     from hwpred.study import plan, run_study
 
     assert plan is study.plan and run_study.__module__ == "hwpred.study.run"
+
 
 # ---- splits and grid ---------------------------------------------------------------------------
 def test_splits_nested_disjoint_and_depend_on_seed_only():
@@ -257,8 +294,15 @@ def test_failed_cell_is_recorded_not_fatal(tmp_path, table_path):
     from hwpred.study import run_study
 
     # an impossible hyper-parameter value fails inside fit: the study goes on and records why
-    cfg = parse_config(_cfg(table_path, tmp_path, predictors=[{"name": "ridge_reg", "params": {"alpha": "x"}},
-                                                              "lin_reg"], seeds=[0], train_sizes=[20]))
+    cfg = parse_config(
+        _cfg(
+            table_path,
+            tmp_path,
+            predictors=[{"name": "ridge_reg", "params": {"alpha": "x"}}, "lin_reg"],
+            seeds=[0],
+            train_sizes=[20],
+        )
+    )
     r = run_study(cfg, progress=False)
     df = r.store.read()
     bad = df[df.predictor == "ridge_reg"]
@@ -271,8 +315,15 @@ def test_store_atomic_names_and_temp_files_ignored(tmp_path):
     store = ResultStore(tmp_path / "s")
     store.cells_dir.mkdir(parents=True)
     (store.cells_dir / ".tmp-abc.part").write_bytes(b"half a file")
-    rec = {"cell_id": "help:raspi4|xgb|n25|s0", "status": "ok", "kendall_tau": 0.5, "train_size": 25, "seed": 0,
-           "dataset": "help:raspi4", "predictor": "xgb"}
+    rec = {
+        "cell_id": "help:raspi4|xgb|n25|s0",
+        "status": "ok",
+        "kendall_tau": 0.5,
+        "train_size": 25,
+        "seed": 0,
+        "dataset": "help:raspi4",
+        "predictor": "xgb",
+    }
     store.write(rec)
     store.write(rec)  # same cell twice: still one file, one row
     assert store.has(rec["cell_id"]) and len(store.part_files()) == 1
@@ -280,14 +331,22 @@ def test_store_atomic_names_and_temp_files_ignored(tmp_path):
     assert part_filename("a|b/c") != part_filename("a|b_c")  # sanitised names never collide
 
 
-
 def test_open_store_finds_the_one_store_of_an_output_folder(tmp_path):
     from hwpred.errors import DataError
     from hwpred.study import open_store
 
     for name in ("a", "b"):
-        cfg = parse_config({"name": name, "datasets": ["x"], "predictors": ["lin_reg"], "train_sizes": [5],
-                            "test_size": 5, "seeds": [0], "output": str(tmp_path / name)})
+        cfg = parse_config(
+            {
+                "name": name,
+                "datasets": ["x"],
+                "predictors": ["lin_reg"],
+                "train_sizes": [5],
+                "test_size": 5,
+                "seeds": [0],
+                "output": str(tmp_path / name),
+            }
+        )
         ResultStore(cfg.store_dir).claim(cfg)
         assert open_store(tmp_path / name).root == cfg.store_dir
     (tmp_path / "both").mkdir()
@@ -298,9 +357,10 @@ def test_open_store_finds_the_one_store_of_an_output_folder(tmp_path):
     with pytest.raises(DataError, match="not a study store"):
         open_store(tmp_path / "a")
 
+
 def test_report_writes_figures_table_and_self_contained_html(tmp_path, table_path):
-    from hwpred.study.report import write_report
     from hwpred.study import run_study
+    from hwpred.study.report import write_report
 
     cfg = parse_config(_cfg(table_path, tmp_path, predictors=["lin_reg", "ridge_reg", "lut"]))
     r = run_study(cfg, progress=False)
@@ -362,8 +422,7 @@ def test_default_study_uses_mirror_tables_when_set(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_default_study_measures_a_cpu_table_and_runs(tmp_path, monkeypatch):
     """No mirror: the harness measures a small table here, then the default study runs on it."""
-    from hwpred.study import default
-    from hwpred.study import run_study
+    from hwpred.study import default, run_study
 
     monkeypatch.delenv("HWPRED_DATA_MIRROR", raising=False)
     monkeypatch.setattr(default, "LOCAL_TABLE_SIZE", 60)

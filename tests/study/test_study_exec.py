@@ -1,4 +1,5 @@
 """Study execution: SIGKILL + resume, concurrent runs on one store, process pool, Dask LocalCluster."""
+
 from __future__ import annotations
 
 import os
@@ -28,17 +29,28 @@ def table_path(tmp_path_factory) -> Path:
     rng = np.random.default_rng(1)
     cost = rng.uniform(0.0, 1.0, size=(6, 5))
     inter = rng.uniform(0.0, 0.3, size=(5, 5))
-    y = 3.0 + cost[np.arange(6), archs].sum(1) + inter[archs[:, 0], archs[:, 5]] \
+    y = (
+        3.0
+        + cost[np.arange(6), archs].sum(1)
+        + inter[archs[:, 0], archs[:, 5]]
         + 0.05 * rng.standard_normal(len(archs))
+    )
     p = tmp_path_factory.mktemp("study-exec") / "syn.parquet"
     MetricTable("nb201", archs, {"lat": y}).to_parquet(p)
     return p
 
 
 def _doc(table_path: Path, out: Path, seeds=(0, 1, 2, 3), sizes=(20, 40, 80)) -> dict:
-    return {"name": "exec", "datasets": [f"file:{table_path}#lat"], "predictors": PREDICTORS,
-            "train_sizes": list(sizes), "test_size": 400, "seeds": list(seeds), "tuning": {"n_trials": 0},
-            "output": str(out)}
+    return {
+        "name": "exec",
+        "datasets": [f"file:{table_path}#lat"],
+        "predictors": PREDICTORS,
+        "train_sizes": list(sizes),
+        "test_size": 400,
+        "seeds": list(seeds),
+        "tuning": {"n_trials": 0},
+        "output": str(out),
+    }
 
 
 def _results(store_dir: Path) -> pd.DataFrame:
@@ -48,9 +60,11 @@ def _results(store_dir: Path) -> pd.DataFrame:
 
 def _cli(cfg: Path, *extra: str) -> list[str]:
     """`hwpred study run CONFIG` in a fresh process, without importing the other command groups."""
-    code = ("import sys; from hwpred.study.cli import add_parser; import argparse; "
-            "p = argparse.ArgumentParser(); add_parser(p.add_subparsers()); "
-            "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))")
+    code = (
+        "import sys; from hwpred.study.cli import add_parser; import argparse; "
+        "p = argparse.ArgumentParser(); add_parser(p.add_subparsers()); "
+        "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
+    )
     return [sys.executable, "-c", code, "study", "run", str(cfg), "--no-progress", *extra]
 
 
@@ -73,17 +87,23 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path, table_path, 
     cfg = tmp_path / "exec.yaml"
     cfg.write_text(yaml.safe_dump(_doc(table_path, tmp_path / "out")))
     cells_dir = tmp_path / "out" / "exec" / "cells"
-    proc = subprocess.Popen(_cli(cfg, "--workers", "2"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        _cli(cfg, "--workers", "2"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     n_at_kill = 0
     deadline = time.time() + 120
     try:
         while time.time() < deadline and proc.poll() is None:
             if cells_dir.is_dir():
-                n_at_kill = sum(1 for f in os.listdir(cells_dir) if f.endswith(".parquet") and not f.startswith("."))
+                n_at_kill = sum(
+                    1 for f in os.listdir(cells_dir) if f.endswith(".parquet") and not f.startswith(".")
+                )
                 if n_at_kill >= 3:
                     break
             time.sleep(0.01)
-        assert proc.poll() is None, f"the study ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"
+        assert proc.poll() is None, (
+            f"the study ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"
+        )
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
@@ -106,13 +126,16 @@ def test_sigkill_mid_run_then_resume_equals_uninterrupted(tmp_path, table_path, 
 def test_two_concurrent_runs_on_one_store(tmp_path, table_path, reference):
     cfg = tmp_path / "exec.yaml"
     cfg.write_text(yaml.safe_dump(_doc(table_path, tmp_path / "out", seeds=(0, 1))))
-    from hwpred.study import load_config
-    from hwpred.study import run_study
+    from hwpred.study import load_config, run_study
 
     proc = subprocess.Popen(_cli(cfg), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     cells_dir = tmp_path / "out" / "exec" / "cells"
     deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None and not (cells_dir.is_dir() and any(cells_dir.iterdir())):
+    while (
+        time.time() < deadline
+        and proc.poll() is None
+        and not (cells_dir.is_dir() and any(cells_dir.iterdir()))
+    ):
         time.sleep(0.01)  # let the other run start, then race it cell by cell
     mine = run_study(load_config(cfg), progress=False)
     _, err = proc.communicate(timeout=300)

@@ -1,4 +1,5 @@
 """Zero-shot scores on small networks whose value can be worked out by hand, and invariances."""
+
 import math
 
 import numpy as np
@@ -87,7 +88,9 @@ def test_naswot_identical_codes_give_minus_inf():
 
 
 def test_relu_count_counts_output_elements_for_one_input():
-    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 7), nn.ReLU())
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 7), nn.ReLU()
+    )
     b = _batch(torch.zeros(2, 3, 8, 8))
     assert get_score("relu_count")(model, b) == 4 * 8 * 8 + 7
 
@@ -123,7 +126,7 @@ def test_jsc_of_linear_model_matches_hand_computed_per_sample_gradients():
     g = (p - onehot) @ W  # d CE_i / d x_i of a bias-free linear layer
     u = g / np.linalg.norm(g, axis=1, keepdims=True)
     cos = np.abs(u @ u.T)[~np.eye(len(X), dtype=bool)]
-    assert get_score("jsc")(model, b) == pytest.approx(1 - np.mean(cos ** 0.05), rel=1e-5)
+    assert get_score("jsc")(model, b) == pytest.approx(1 - np.mean(cos**0.05), rel=1e-5)
 
 
 def test_jsc_bounds():
@@ -155,6 +158,7 @@ def test_scores_share_one_loss_pass_until_it_is_forgotten():
     assert len(calls) == 1  # fisher reads the loss pass snip made
     forget_passes()
     assert get_score("snip")(model, b) == snip and len(calls) == 2
+
 
 def test_grasp_matches_finite_difference_hessian_vector_product():
     torch.manual_seed(0)
@@ -201,8 +205,13 @@ def test_synflow_of_two_layer_net_is_twice_the_path_sum_and_keeps_the_model():
 
 
 def test_l2_norm_params_flops_by_hand():
-    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
-                          nn.Flatten(), nn.Linear(256, 10))
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1, bias=False),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(256, 10),
+    )
     b = _batch(torch.zeros(2, 3, 8, 8))
     expected_l2 = float(model[0].weight.detach().norm() + model[4].weight.detach().norm())
     assert get_score("l2_norm")(model, b) == pytest.approx(expected_l2, rel=1e-6)
@@ -369,4 +378,5 @@ def _no_layout_change(model, x):
     @contextlib.contextmanager
     def same():
         yield x
+
     return same()

@@ -1,5 +1,6 @@
 """The zero-shot runner and CLI: MetricTable output, cache/resume, missing values, bad input;
 the selection extension on small tables; the published-value comparison on real data."""
+
 import math
 import warnings
 
@@ -21,8 +22,23 @@ DEAD = (0, 0, 0, 0, 0, 0)  # no path from input to output: ReLU codes all equal
 
 def test_cli_command_from_the_issue_on_limit_5(tmp_path, capsys):
     out = tmp_path / "zs.parquet"
-    rc = main(["zeroshot", "score", "--space", "nb201", "--scores", "naswot,synflow", "--data", "digits",
-               "--limit", "5", "--out", str(out), "--quiet"])
+    rc = main(
+        [
+            "zeroshot",
+            "score",
+            "--space",
+            "nb201",
+            "--scores",
+            "naswot,synflow",
+            "--data",
+            "digits",
+            "--limit",
+            "5",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     t = MetricTable.read_parquet(out)
     assert t.column_names == ["naswot/digits", "synflow/digits"]
@@ -33,17 +49,37 @@ def test_cli_command_from_the_issue_on_limit_5(tmp_path, capsys):
     arch = t.arch_tuples[0]
     torch.manual_seed(model_seed("nb201", NB201.to_string(arch), 0))
     model = NB201.build_model(arch, num_classes=10)
-    assert t.lookup("synflow/digits", [arch])[0] == pytest.approx(get_score("synflow")(model, load_batch()), rel=1e-9)
+    assert t.lookup("synflow/digits", [arch])[0] == pytest.approx(
+        get_score("synflow")(model, load_batch()), rel=1e-9
+    )
     assert "wrote" in capsys.readouterr().out
 
 
 def test_cli_bad_names_exit_2_with_one_line(tmp_path, capsys):
     assert main(["zeroshot", "score", "--scores", "naswot,nope", "--out", str(tmp_path / "x.parquet")]) == 2
     assert "unknown zero-shot score 'nope'" in capsys.readouterr().err
-    assert main(["zeroshot", "score", "--data", "imagenet", "--out", str(tmp_path / "x.parquet"), "--limit", "1"]) == 2
+    assert (
+        main(
+            ["zeroshot", "score", "--data", "imagenet", "--out", str(tmp_path / "x.parquet"), "--limit", "1"]
+        )
+        == 2
+    )
     assert "unknown zero-shot data 'imagenet'" in capsys.readouterr().err
-    assert main(["zeroshot", "score", "--scores", "params", "--ensemble", "params,synflow",
-                 "--out", str(tmp_path / "x.parquet")]) == 2
+    assert (
+        main(
+            [
+                "zeroshot",
+                "score",
+                "--scores",
+                "params",
+                "--ensemble",
+                "params,synflow",
+                "--out",
+                str(tmp_path / "x.parquet"),
+            ]
+        )
+        == 2
+    )
     assert "not in --scores" in capsys.readouterr().err
 
 
@@ -112,15 +148,19 @@ def test_unreadable_cache_files_are_reported_and_their_archs_scored_again(tmp_pa
     import pandas as pd
 
     pd.DataFrame({"arch": first.arch_strings(), "value": [7.0, 8.0], "seconds": [0.5, 0.25]}).to_parquet(
-        folder / "synflow.parquet")
-    old = score_archs("nb201", [A1, A2], scores=["synflow"], cache_dir=tmp_path, progress=False,
-                      cached_only=True)
+        folder / "synflow.parquet"
+    )
+    old = score_archs(
+        "nb201", [A1, A2], scores=["synflow"], cache_dir=tmp_path, progress=False, cached_only=True
+    )
     assert list(old.values["synflow/digits"]) == [7.0, 8.0] and list(old.seconds["synflow"]) == [0.5, 0.25]
+
 
 def test_nan_and_inf_scores_are_missing_with_a_warning_and_never_ranked(tmp_path):
     with pytest.warns(MissingScoreWarning, match="naswot: 1 of 2"):
-        res = score_archs("nb201", [DEAD, A1], scores=["naswot", "params"], batch_size=8,
-                          cache_dir=False, progress=False)
+        res = score_archs(
+            "nb201", [DEAD, A1], scores=["naswot", "params"], batch_size=8, cache_dir=False, progress=False
+        )
     assert res.values["naswot/digits"][0] == -math.inf
     tab = res.table()
     assert tab.arch_tuples == [A1]
@@ -149,8 +189,9 @@ def test_transnas_macro_backbones_are_scored_at_64_px():
     from hwpred.spaces import TRANSNAS_MACRO
 
     arch = TRANSNAS_MACRO.from_string("64-342111-basic")
-    res = score_archs("transnas_macro", [arch], scores=["naswot", "params"], batch_size=4, cache_dir=False,
-                      progress=False)
+    res = score_archs(
+        "transnas_macro", [arch], scores=["naswot", "params"], batch_size=4, cache_dir=False, progress=False
+    )
     assert res.meta["image_size"] == 64 and np.isfinite(res.values["naswot/digits"]).all()
     n_params = sum(p.numel() for p in TRANSNAS_MACRO.build_model(arch, num_classes=10).parameters())
     assert res.values["params/digits"][0] == pytest.approx(n_params / 1e6)
@@ -164,15 +205,24 @@ def test_selection_study_on_small_tables(tmp_path):
     archs = np.array(NB201.random(120, rng=1))
     acc = rng.uniform(50, 90, 120)
     lat = rng.uniform(1, 10, 120) + 0.05 * acc
-    MetricTable("nb201", archs, {"c/test_acc": acc}, units={"c/test_acc": "%"}).to_parquet(tmp_path / "acc.parquet")
+    MetricTable("nb201", archs, {"c/test_acc": acc}, units={"c/test_acc": "%"}).to_parquet(
+        tmp_path / "acc.parquet"
+    )
     MetricTable("nb201", archs, {"d/latency_ms": lat}).to_parquet(tmp_path / "hw.parquet")
     # a monotone transform of the true accuracy, and a score unrelated to it
-    MetricTable("nb201", archs, {"mono/digits": np.exp(acc / 10), "rand/digits": rng.normal(size=120)}).to_parquet(
-        tmp_path / "zs.parquet")
-    study = SelectionStudy(tmp_path / "zs.parquet", ("mono/digits", "rand/digits"),
-                           accuracy=f"file:{tmp_path}/acc.parquet#c/test_acc",
-                           hardware=(f"file:{tmp_path}/hw.parquet#d/latency_ms",), subset_sizes=(40, "all"),
-                           noise_stds=(0.0, 0.5), trials=8, output=tmp_path / "out")
+    MetricTable(
+        "nb201", archs, {"mono/digits": np.exp(acc / 10), "rand/digits": rng.normal(size=120)}
+    ).to_parquet(tmp_path / "zs.parquet")
+    study = SelectionStudy(
+        tmp_path / "zs.parquet",
+        ("mono/digits", "rand/digits"),
+        accuracy=f"file:{tmp_path}/acc.parquet#c/test_acc",
+        hardware=(f"file:{tmp_path}/hw.parquet#d/latency_ms",),
+        subset_sizes=(40, "all"),
+        noise_stds=(0.0, 0.5),
+        trials=8,
+        output=tmp_path / "out",
+    )
     rep = run_selection_study(study, progress=False)
     s = rep.summary
     at0 = s[s["noise_std"] == 0.0].set_index(["source", "subset_size"])["mra_pareto"]
@@ -187,19 +237,52 @@ def test_selection_study_on_small_tables(tmp_path):
     rand = rep.losses[(rep.losses["source"] == "rand/digits") & (rep.losses["subset_size"] == 120)]
     assert (rand["score_alone_mra_all"] > 0).all() and len(rand) == 1  # one row per noise level > 0
     with pytest.raises(ConfigError, match="not in"):
-        run_selection_study(SelectionStudy(tmp_path / "zs.parquet", ("nope/digits",),
-                                           accuracy=study.accuracy, hardware=study.hardware,
-                                           output=tmp_path / "o2"), progress=False)
+        run_selection_study(
+            SelectionStudy(
+                tmp_path / "zs.parquet",
+                ("nope/digits",),
+                accuracy=study.accuracy,
+                hardware=study.hardware,
+                output=tmp_path / "o2",
+            ),
+            progress=False,
+        )
 
 
 def test_cli_select_reports_a_missing_score_column(tmp_path, capsys):
     archs = np.array(NB201.random(10, rng=2))
     MetricTable("nb201", archs, {"naswot/digits": np.arange(10.0)}).to_parquet(tmp_path / "zs.parquet")
-    rc = main(["zeroshot", "select", "--scores-table", str(tmp_path / "zs.parquet"), "--sources", "synflow/digits",
-               "--out", str(tmp_path / "o"), "--quiet"])
+    rc = main(
+        [
+            "zeroshot",
+            "select",
+            "--scores-table",
+            str(tmp_path / "zs.parquet"),
+            "--sources",
+            "synflow/digits",
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
     assert rc == 2 and "score column 'synflow/digits' is not in" in capsys.readouterr().err
-    assert main(["zeroshot", "select", "--scores-table", str(tmp_path / "zs.parquet"), "--sources", "naswot/digits",
-                 "--sizes", "5,many", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "zeroshot",
+                "select",
+                "--scores-table",
+                str(tmp_path / "zs.parquet"),
+                "--sources",
+                "naswot/digits",
+                "--sizes",
+                "5,many",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_selection_study_lists_parse_through_the_shared_validators():
@@ -207,13 +290,15 @@ def test_selection_study_lists_parse_through_the_shared_validators():
 
     assert parse_sizes("50, 100,all") == (50, 100, "all") and parse_sizes([25, "all"]) == (25, "all")
     assert parse_floats("0,0.1,1", "noise_stds") == (0.0, 0.1, 1.0)
-    with pytest.raises(ConfigError, match="^<arguments>: subset_sizes entry must be an integer >= 1, "
-                                          "got 'many'"):
+    with pytest.raises(
+        ConfigError, match="^<arguments>: subset_sizes entry must be an integer >= 1, got 'many'"
+    ):
         parse_sizes("5,many")
     with pytest.raises(ConfigError, match="more than once"):
         parse_sizes("5,5")
     with pytest.raises(ConfigError, match="^select: --noise holds -1; it cannot be below 0"):
         parse_floats("0,-1", "--noise", "select")
+
 
 # -- real data --------------------------------------------------------------------------------
 def _published(mirror, ds):
@@ -242,10 +327,16 @@ def test_data_free_scores_match_published_values_on_all_cells(mirror):
     from hwpred.metrics import spearman
     from hwpred.zeroshot import Batch
 
-    for ds, (classes, px) in {"cifar10": (10, 32), "cifar100": (100, 32), "ImageNet16-120": (120, 16)}.items():
+    for ds, (classes, px) in {
+        "cifar10": (10, 32),
+        "cifar100": (100, 32),
+        "ImageNet16-120": (120, 16),
+    }.items():
         zc = _published(mirror, ds)
         batch = Batch(torch.zeros(1, 3, px, px), torch.zeros(1, dtype=torch.long), classes, f"shape-{ds}", 0)
-        res = score_archs("nb201", zc.archs, scores=["params", "flops", "synflow"], batch=batch, progress=False)
+        res = score_archs(
+            "nb201", zc.archs, scores=["params", "flops", "synflow"], batch=batch, progress=False
+        )
         for c in ("params", "flops", "synflow"):
             ours = res.values[f"{c}/shape-{ds}"]
             ok = np.isfinite(ours)

@@ -13,14 +13,16 @@ This module holds what the importers share: the named-dataset spec, checked read
 truncated/malformed files into one :class:`~hwpred.errors.DataError`, and the NAS-Bench-201
 benchmark-index -> op-tuple mapping.
 """
+
 from __future__ import annotations
 
 import hashlib
 import importlib
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -92,8 +94,13 @@ class Manifest:
         raise DataError(f"manifest {self.id!r} ({self.source_path}) lists no file {rel!r}")
 
     def provenance(self) -> dict:
-        return {"source": self.title, "dataset": self.id, "upstream": self.upstream, "license": self.license,
-                "citation": self.citation.strip()}
+        return {
+            "source": self.title,
+            "dataset": self.id,
+            "upstream": self.upstream,
+            "license": self.license,
+            "citation": self.citation.strip(),
+        }
 
 
 def importer(fmt: str):
@@ -101,7 +108,9 @@ def importer(fmt: str):
     try:
         mod = FORMATS[fmt]
     except KeyError:
-        raise DataError(f"unknown dataset format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}") from None
+        raise DataError(
+            f"unknown dataset format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}"
+        ) from None
     return importlib.import_module(f"{__name__}.{mod}")
 
 
@@ -121,15 +130,21 @@ def require_sha256(path: str | os.PathLike, expected: str | None, what: str) -> 
     """Refuse to go on unless ``path`` hashes to ``expected`` (used before any unpickling)."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{what}: file {path} does not exist; fetch it with `hwpred data fetch` or fix the path")
+        raise DataError(
+            f"{what}: file {path} does not exist; fetch it with `hwpred data fetch` or fix the path"
+        )
     if not expected:
-        raise DataError(f"{what}: no sha256 is known for {path.name}, so it will not be unpickled; put the "
-                        "checksum of the file you verified into its manifest (datasets/*.yaml or "
-                        "$HWPRED_HOME/manifests/*.yaml)")
+        raise DataError(
+            f"{what}: no sha256 is known for {path.name}, so it will not be unpickled; put the "
+            "checksum of the file you verified into its manifest (datasets/*.yaml or "
+            "$HWPRED_HOME/manifests/*.yaml)"
+        )
     got = sha256_file(path)
     if got != expected.lower():
-        raise DataError(f"{what}: checksum mismatch for {path}: sha256 {got}, manifest expects {expected}; "
-                        "the file is corrupt or a different version: delete it and fetch it again")
+        raise DataError(
+            f"{what}: checksum mismatch for {path}: sha256 {got}, manifest expects {expected}; "
+            "the file is corrupt or a different version: delete it and fetch it again"
+        )
 
 
 def torch_load_checked(path: str | os.PathLike, what: str, allow_full_pickle: bool = False) -> Any:
@@ -144,7 +159,9 @@ def torch_load_checked(path: str | os.PathLike, what: str, allow_full_pickle: bo
 
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{what}: file {path} does not exist; fetch it with `hwpred data fetch` or fix the path")
+        raise DataError(
+            f"{what}: file {path} does not exist; fetch it with `hwpred data fetch` or fix the path"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -152,13 +169,18 @@ def torch_load_checked(path: str | os.PathLike, what: str, allow_full_pickle: bo
             try:
                 return torch.load(path, map_location="cpu", weights_only=False)
             except Exception as exc2:  # noqa: BLE001 - any failure here means a broken file
-                raise DataError(f"{what}: {path} is not a readable torch file ({type(exc2).__name__}: "
-                                f"{str(exc2)[:200]}); delete it and fetch it again") from None
-        raise DataError(f"{what}: {path} is not a readable torch file ({str(exc)[:200]}); "
-                        "delete it and fetch it again") from None
+                raise DataError(
+                    f"{what}: {path} is not a readable torch file ({type(exc2).__name__}: "
+                    f"{str(exc2)[:200]}); delete it and fetch it again"
+                ) from None
+        raise DataError(
+            f"{what}: {path} is not a readable torch file ({str(exc)[:200]}); delete it and fetch it again"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - truncated zip archives raise RuntimeError, EOFError...
-        raise DataError(f"{what}: {path} is not a readable torch file ({type(exc).__name__}: {str(exc)[:200]}); "
-                        "it may be truncated: delete it and fetch it again") from None
+        raise DataError(
+            f"{what}: {path} is not a readable torch file ({type(exc).__name__}: {str(exc)[:200]}); "
+            "it may be truncated: delete it and fetch it again"
+        ) from None
 
 
 def finite_floats(values: Iterable, what: str, expected_len: int | None = None) -> np.ndarray:
@@ -168,13 +190,17 @@ def finite_floats(values: Iterable, what: str, expected_len: int | None = None) 
     except (TypeError, ValueError) as exc:
         raise DataError(f"{what}: values are not all numbers ({exc}); the file is malformed") from None
     if expected_len is not None and len(arr) != expected_len:
-        raise DataError(f"{what}: has {len(arr)} values, expected {expected_len}; the file is truncated or "
-                        "from another benchmark version")
+        raise DataError(
+            f"{what}: has {len(arr)} values, expected {expected_len}; the file is truncated or "
+            "from another benchmark version"
+        )
     bad = ~np.isfinite(arr)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{what}: {int(bad.sum())} NaN/non-finite value(s), first at position {i}; "
-                        "the file is corrupt or not the published version")
+        raise DataError(
+            f"{what}: {int(bad.sum())} NaN/non-finite value(s), first at position {i}; "
+            "the file is corrupt or not the published version"
+        )
     return arr
 
 
@@ -195,26 +221,34 @@ def nb201_archs_from_strings(strings: Sequence[str], what: str) -> np.ndarray:
             cache[s] = a
         out[i] = a
     if len(cache) != len(strings):
-        raise DataError(f"{what}: {len(strings) - len(cache)} duplicate architecture string(s); "
-                        "each benchmark index must name a distinct cell")
+        raise DataError(
+            f"{what}: {len(strings) - len(cache)} duplicate architecture string(s); "
+            "each benchmark index must name a distinct cell"
+        )
     return out
 
 
 def nb201_archs_from_index_map(mapping: Mapping[str, int], what: str, n: int = 15625) -> np.ndarray:
     """Invert HELP's ``str_arch2idx`` (string -> benchmark index) into an (n, 6) array by index."""
     if not isinstance(mapping, Mapping):
-        raise DataError(f"{what}: expected a dict of architecture string -> index, got {type(mapping).__name__}")
+        raise DataError(
+            f"{what}: expected a dict of architecture string -> index, got {type(mapping).__name__}"
+        )
     strings: list[str | None] = [None] * n
     for s, idx in mapping.items():
         if not isinstance(idx, (int, np.integer)) or not 0 <= int(idx) < n:
             raise DataError(f"{what}: architecture {s!r} has index {idx!r}, expected an int in 0..{n - 1}")
         if strings[int(idx)] is not None:
-            raise DataError(f"{what}: index {idx} is given to two architectures ({strings[int(idx)]!r}, {s!r})")
+            raise DataError(
+                f"{what}: index {idx} is given to two architectures ({strings[int(idx)]!r}, {s!r})"
+            )
         strings[int(idx)] = s
     missing = [i for i, s in enumerate(strings) if s is None]
     if missing:
-        raise DataError(f"{what}: {len(missing)} of {n} benchmark indices have no architecture (first: "
-                        f"{missing[0]}); the file is truncated or from another benchmark")
+        raise DataError(
+            f"{what}: {len(missing)} of {n} benchmark indices have no architecture (first: "
+            f"{missing[0]}); the file is truncated or from another benchmark"
+        )
     return nb201_archs_from_strings(strings, what)  # type: ignore[arg-type]
 
 

@@ -6,17 +6,17 @@ string to that index. We map index -> string -> op tuple, so rows are keyed by t
 and never by file order. One table per device (``help-nb201/<device>``), column
 ``<device>/latency_ms``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
 from ...errors import DataError
 from ..table import MetricTable
-from . import (Manifest, NamedSpec, file_for, finite_floats, nb201_archs_from_index_map,
-               torch_load_checked)
+from . import Manifest, NamedSpec, file_for, finite_floats, nb201_archs_from_index_map, torch_load_checked
 
 N_ARCHS = 15625
 
@@ -82,7 +82,9 @@ def read_arch_index(path: str | Path) -> np.ndarray:
     return archs.copy()
 
 
-def read_latency(path: str | Path, archs: np.ndarray, device: str, meta: Mapping | None = None) -> MetricTable:
+def read_latency(
+    path: str | Path, archs: np.ndarray, device: str, meta: Mapping | None = None
+) -> MetricTable:
     """One device's latency list (position = benchmark index) as a MetricTable keyed by op tuple."""
     what = f"HELP latency table {path}"
     values = torch_load_checked(path, what)
@@ -90,16 +92,25 @@ def read_latency(path: str | Path, archs: np.ndarray, device: str, meta: Mapping
         raise DataError(f"{what}: expected a list of {N_ARCHS} latencies, got {type(values).__name__}")
     y = finite_floats(values, what, expected_len=len(archs))
     if (y <= 0).any():
-        raise DataError(f"{what}: {int((y <= 0).sum())} latency value(s) are zero or negative; the file is corrupt")
+        raise DataError(
+            f"{what}: {int((y <= 0).sum())} latency value(s) are zero or negative; the file is corrupt"
+        )
     info = dict(meta or {})
-    info.update({"device": device, "device_description": DEVICES.get(device, device), "metric": "latency",
-                 "note": "row order of the upstream list = NAS-Bench-201 benchmark index"})
+    info.update(
+        {
+            "device": device,
+            "device_description": DEVICES.get(device, device),
+            "metric": "latency",
+            "note": "row order of the upstream list = NAS-Bench-201 benchmark index",
+        }
+    )
     col = column_name(device)
     return MetricTable("nb201", archs, {col: y}, info, {col: "ms"})
 
 
-def read_help(latency_dir: str | Path, arch_index_path: str | Path,
-              devices: list[str] | None = None) -> dict[str, MetricTable]:
+def read_help(
+    latency_dir: str | Path, arch_index_path: str | Path, devices: list[str] | None = None
+) -> dict[str, MetricTable]:
     """Read several devices from a HELP checkout (``data/nasbench201``) without the registry."""
     archs = read_arch_index(arch_index_path)
     latency_dir = Path(latency_dir)
@@ -123,9 +134,17 @@ def datasets(manifest: Manifest) -> list[NamedSpec]:
         dev = _device_of(f.path)
         if dev is None:
             continue
-        out.append(NamedSpec(name=f"help:{dev}", table_key=f"{manifest.id}/{dev}", column=column_name(dev),
-                             description=f"HELP NB201 latency, {DEVICES.get(dev, dev)} (ms)",
-                             files=(index_file, f.path), manifest=manifest.id, unit="ms"))
+        out.append(
+            NamedSpec(
+                name=f"help:{dev}",
+                table_key=f"{manifest.id}/{dev}",
+                column=column_name(dev),
+                description=f"HELP NB201 latency, {DEVICES.get(dev, dev)} (ms)",
+                files=(index_file, f.path),
+                manifest=manifest.id,
+                unit="ms",
+            )
+        )
     return out
 
 

@@ -13,13 +13,13 @@ One table per dataset (``hw-nas-bench/<dataset>``), columns ``<device>/<quantity
 ``pixel3/latency_ms``, ``eyeriss/latency_ms``, ``eyeriss/energy_mj``,
 ``eyeriss/arithmetic_intensity``, ``fpga/latency_ms``, ``fpga/energy_mj``.
 """
+
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
-
-import numpy as np
+from typing import Any
 
 from ...errors import DataError
 from ..table import MetricTable
@@ -42,13 +42,29 @@ METRICS: dict[str, tuple[str, str]] = {
 SPACE_KEY = "nasbench201"
 
 _ALLOWED = {
-    ("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "int", "float", "str", "bool",
-                              "complex", "bytes", "slice")
+    ("builtins", n)
+    for n in (
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "int",
+        "float",
+        "str",
+        "bool",
+        "complex",
+        "bytes",
+        "slice",
+    )
 } | {
     ("collections", "OrderedDict"),
-    ("numpy", "dtype"), ("numpy", "ndarray"),
-    ("numpy.core.multiarray", "scalar"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "scalar"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "dtype"),
+    ("numpy", "ndarray"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"),
     ("_codecs", "encode"),
 }
 
@@ -56,8 +72,10 @@ _ALLOWED = {
 class _AllowListUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in _ALLOWED:
-            raise DataError(f"the HW-NAS-Bench pickle refers to {module}.{name}, which a data file should not "
-                            "need; refusing to load it")
+            raise DataError(
+                f"the HW-NAS-Bench pickle refers to {module}.{name}, which a data file should not "
+                "need; refusing to load it"
+            )
         return super().find_class(module, name)
 
 
@@ -71,8 +89,10 @@ def load_pickle(path: str | Path, sha256: str | None) -> Any:
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - truncated pickles raise EOFError, UnpicklingError...
-        raise DataError(f"{what}: {path} could not be unpickled ({type(exc).__name__}: {str(exc)[:200]}); "
-                        "it is truncated or not the published file") from None
+        raise DataError(
+            f"{what}: {path} could not be unpickled ({type(exc).__name__}: {str(exc)[:200]}); "
+            "it is truncated or not the published file"
+        ) from None
 
 
 def tables_from_object(obj: Any, what: str, meta: Mapping | None = None) -> dict[str, MetricTable]:
@@ -104,12 +124,16 @@ def tables_from_object(obj: Any, what: str, meta: Mapping | None = None) -> dict
         if not cols:
             raise DataError(f"{what} [{ds}]: none of the metrics {list(METRICS)} is present")
         info = dict(meta or {})
-        info.update({"dataset": ds, "note": "list position = NAS-Bench-201 benchmark index; keyed by config arch_str"})
+        info.update(
+            {"dataset": ds, "note": "list position = NAS-Bench-201 benchmark index; keyed by config arch_str"}
+        )
         out[ds] = MetricTable("nb201", archs, cols, info, units)
     return out
 
 
-def read_hwnasbench(path: str | Path, sha256: str | None, meta: Mapping | None = None) -> dict[str, MetricTable]:
+def read_hwnasbench(
+    path: str | Path, sha256: str | None, meta: Mapping | None = None
+) -> dict[str, MetricTable]:
     """Verify, unpickle and convert the HW-NAS-Bench pickle (``sha256`` is required)."""
     return tables_from_object(load_pickle(path, sha256), f"HW-NAS-Bench pickle {path}", meta)
 
@@ -120,10 +144,19 @@ def datasets(manifest: Manifest) -> list[NamedSpec]:
     out = []
     for ds in DATASETS:
         for metric, (col, unit) in METRICS.items():
-            out.append(NamedSpec(name=f"hw-nas-bench:{ds}-{metric}", table_key=f"{manifest.id}/{ds}", column=col,
-                                 description=f"HW-NAS-Bench {ds} {metric.replace('_', ' ')}"
-                                             + (f" ({unit})" if unit else ""),
-                                 files=(rel,), manifest=manifest.id, columns=(col,), unit=unit))
+            out.append(
+                NamedSpec(
+                    name=f"hw-nas-bench:{ds}-{metric}",
+                    table_key=f"{manifest.id}/{ds}",
+                    column=col,
+                    description=f"HW-NAS-Bench {ds} {metric.replace('_', ' ')}"
+                    + (f" ({unit})" if unit else ""),
+                    files=(rel,),
+                    manifest=manifest.id,
+                    columns=(col,),
+                    unit=unit,
+                )
+            )
     return out
 
 

@@ -12,10 +12,11 @@ One wide table (``hw-nas-bench-360/all``): ``<device>-<runtime>/<task>/latency_m
 benchmark's score, not a percentage). Columns that are entirely absent upstream (Pixel energy)
 are not created; a partially missing or non-finite column is an error.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -59,8 +60,10 @@ def read_hwnb360(path: str | Path, index_archs: np.ndarray, meta: Mapping | None
     try:
         df = pd.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for damaged files
-        raise DataError(f"{what} is not a readable Parquet file ({type(exc).__name__}: {str(exc)[:200]}); "
-                        "it may be truncated: delete it and fetch it again") from None
+        raise DataError(
+            f"{what} is not a readable Parquet file ({type(exc).__name__}: {str(exc)[:200]}); "
+            "it may be truncated: delete it and fetch it again"
+        ) from None
     need = ["arch_idx", "device", "framework", "task", "accuracy", *(m[0] for m in METRICS.values())]
     missing = [c for c in need if c not in df.columns]
     if missing:
@@ -82,8 +85,10 @@ def read_hwnb360(path: str | Path, index_archs: np.ndarray, meta: Mapping | None
         out[sub["arch_idx"].to_numpy()] = sub[value].to_numpy(dtype=np.float64)
         bad = ~np.isfinite(out)
         if bad.any():
-            raise DataError(f"{what}: {label} is missing or non-finite for {int(bad.sum())} of {n} "
-                            f"architectures (first arch_idx {int(np.flatnonzero(bad)[0])})")
+            raise DataError(
+                f"{what}: {label} is missing or non-finite for {int(bad.sum())} of {n} "
+                f"architectures (first arch_idx {int(np.flatnonzero(bad)[0])})"
+            )
         return out
 
     for (dev, rt), metrics in DEVICE_RUNTIMES.items():
@@ -102,9 +107,13 @@ def read_hwnb360(path: str | Path, index_archs: np.ndarray, meta: Mapping | None
         cols[c] = pivot(sub, "accuracy", c)
         units[c] = TASK_UNITS[task]
     info = dict(meta or {})
-    info.update({"devices": {"pi5": "Raspberry Pi 5", "pixel": "Google Pixel phone"},
-                 "note": "arch_idx = NAS-Bench-201 benchmark index; isomorphic cells share the measurement of "
-                         "their representative (rep_arch_idx)"})
+    info.update(
+        {
+            "devices": {"pi5": "Raspberry Pi 5", "pixel": "Google Pixel phone"},
+            "note": "arch_idx = NAS-Bench-201 benchmark index; isomorphic cells share the measurement of "
+            "their representative (rep_arch_idx)",
+        }
+    )
     return MetricTable("nb201", index_archs, cols, info, units)
 
 
@@ -119,14 +128,32 @@ def datasets(manifest: Manifest) -> list[NamedSpec]:
             for m in metrics:
                 c = column_name(dev, rt, task, m)
                 suffix = "" if m == "latency" else f"-{m}"
-                out.append(NamedSpec(name=f"hwnb360:{dev}-{rt}-{task}{suffix}", table_key=key, column=c,
-                                     description=f"HW-NAS-Bench-360 {dev} {rt} {task}: {m} ({METRICS[m][2]})",
-                                     files=files, manifest=manifest.id, columns=(c,), unit=METRICS[m][2]))
+                out.append(
+                    NamedSpec(
+                        name=f"hwnb360:{dev}-{rt}-{task}{suffix}",
+                        table_key=key,
+                        column=c,
+                        description=f"HW-NAS-Bench-360 {dev} {rt} {task}: {m} ({METRICS[m][2]})",
+                        files=files,
+                        manifest=manifest.id,
+                        columns=(c,),
+                        unit=METRICS[m][2],
+                    )
+                )
     for task in TASKS:
         c = f"{task}/accuracy"
-        out.append(NamedSpec(name=f"hwnb360:{task}-accuracy", table_key=key, column=c,
-                             description=f"HW-NAS-Bench-360 {task} accuracy ({TASK_UNITS[task]})", files=files,
-                             manifest=manifest.id, columns=(c,), unit=TASK_UNITS[task]))
+        out.append(
+            NamedSpec(
+                name=f"hwnb360:{task}-accuracy",
+                table_key=key,
+                column=c,
+                description=f"HW-NAS-Bench-360 {task} accuracy ({TASK_UNITS[task]})",
+                files=files,
+                manifest=manifest.id,
+                columns=(c,),
+                unit=TASK_UNITS[task],
+            )
+        )
     return out
 
 

@@ -6,10 +6,11 @@ Format: one row per cell in benchmark-index order, columns ``CIFAR10TestAccuracy
 (``nats-tss/accuracy``) with columns ``cifar10/test_acc``, ``cifar100/test_acc``,
 ``ImageNet16-120/test_acc``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -37,7 +38,9 @@ def _read_frame(path: str | Path):
     path = Path(path)
     what = f"NATS accuracy CSV {path}"
     if not path.is_file():
-        raise DataError(f"{what} does not exist; fetch it with `hwpred data fetch nats:cifar10` or fix the path")
+        raise DataError(
+            f"{what} does not exist; fetch it with `hwpred data fetch nats:cifar10` or fix the path"
+        )
     try:
         df = pd.read_csv(path)
     except Exception as exc:  # noqa: BLE001 - pandas raises many parser errors
@@ -45,8 +48,10 @@ def _read_frame(path: str | Path):
     need = [ARCH_COLUMN, *ACCURACY_COLUMNS.values()]
     missing = [c for c in need if c not in df.columns]
     if missing:
-        raise DataError(f"{what} lacks column(s) {missing}; columns found: {list(df.columns)}. "
-                        "Is it the nats-bench-landscape export?")
+        raise DataError(
+            f"{what} lacks column(s) {missing}; columns found: {list(df.columns)}. "
+            "Is it the nats-bench-landscape export?"
+        )
     return df
 
 
@@ -69,18 +74,31 @@ def read_nats(path: str | Path, meta: Mapping | None = None) -> MetricTable:
         cols[column_name(ds)] = y
         units[column_name(ds)] = "%"
     info = dict(meta or {})
-    info.update({"metric": "test accuracy after 200 epochs (mean over seeds)",
-                 "note": "row order of the upstream CSV = NAS-Bench-201 benchmark index"})
+    info.update(
+        {
+            "metric": "test accuracy after 200 epochs (mean over seeds)",
+            "note": "row order of the upstream CSV = NAS-Bench-201 benchmark index",
+        }
+    )
     return MetricTable("nb201", archs, cols, info, units)
 
 
 # -- registry hooks -------------------------------------------------------------------------------
 def datasets(manifest: Manifest) -> list[NamedSpec]:
     rel = manifest.files[0].path
-    return [NamedSpec(name=f"nats:{ds}", table_key=f"{manifest.id}/{TABLE}", column=column_name(ds),
-                      description=f"NATS-Bench 200-epoch test accuracy on {ds} (%)", files=(rel,),
-                      manifest=manifest.id, columns=(column_name(ds),), unit="%")
-            for ds in ACCURACY_COLUMNS]
+    return [
+        NamedSpec(
+            name=f"nats:{ds}",
+            table_key=f"{manifest.id}/{TABLE}",
+            column=column_name(ds),
+            description=f"NATS-Bench 200-epoch test accuracy on {ds} (%)",
+            files=(rel,),
+            manifest=manifest.id,
+            columns=(column_name(ds),),
+            unit="%",
+        )
+        for ds in ACCURACY_COLUMNS
+    ]
 
 
 def build(manifest: Manifest, files: Mapping[str, Path], table_keys: list[str]) -> dict[str, MetricTable]:

@@ -14,10 +14,12 @@ One table per task (``transnas-bench-101/<task>``), columns ``<task>/<info>`` fo
 ``model_info`` number (``inference_time`` as published) and ``<task>/<metric>`` for the
 final-epoch value of every ``test_*`` metric (``test_loss``, ``test_top1``, ``test_ssim``...).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +65,9 @@ def tables_from_database(db: Any, what: str, meta: Mapping | None = None) -> dic
         seen[a] = s
         archs.append(a)
     keys = list(space)
-    tasks = list(db.get("task_list") or sorted({t for rec in space.values() if isinstance(rec, Mapping) for t in rec}))
+    tasks = list(
+        db.get("task_list") or sorted({t for rec in space.values() if isinstance(rec, Mapping) for t in rec})
+    )
     out = {}
     for task in tasks:
         values: dict[str, list] = {}
@@ -88,20 +92,29 @@ def tables_from_database(db: Any, what: str, meta: Mapping | None = None) -> dic
                 continue
             bad = ~np.isfinite(arr)
             if bad.any():
-                raise DataError(f"{what}: task {task}, {name}: {int(bad.sum())} NaN/non-finite value(s), first for "
-                                f"{keys[int(np.flatnonzero(bad)[0])]!r}; the file is corrupt")
+                raise DataError(
+                    f"{what}: task {task}, {name}: {int(bad.sum())} NaN/non-finite value(s), first for "
+                    f"{keys[int(np.flatnonzero(bad)[0])]!r}; the file is corrupt"
+                )
             cols[f"{task}/{name}"] = arr
             units[f"{task}/{name}"] = "as published" if name == "inference_time" else ""
         if "inference_time" not in values:
             raise DataError(f"{what}: task {task} has no model_info inference_time")
         info = dict(meta or {})
-        info.update({"task": task, "skipped_columns": skipped,
-                     "note": "test_* columns are final-epoch values; inference_time as published upstream"})
+        info.update(
+            {
+                "task": task,
+                "skipped_columns": skipped,
+                "note": "test_* columns are final-epoch values; inference_time as published upstream",
+            }
+        )
         out[task] = MetricTable("transnas_macro", np.asarray(archs, dtype=np.int64), cols, info, units)
     return out
 
 
-def read_transnas(path: str | Path, sha256: str | None, meta: Mapping | None = None) -> dict[str, MetricTable]:
+def read_transnas(
+    path: str | Path, sha256: str | None, meta: Mapping | None = None
+) -> dict[str, MetricTable]:
     """Verify, load and convert the TransNAS-Bench-101 database (``sha256`` is required)."""
     return tables_from_database(load_database(path, sha256), f"TransNAS-Bench-101 database {path}", meta)
 
@@ -113,9 +126,17 @@ def datasets(manifest: Manifest) -> list[NamedSpec]:
     for task in TASKS:
         for m in LISTED_METRICS:
             c = f"{task}/{m}"
-            out.append(NamedSpec(name=f"transnas:{task}-{m}", table_key=f"{manifest.id}/{task}", column=c,
-                                 description=f"TransNAS-Bench-101 macro {task}: {m.replace('_', ' ')}",
-                                 files=(rel,), manifest=manifest.id, columns=(c,)))
+            out.append(
+                NamedSpec(
+                    name=f"transnas:{task}-{m}",
+                    table_key=f"{manifest.id}/{task}",
+                    column=c,
+                    description=f"TransNAS-Bench-101 macro {task}: {m.replace('_', ' ')}",
+                    files=(rel,),
+                    manifest=manifest.id,
+                    columns=(c,),
+                )
+            )
     return out
 
 

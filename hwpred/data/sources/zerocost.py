@@ -14,13 +14,14 @@ or non-finite (the published NB201 file has one ``-inf`` nwot score per dataset 
 without synflow) is dropped as a whole and listed in the table's ``meta["dropped"]``, because a
 MetricTable holds only finite values.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -36,8 +37,15 @@ OURS_OP_TO_ZC = tuple(ZC_OP_TO_OURS.index(i) for i in range(5))
 ZC_EDGE_ORDER = (0, 1, 3, 2, 4, 5)
 
 NB201_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
-TRANSNAS_TASKS = ("class_scene", "class_object", "autoencoder", "normal", "jigsaw", "room_layout",
-                  "segmentsemantic")
+TRANSNAS_TASKS = (
+    "class_scene",
+    "class_object",
+    "autoencoder",
+    "normal",
+    "jigsaw",
+    "room_layout",
+    "segmentsemantic",
+)
 _KEY = re.compile(r"^\(\s*(\d+)\s*(?:,\s*(\d+)\s*)*\)$")
 
 
@@ -80,8 +88,10 @@ def read_zc_json(path: str | Path) -> dict:
         with open(path) as f:
             data = json.load(f)
     except (OSError, ValueError) as exc:
-        raise DataError(f"zero-cost JSON {path} is not valid JSON ({str(exc)[:200]}); it may be truncated: "
-                        "delete it and fetch it again") from None
+        raise DataError(
+            f"zero-cost JSON {path} is not valid JSON ({str(exc)[:200]}); it may be truncated: "
+            "delete it and fetch it again"
+        ) from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise DataError(f"zero-cost JSON {path}: expected {{dataset: {{key: record}}}}")
     return data
@@ -91,8 +101,9 @@ def _finite(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def records_to_table(records: Mapping[str, dict], dataset: str, space: str, what: str,
-                     meta: Mapping | None = None) -> MetricTable:
+def records_to_table(
+    records: Mapping[str, dict], dataset: str, space: str, what: str, meta: Mapping | None = None
+) -> MetricTable:
     """One dataset's records -> MetricTable (incomplete/non-finite records dropped, listed in meta)."""
     to_arch = zc_key_to_arch if space == "nb201" else transnas_key_to_arch
     proxies: set[str] = set()
@@ -112,8 +123,11 @@ def records_to_table(records: Mapping[str, dict], dataset: str, space: str, what
         for p in proxies_l:
             entry = rec.get(p)
             vals += [entry.get("score"), entry.get("time")] if isinstance(entry, dict) else [None, None]
-        bad = [n for n, v in zip(["val_accuracy"] + [f"{p}{s}" for p in proxies_l for s in ("", "_time")], vals)
-               if not _finite(v)]
+        bad = [
+            n
+            for n, v in zip(["val_accuracy"] + [f"{p}{s}" for p in proxies_l for s in ("", "_time")], vals)
+            if not _finite(v)
+        ]
         if bad:
             dropped.append({"key": key, "arch": list(arch), "missing_or_non_finite": bad})
             continue
@@ -130,8 +144,14 @@ def records_to_table(records: Mapping[str, dict], dataset: str, space: str, what
         units[f"{dataset}/{p}_time_s"] = "s"
     units[f"{dataset}/params"] = "M"
     info = dict(meta or {})
-    info.update({"dataset": dataset, "proxies": proxies_l, "dropped": dropped,
-                 "note": "val_acc is NAS-Bench-Suite-Zero's validation accuracy/metric for the task"})
+    info.update(
+        {
+            "dataset": dataset,
+            "proxies": proxies_l,
+            "dropped": dropped,
+            "note": "val_acc is NAS-Bench-Suite-Zero's validation accuracy/metric for the task",
+        }
+    )
     return MetricTable(space, np.asarray(archs, dtype=np.int64), cols, info, units)
 
 
@@ -151,17 +171,27 @@ def _prefix(manifest: Manifest) -> tuple[str, tuple[str, ...]]:
         return "nb201", NB201_DATASETS
     if manifest.space in ("transnas_macro", "transnas"):
         return "transnas", TRANSNAS_TASKS
-    raise DataError(f"manifest {manifest.source_path}: zero-cost tables exist for nb201 and transnas_macro, "
-                    f"not {manifest.space!r}")
+    raise DataError(
+        f"manifest {manifest.source_path}: zero-cost tables exist for nb201 and transnas_macro, "
+        f"not {manifest.space!r}"
+    )
 
 
 def datasets(manifest: Manifest) -> list[NamedSpec]:
     prefix, names = _prefix(manifest)
     rel = manifest.files[0].path
-    return [NamedSpec(name=f"zc:{prefix}-{ds}", table_key=f"{manifest.id}/{ds}", column=f"{ds}/val_acc",
-                      description=f"NAS-Bench-Suite-Zero {prefix} {ds}: zero-cost proxies + validation "
-                                  "accuracy (target)", files=(rel,), manifest=manifest.id)
-            for ds in names]
+    return [
+        NamedSpec(
+            name=f"zc:{prefix}-{ds}",
+            table_key=f"{manifest.id}/{ds}",
+            column=f"{ds}/val_acc",
+            description=f"NAS-Bench-Suite-Zero {prefix} {ds}: zero-cost proxies + validation "
+            "accuracy (target)",
+            files=(rel,),
+            manifest=manifest.id,
+        )
+        for ds in names
+    ]
 
 
 def build(manifest: Manifest, files: Mapping[str, Path], table_keys: list[str]) -> dict[str, MetricTable]:
