@@ -1,12 +1,14 @@
 """The predictor issue's targets, checked on a finished `predictors-default` study store.
 
 Prints test Kendall tau (mean ± sd over seeds) per family, dataset and training-set size, the
-mean fit and query times at the largest size, and three checks:
+fit times (mean) and query times (median, max) at 1,000, and three checks:
 
 - every learning family beats the Lookup Table on help:raspi4 at 1,000 training architectures
-  (the LUT is fitted from its own 25 reference architectures, so it has one cell per seed);
+  (the LUT is fitted from its own 25 reference architectures, so it has one cell per dataset and seed);
 - the best family reaches tau >= 0.90 on help:raspi4 and on help:pixel3 at 1,000;
-- every family predicts the 625 test architectures in under 50 ms (mean wall-clock query time).
+- every family predicts the 625 test architectures in under 50 ms: the median over its cells of
+  the study's one timed ``predict`` call (wall clock; on a shared machine single calls stray, so
+  the median rather than the mean; benchmarks/predictor_query.py times 7 calls on a quiet one).
 
     HWPRED_DATA_MIRROR=/path/to/mirror hwpred study run studies/predictors-default.yaml
     python benchmarks/predictor_targets.py results/studies/predictors-default
@@ -36,11 +38,12 @@ def tau_table(ok: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
 
 
 def timing_table(ok: pd.DataFrame, size: int) -> pd.DataFrame:
-    """Mean fit seconds and query milliseconds per family at one size (the LUT at its own size)."""
+    """Mean fit seconds, median and max query milliseconds per family at one size (the LUT at its own)."""
     rows = ok[(ok["train_size"] == size) | (ok["predictor"] == LUT)]
-    t = rows.groupby("predictor").agg(fit_s=("fit_time_s", "mean"), query_ms=("query_time_s", "mean"),
-                                      n_test=("n_test", "max"), cells=("seed", "size"))
-    t["query_ms"] *= 1000
+    t = rows.groupby("predictor").agg(fit_s=("fit_time_s", "mean"), query_ms_median=("query_time_s", "median"),
+                                      query_ms_max=("query_time_s", "max"), n_test=("n_test", "max"),
+                                      cells=("seed", "size"))
+    t[["query_ms_median", "query_ms_max"]] *= 1000
     return t.sort_values("fit_s")
 
 
@@ -78,13 +81,13 @@ def check_targets(ok: pd.DataFrame) -> list[str]:
         means = part.groupby("predictor")["kendall_tau"].mean()
         lines.append(f"{'PASS' if means.max() >= TAU_TARGET else 'FAIL'}: best tau on {ds} at {SIZE} = "
                      f"{means.max():.3f} ({means.idxmax()})")
-    q = ok.groupby("predictor")["query_time_s"].mean() * 1000
+    q = ok.groupby("predictor")["query_time_s"].median() * 1000
     if q.empty:
         lines.append(f"NOT MEASURED: query < {QUERY_MS_TARGET:g} ms")
     else:
         slow = sorted(q[q >= QUERY_MS_TARGET].index)
-        lines.append(f"{'PASS' if not slow else 'FAIL'}: query < {QUERY_MS_TARGET:g} ms for the test set "
-                     f"(slowest: {q.idxmax()} {q.max():.1f} ms" + (f"; at or over: {slow}" if slow else "") + ")")
+        lines.append(f"{'PASS' if not slow else 'FAIL'}: query < {QUERY_MS_TARGET:g} ms for the test set, median "
+                     f"over cells (slowest: {q.idxmax()} {q.max():.1f} ms" + (f"; at or over: {slow}" if slow else "") + ")")
     return lines
 
 
@@ -105,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nKendall tau (mean ± sd over seeds); LUT: fitted from its reference architectures\n")
     print(markdown(tau_table(ok, n_seeds)))
     size = SIZE if (ok["train_size"] == SIZE).any() else int(ok["train_size"].max())
-    print(f"\nMean fit seconds and query milliseconds at {size} training architectures\n")
+    print(f"\nFit seconds (mean) and query milliseconds (median, max) at {size} training architectures\n")
     print(markdown(timing_table(ok, size)))
-    print("\nTargets:")
+    print(f"\nTargets, on the {len(ok)} finished cells:")
     for line in check_targets(ok):
         print("  " + line)
     return 0
