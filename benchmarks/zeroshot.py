@@ -18,6 +18,7 @@ Selection with these scores as the accuracy is benchmarks/zeroshot_selection.py.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 import warnings
 from pathlib import Path
@@ -54,6 +55,7 @@ def show(df: pd.DataFrame, out: str, name: str, fmt: str = "{:.3f}", head: int |
                     + ["| " + " | ".join(r) + " |" for r in rows]))
 
 
+@functools.cache
 def digits() -> zs.Batch:
     return zs.load_batch("digits", 128, 0, 32)
 
