@@ -21,28 +21,21 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    from hwpred.data import load_dataset, load_table
-    from hwpred.data.sources.help import DEVICES
+    from hwpred.data import available_datasets, load_dataset, load_table
 
-    groups = {
-        "help (27 devices)": [f"help:{d}" for d in DEVICES],
-        "nats (3 datasets)": ["nats:cifar10", "nats:cifar100", "nats:ImageNet16-120"],
-        "hwnb360 (33 names)": None,
-        "zc (10 tables)": [f"zc:nb201-{d}" for d in ("cifar10", "cifar100", "ImageNet16-120")]
-        + [f"zc:transnas-{t}" for t in ("class_scene", "class_object", "autoencoder", "normal", "jigsaw",
-                                        "room_layout", "segmentsemantic")],
-    }
-    from hwpred.data import available_datasets
-
-    groups["hwnb360 (33 names)"] = [n for n, _, _ in available_datasets() if n.startswith("hwnb360:")]
+    names = [n for n, _, _ in available_datasets()]
+    groups = {}
+    for prefix in ("help", "nats", "hwnb360", "zc"):
+        members = [n for n in names if n.startswith(prefix + ":")]
+        groups[f"{prefix} ({len(members)} names)"] = members
     print(f"{'group':<22} {'first use (s)':>14} {'cached (s)':>11} {'ratio':>7}")
-    for label, names in groups.items():
+    for label, members in groups.items():
         t0 = time.perf_counter()
-        for n in names:
+        for n in members:
             load_dataset(n).arrays()
         first = time.perf_counter() - t0
         t0 = time.perf_counter()
-        for n in names:
+        for n in members:
             load_dataset(n).arrays()
         cached = time.perf_counter() - t0
         print(f"{label:<22} {first:>14.2f} {cached:>11.3f} {first / cached:>7.0f}")

@@ -19,7 +19,7 @@ import pandas as pd
 
 
 def main(argv=None) -> pd.DataFrame:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--family", default="xgb")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budget", type=int, default=2000)

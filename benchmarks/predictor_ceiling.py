@@ -1,11 +1,12 @@
 """How high can a latency predictor's Kendall tau go on a HELP table? A learning curve and a noise check.
 
 Issue 3 asks for tau >= 0.90 at 1,000 training samples on help:raspi4 and help:pixel3. This
-script asks what the tables allow, with the benchmark's own fixed 625-architecture test set:
+script asks what the tables allow, with the study's protocol (studies/predictors-default.yaml):
+per seed, a random 625-architecture test set and training sets drawn from the rest.
 
 1. Learning curve: XGBoost and LightGBM (default hyper-parameters, one-hot encoding, fast
    enough to fit on every remaining cell) trained on 100 ... 15,000 architectures, 3 seeds
-   (one at 15,000, where the training set is the whole pool).
+   (at 15,000 the training set is the whole pool).
 2. Twins: NAS-Bench-201 cells whose edge 1->2 is ``none`` are computationally identical to the
    cell with nodes 1 and 2 swapped (same ops on the same shapes). The two published latencies of
    such a pair differ only by measurement noise (and any measurement-order effect), so their
@@ -20,44 +21,57 @@ script asks what the tables allow, with the benchmark's own fixed 625-architectu
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-for p in (ROOT, ROOT / "benchmarks"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
+from hwpred.data import load_dataset
+from hwpred.metrics import kendall_tau
+from hwpred.predictors import create
 
-from predictors import load_split  # noqa: E402  (the benchmark's fixed test set)
-
-from hwpred.metrics import kendall_tau  # noqa: E402
-from hwpred.predictors import create  # noqa: E402
+N_TEST = 625
 
 
-def twins(split) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class Table:
+    archs: np.ndarray  # rows in lexicographic order of the op tuples, whatever the file's order
+    y: np.ndarray
+    index: dict  # op tuple -> row
+
+    def split(self, seed: int, n_train: int) -> tuple[np.ndarray, np.ndarray]:
+        """(test rows, training rows): the first 625 of the seed's permutation, then the next n_train."""
+        perm = np.random.default_rng(seed).permutation(len(self.y))
+        return perm[:N_TEST], perm[N_TEST:N_TEST + n_train]
+
+
+def load(dataset: str) -> Table:
+    archs, y = load_dataset(dataset).arrays()
+    archs = np.asarray(archs, dtype=np.int64)
+    order = np.lexsort(archs.T[::-1])
+    archs, y = archs[order], np.asarray(y, dtype=np.float64)[order]
+    return Table(archs, y, {tuple(a): i for i, a in enumerate(archs.tolist())})
+
+
+def twins(t: Table) -> tuple[np.ndarray, np.ndarray]:
     """Latencies of the pairs (a, a with nodes 1 and 2 swapped) for cells with edge 1->2 = none.
 
     Edge order (0->1, 0->2, 1->2, 0->3, 1->3, 2->3): swapping nodes 1 and 2 exchanges edges
     0->1 with 0->2 and 1->3 with 2->3.
     """
     first, second = [], []
-    for a, i in split.index.items():
+    for a, i in t.index.items():
         if a[2] != 0:
             continue
         twin = (a[1], a[0], 0, a[3], a[5], a[4])
-        if twin != a and a < twin and twin in split.index:
-            first.append(split.y[i])
-            second.append(split.y[split.index[twin]])
+        if twin != a and a < twin and twin in t.index:
+            first.append(t.y[i])
+            second.append(t.y[t.index[twin]])
     return np.array(first), np.array(second)
 
 
 def order_drift(dataset: str, folds: int = 5, half_window: int = 25) -> dict:
     """Autocorrelation of out-of-fold log-latency residuals along the table's row (benchmark index) order."""
-    from hwpred.data import load_dataset
-
     archs, y = load_dataset(dataset).arrays()
     archs, y = np.asarray(archs, dtype=np.int64), np.log(np.asarray(y, dtype=np.float64))
     fold = np.random.default_rng(0).permutation(len(y)) % folds
@@ -101,23 +115,23 @@ def main() -> int:
     print("|---|---|" + "---|" * len(sizes))
     notes = []
     for ds in args.datasets.split(","):
-        split = load_split(ds)
-        test, yt = split.archs[split.test], split.y[split.test]
+        t = load(ds)
+        pool = len(t.y) - N_TEST
         for fam in args.families.split(","):
             cells = []
             for n in sizes:
-                n = min(n, len(split.pool))
+                n = min(n, pool)
                 taus = []
-                for seed in (seeds if n < len(split.pool) else seeds[:1]):
-                    rows = split.train_rows(n, seed)
+                for seed in seeds:
+                    test, train = t.split(seed, n)
                     t0 = time.perf_counter()
-                    model = create(fam, random_state=seed).fit(split.archs[rows], split.y[rows])
-                    taus.append(kendall_tau(yt, model.predict(test)))
-                    if n == len(split.pool):
+                    model = create(fam, random_state=seed).fit(t.archs[train], t.y[train])
+                    taus.append(kendall_tau(t.y[test], model.predict(t.archs[test])))
+                    if n == pool and seed == seeds[0]:
                         notes.append(f"{ds} {fam} on all {n}: fit {time.perf_counter() - t0:.1f} s")
                 cells.append(f"{np.mean(taus):.3f}" + (f" ± {np.std(taus):.3f}" if len(taus) > 1 else ""))
             print(f"| {ds} | {fam} | " + " | ".join(cells) + " |", flush=True)
-        a, b = twins(split)
+        a, b = twins(t)
         rel = np.abs(a - b) / ((a + b) / 2)
         notes.append(f"{ds}: {len(a)} twin pairs, Kendall tau between twins {kendall_tau(a, b):.3f}, "
                      f"median |diff|/mean {np.median(rel):.3f}, 90th percentile {np.quantile(rel, 0.9):.3f}")

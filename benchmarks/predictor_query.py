@@ -1,4 +1,4 @@
-"""Query time of every predictor family for the benchmark's 625 test architectures, on a quiet machine.
+"""Query time of every predictor family for 625 test architectures, on a quiet machine.
 
 Issue 3 asks for a query under 50 ms for 625 architectures. Fitting and timing are separate
 steps so that the (slow) fits can run at any time and the timing when nothing else runs:
@@ -7,7 +7,8 @@ steps so that the (slow) fits can run at any time and the timing when nothing el
     python benchmarks/predictor_query.py time                                            # loads them, times predict
 
 ``fit`` trains each family with default hyper-parameters on 1,000 help:raspi4 architectures
-(seed 0, the benchmark's split) and saves it with ``predictor.save``; ``time`` loads each one
+(seed 0: a random 625-architecture test set, the training set drawn from the rest; the Lookup
+Table on its own reference architectures) and saves it with ``predictor.save``; ``time`` loads each one
 with ``hwpred.load_predictor`` and reports the best and the median of 7 ``predict`` calls on the
 625 test architectures (validation and encoding included), wall and process CPU time, one
 torch thread.
@@ -16,35 +17,36 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-for p in (ROOT, ROOT / "benchmarks"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-from predictors import load_split, training_rows  # noqa: E402  (the benchmark's split)
-
-DEFAULT_DIR = ROOT / "results" / "predictor-query"
+DEFAULT_DIR = Path("results") / "predictor-query"
+N_TEST = 625
 
 
 def fit(args) -> None:
-    from hwpred.predictors import available, create
+    from hwpred.data import load_dataset
+    from hwpred.predictors import available, create, get_class
 
-    split = load_split(args.dataset)
-    np.save(args.dir / "test_archs.npy", split.archs[split.test])
+    ds = load_dataset(args.dataset)
+    archs, y = ds.arrays()
+    perm = np.random.default_rng(0).permutation(len(y))
+    test, train = perm[:N_TEST], perm[N_TEST:N_TEST + args.n]
+    np.save(args.dir / "test_archs.npy", archs[test])
     for fam in (args.families.split(",") if args.families else available()):
         out = args.dir / fam
         if (out / "predictor.json").exists():
             print(f"{fam}: already fitted", flush=True)
             continue
         t0 = time.perf_counter()
-        rows = training_rows(fam, split, args.n, 0)
-        model = create(fam, random_state=0).fit(split.archs[rows], split.y[rows])
+        required = getattr(get_class(fam), "required_archs", None)  # a reference family (the LUT)
+        if required is not None:
+            ref = np.asarray(required(ds.table.space))
+            model = create(fam, random_state=0).fit(ref, ds.table.lookup(ds.column, ref))
+        else:
+            model = create(fam, random_state=0).fit(archs[train], y[train])
         model.save(out)
         print(f"{fam}: fitted in {time.perf_counter() - t0:.1f} s -> {out}", flush=True)
 

@@ -26,12 +26,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from hwpred.study import load_config
-from hwpred.study.runner import run_study
+from hwpred.study import load_config, run_study
 
 
 def _fresh(cfg, output: Path, name: str):
-    cfg = replace(cfg, output=output, name=name)
+    cfg = cfg.with_overrides(output=output, name=name)
     if cfg.store_dir.exists():
         shutil.rmtree(cfg.store_dir)
     return cfg
@@ -98,25 +97,20 @@ def cmd_quick(args) -> dict:
 
 
 def cmd_dask_scaling(args) -> dict:
-    from hwpred.study.config import parse_config
+    from hwpred.study.store import RESULT_COLUMNS
 
     base = load_config(args.config)
-    doc = {"name": "scaling", "datasets": [{"name": d.name, "train_sizes": args.sizes or list(d.train_sizes),
-                                            "test_size": d.test_size}
-                                           for d in base.datasets if not args.datasets or d.name in args.datasets],
-           "predictors": [{"name": p.name, "params": dict(p.params),
-                           "tuning": {"n_trials": p.tuning.n_trials, "timeout": p.tuning.timeout,
-                                      "sampler": p.tuning.sampler, "n_folds": p.tuning.n_folds}}
-                          for p in base.predictors if not args.predictors or p.name in args.predictors],
-           "seeds": args.seeds or list(base.seeds), "output": args.output}
+    cfg = base.with_overrides(
+        datasets=tuple(replace(d, train_sizes=tuple(sorted(args.sizes or d.train_sizes))) for d in base.datasets
+                       if not args.datasets or d.name in args.datasets),
+        predictors=tuple(p for p in base.predictors if not args.predictors or p.name in args.predictors),
+        seeds=tuple(args.seeds) if args.seeds else None)
     results = {}
     frames = {}
     for n in (1, 2):
-        cfg = _fresh(parse_config(doc, source=f"{args.config} (scaling grid)"), Path(args.output), f"scaling-w{n}")
-        run = run_study(cfg, executor="dask", workers=n, progress=not args.no_progress)
+        run = run_study(_fresh(cfg, Path(args.output), f"scaling-w{n}"), executor="dask", workers=n,
+                        progress=not args.no_progress)
         results[n] = _overhead(run.stats)
-        from hwpred.study.store import RESULT_COLUMNS
-
         frames[n] = run.store.read()[RESULT_COLUMNS].sort_values("cell_id").reset_index(drop=True)
     same = frames[1].drop(columns=["cell_id"]).equals(frames[2].drop(columns=["cell_id"]))
     ratio = results[1]["wall_s"] / results[2]["wall_s"]
