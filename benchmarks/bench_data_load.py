@@ -5,6 +5,7 @@ Parquet) against later loads from the Parquet cache, side by side in one run.
 
 Uses a fresh temporary HWPRED_HOME so the first pass really starts cold.
 """
+
 from __future__ import annotations
 
 import os

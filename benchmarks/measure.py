@@ -8,6 +8,7 @@ carried from another machine starts the harness's (``--journal-from``).
 
     python benchmarks/measure.py --n 500 --repeats 10 --warmup 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,24 +22,49 @@ import numpy as np
 import torch
 
 from hwpred.data import MetricTable
-from hwpred.measure import (Journal, MeasureConfig, RepeatPolicy, carry_journal, describe_device,
-                            journal_path, measure_space, pair_classes, pass2_column, pass_agreement,
-                            rank_agreement, schedule_rounds, select_archs, sweep_readings)
 from hwpred.experiment import progress_bar
+from hwpred.measure import (
+    Journal,
+    MeasureConfig,
+    RepeatPolicy,
+    carry_journal,
+    describe_device,
+    journal_path,
+    measure_space,
+    pair_classes,
+    pass2_column,
+    pass_agreement,
+    rank_agreement,
+    schedule_rounds,
+    select_archs,
+    sweep_readings,
+)
 from hwpred.measure.repeatability import PAIR_CLASSES
 from hwpred.spaces import NB201
 
 OURS_TABLE = "ours.parquet"  # the harness's table in --out-dir (its journal lies beside it)
 TIMER_JOURNAL = "timer.journal.jsonl"
-FIGURES = {"latency_ms": "wall-clock latency (median)", "cpu_time_ms": "thread CPU time (median)",
-           "rel_latency": "paired: median ratio to reference",
-           "rel_latency_q10": "paired: ratio of 10th percentiles"}
+FIGURES = {
+    "latency_ms": "wall-clock latency (median)",
+    "cpu_time_ms": "thread CPU time (median)",
+    "rel_latency": "paired: median ratio to reference",
+    "rel_latency_q10": "paired: ratio of 10th percentiles",
+}
 
 
 def ours(args, out_dir: Path) -> dict:
-    cfg = MeasureConfig(space="nb201", device="cpu", threads=1, batch_size=1, two_pass=True, seed=args.seed,
-                        policy=RepeatPolicy(repeats=args.repeats, warmup=args.warmup), reference_every=50,
-                        paired_reference=args.paired, rounds=args.rounds)
+    cfg = MeasureConfig(
+        space="nb201",
+        device="cpu",
+        threads=1,
+        batch_size=1,
+        two_pass=True,
+        seed=args.seed,
+        policy=RepeatPolicy(repeats=args.repeats, warmup=args.warmup),
+        reference_every=50,
+        paired_reference=args.paired,
+        rounds=args.rounds,
+    )
     out = out_dir / OURS_TABLE
     if args.timer_only:  # the harness's run is finished: summarise its table without touching its journal
         if not out.exists():
@@ -51,14 +77,23 @@ def ours(args, out_dir: Path) -> dict:
     col = {f: (t.column(f"{tag}/{f}"), t.column(f"{tag}/{pass2_column(f)}")) for f in figures}
     wall, ref, jobs = t.meta["measure"]["wall_s"], t.meta["reference"], 2 * args.rounds * len(t)
     cv = t.column(f"{tag}/latency_std_ms") / t.column(f"{tag}/latency_mean_ms")
-    return {"rows": len(t), "agreement": {f: pass_agreement(t, f"{tag}/{f}") for f in figures},
-            "pair_classes": {f: pair_classes(t.arch_tuples, *col[f])
-                             for f in ("latency_ms", "rel_latency_q10") if f in col},
-            "median_cv_within_arch": float(np.median(cv)), "wall_s": wall, "jobs": jobs,
-            "rounds": args.rounds, "jobs_per_min": jobs / wall * 60 if wall else None,
-            "latency_ms_median": float(np.median(col["latency_ms"][0])),
-            "reference_drift_rel": ref.get("drift_rel"), "reference_range_rel": ref.get("range_rel"),
-            "failed": len(t.meta["failed"]), "table": str(out)}
+    return {
+        "rows": len(t),
+        "agreement": {f: pass_agreement(t, f"{tag}/{f}") for f in figures},
+        "pair_classes": {
+            f: pair_classes(t.arch_tuples, *col[f]) for f in ("latency_ms", "rel_latency_q10") if f in col
+        },
+        "median_cv_within_arch": float(np.median(cv)),
+        "wall_s": wall,
+        "jobs": jobs,
+        "rounds": args.rounds,
+        "jobs_per_min": jobs / wall * 60 if wall else None,
+        "latency_ms_median": float(np.median(col["latency_ms"][0])),
+        "reference_drift_rel": ref.get("drift_rel"),
+        "reference_range_rel": ref.get("range_rel"),
+        "failed": len(t.meta["failed"]),
+        "table": str(out),
+    }
 
 
 def timer_results(out_dir: Path) -> dict[tuple, dict[int, float]]:
@@ -98,17 +133,30 @@ def torch_timer(args, budget_s: float, out_dir: Path) -> dict:
                 left = max(per_job * (k + 1) - (time.time() - t0), 0.0)  # this session's share, built
                 with torch.inference_mode():
                     m = Timer(stmt="m(x)", globals={"m": model, "x": x}, num_threads=1).blocked_autorange(
-                        min_run_time=max(left, 0.01))
+                        min_run_time=max(left, 0.01)
+                    )
                 res.setdefault(arch, {})[p] = m.median * 1e3
-                journal.append({"kind": "result", "arch": list(arch), "pass": p, "median_ms": m.median * 1e3,
-                                "seconds": time.time() - tj})
+                journal.append(
+                    {
+                        "kind": "result",
+                        "arch": list(arch),
+                        "pass": p,
+                        "median_ms": m.median * 1e3,
+                        "seconds": time.time() - tj,
+                    }
+                )
                 bar.advance()
     finally:
         journal.close()
     wall = spent_before + (time.time() - t0)
     archs = sorted(res)
-    return {"rows": len(archs), **rank_agreement([res[a][0] for a in archs], [res[a][1] for a in archs]),
-            "wall_s": wall, "budget_s": budget_s, "jobs_per_min": len(jobs) / wall * 60}
+    return {
+        "rows": len(archs),
+        **rank_agreement([res[a][0] for a in archs], [res[a][1] for a in archs]),
+        "wall_s": wall,
+        "budget_s": budget_s,
+        "jobs_per_min": len(jobs) / wall * 60,
+    }
 
 
 def plot(out_dir: Path) -> list[Path]:
@@ -121,25 +169,37 @@ def plot(out_dir: Path) -> list[Path]:
 
     t = MetricTable.read_parquet(out_dir / OURS_TABLE)
     tag = t.column_names[0].split("/")[0]
-    data = {name: (t.column(f"{tag}/{f}"), t.column(f"{tag}/{pass2_column(f)}"))
-            for f, name in FIGURES.items() if f"{tag}/{f}" in t.columns}
+    data = {
+        name: (t.column(f"{tag}/{f}"), t.column(f"{tag}/{pass2_column(f)}"))
+        for f, name in FIGURES.items()
+        if f"{tag}/{f}" in t.columns
+    }
     timer = timer_results(out_dir)
     both = [a for a in t.arch_tuples if len(timer.get(a, {})) == 2]  # the Timer's cells done in both passes
     if len(both) >= 2:
-        data[f"torch Timer, equal budget ({len(both)} cells)"] = tuple(np.array([timer[a][p] for a in both])
-                                                                        for p in (0, 1))
+        data[f"torch Timer, equal budget ({len(both)} cells)"] = tuple(
+            np.array([timer[a][p] for a in both]) for p in (0, 1)
+        )
     fig, axes = plt.subplots(1, len(data), figsize=(4.5 * len(data), 4.5))
     for ax, (name, (x, y)) in zip(np.atleast_1d(axes), data.items()):
         ax.scatter(x, y, s=6, alpha=0.6)
         ax.plot(*[[min(x.min(), y.min()), max(x.max(), y.max())]] * 2, color="grey", lw=0.8)
         unit = "" if name.startswith("paired") else " (ms)"
-        ax.set(xscale="log", yscale="log", xlabel="pass 1" + unit, ylabel="pass 2" + unit,
-               title=f"{name}: tau {rank_agreement(x, y)['tau']:.3f}")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="pass 1" + unit,
+            ylabel="pass 2" + unit,
+            title=f"{name}: tau {rank_agreement(x, y)['tau']:.3f}",
+        )
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_minor_formatter(NullFormatter())
             axis.set_major_formatter(ScalarFormatter())
-    fig.suptitle(f"{len(t)} NAS-Bench-201 cells, two independent passes, {t.meta['device']['cpu_model']}, "
-                 "batch 1, 1 thread", fontsize=9)
+    fig.suptitle(
+        f"{len(t)} NAS-Bench-201 cells, two independent passes, {t.meta['device']['cpu_model']}, "
+        "batch 1, 1 thread",
+        fontsize=9,
+    )
     fig.tight_layout()
     outs = [out_dir / "passes.png", out_dir / "passes.svg"]
     for o in outs:
@@ -149,8 +209,11 @@ def plot(out_dir: Path) -> list[Path]:
 
 
 def classes(pc: dict) -> str:
-    return "; ".join(f"{c} {pc[c]['pairs']} pairs ({pc[c]['fraction']:.4f}), tau {pc[c]['tau']:.3f}, "
-                     f"{pc[c]['share_of_discordant']:.0%} of the discordant" for c in PAIR_CLASSES)
+    return "; ".join(
+        f"{c} {pc[c]['pairs']} pairs ({pc[c]['fraction']:.4f}), tau {pc[c]['tau']:.3f}, "
+        f"{pc[c]['share_of_discordant']:.0%} of the discordant"
+        for c in PAIR_CLASSES
+    )
 
 
 def main() -> int:
@@ -158,10 +221,13 @@ def main() -> int:
     for flag, default in (("--n", 500), ("--repeats", 10), ("--warmup", 2), ("--seed", 0), ("--rounds", 1)):
         ap.add_argument(flag, type=int, default=default)
     ap.add_argument("--out-dir", default="results/measure/bench")
-    for flag, what in (("--paired", "the harness with paired_reference=True"),
-                       ("--skip-timer", "only the harness"), ("--plot-only", "only redraw the figure"),
-                       ("--timer-only", "summarise the finished harness table, run (or resume) the Timer"),
-                       ("--journal-reading", "taus by sweeps done, read from the journal")):
+    for flag, what in (
+        ("--paired", "the harness with paired_reference=True"),
+        ("--skip-timer", "only the harness"),
+        ("--plot-only", "only redraw the figure"),
+        ("--timer-only", "summarise the finished harness table, run (or resume) the Timer"),
+        ("--journal-reading", "taus by sweeps done, read from the journal"),
+    ):
         ap.add_argument(flag, action="store_true", help=what)
     ap.add_argument("--journal-from", metavar="FILE", help="start the harness's journal from FILE (.gz too)")
     args = ap.parse_args()
@@ -176,11 +242,17 @@ def main() -> int:
             k, enough = r["rounds"], "tau_median" in r
             print(f"  rounds 0..{k - 1} done: {r['cells']} cells" + ("" if enough else ", too few"))
             if enough:
-                prev = f"median of {k - 1} tau {r['tau_previous']:.4f} ({r['rel_diff_previous']:.4f}), " \
-                    if k > 1 else ""
-                print(f"    round 0 alone tau {r['tau_round0']:.4f} ({r['rel_diff_round0']:.4f}), "
-                      + prev + f"median of {k} tau {r['tau_median']:.4f} "
-                      f"({r['rel_diff_median']:.4f})\n    within classes: {classes(r['pair_classes'])}")
+                prev = (
+                    f"median of {k - 1} tau {r['tau_previous']:.4f} ({r['rel_diff_previous']:.4f}), "
+                    if k > 1
+                    else ""
+                )
+                print(
+                    f"    round 0 alone tau {r['tau_round0']:.4f} ({r['rel_diff_round0']:.4f}), "
+                    + prev
+                    + f"median of {k} tau {r['tau_median']:.4f} "
+                    f"({r['rel_diff_median']:.4f})\n    within classes: {classes(r['pair_classes'])}"
+                )
         (out_dir / "journal_reading.json").write_text(json.dumps(j, indent=2))
         return 0
     if args.plot_only:
@@ -189,25 +261,39 @@ def main() -> int:
     torch.set_num_threads(1)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     a = ours(args, out_dir)
-    print(f"hwpred.measure: {a['rows']} archs x 2 passes, repeats {args.repeats} (+{args.warmup} warm-up), "
-          f"median CV within arch {a['median_cv_within_arch']:.4f}, {a['jobs_per_min']:.1f} jobs/min "
-          f"({a['wall_s']:.0f} s), reference drift {a['reference_drift_rel']:+.3f} "
-          f"(range {a['reference_range_rel']:.3f})", flush=True)
+    print(
+        f"hwpred.measure: {a['rows']} archs x 2 passes, repeats {args.repeats} (+{args.warmup} warm-up), "
+        f"median CV within arch {a['median_cv_within_arch']:.4f}, {a['jobs_per_min']:.1f} jobs/min "
+        f"({a['wall_s']:.0f} s), reference drift {a['reference_drift_rel']:+.3f} "
+        f"(range {a['reference_range_rel']:.3f})",
+        flush=True,
+    )
     for f, g in a["agreement"].items():
-        print(f"  {f:16s}: tau {g['tau']:.4f}, spearman {g['spearman']:.4f}, "
-              f"median |p1-p2|/mean {g['median_rel_diff']:.4f}", flush=True)
+        print(
+            f"  {f:16s}: tau {g['tau']:.4f}, spearman {g['spearman']:.4f}, "
+            f"median |p1-p2|/mean {g['median_rel_diff']:.4f}",
+            flush=True,
+        )
     for f, pc in a["pair_classes"].items():
         print(f"  where {f} disagrees: {classes(pc)}", flush=True)
     b = None
     if not args.skip_timer:
         b = torch_timer(args, a["wall_s"], out_dir)
-        print(f"torch Timer: {b['rows']} archs x 2 passes, blocked_autorange at equal budget "
-              f"({b['budget_s']:.0f} s, {b['wall_s']:.0f} s used): tau {b['tau']:.4f}, spearman "
-              f"{b['spearman']:.4f}, median |p1-p2|/mean {b['median_rel_diff']:.4f}", flush=True)
-    summary = {"started": started, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               "command": " ".join(["python"] + sys.argv), "python": platform.python_version(),
-               "machine": describe_device("cpu", threads=1, batch_size=1, input_size=32),
-               "ours": a, "torch_timer": b}
+        print(
+            f"torch Timer: {b['rows']} archs x 2 passes, blocked_autorange at equal budget "
+            f"({b['budget_s']:.0f} s, {b['wall_s']:.0f} s used): tau {b['tau']:.4f}, spearman "
+            f"{b['spearman']:.4f}, median |p1-p2|/mean {b['median_rel_diff']:.4f}",
+            flush=True,
+        )
+    summary = {
+        "started": started,
+        "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": " ".join(["python"] + sys.argv),
+        "python": platform.python_version(),
+        "machine": describe_device("cpu", threads=1, batch_size=1, input_size=32),
+        "ours": a,
+        "torch_timer": b,
+    }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"wrote {out_dir / 'summary.json'}", *plot(out_dir))
     return 0

@@ -8,6 +8,7 @@ K paired forwards, to tell the noise of the forwards of a job, of the job and of
     python benchmarks/measure_noise.py --n 60 --estimators 320 --warmup 3 --out-dir results/measure/est60
     python benchmarks/measure_noise.py --n 30 --job-noise 320 --rounds 3 --experiment rounds
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hwpred.measure import (CPUTimer, MeasureConfig, RepeatPolicy, median_rel_diff, op_multiset_ties,
-                            schedule_rounds, select_archs)
 from hwpred.experiment import progress_bar
+from hwpred.measure import (
+    CPUTimer,
+    MeasureConfig,
+    RepeatPolicy,
+    median_rel_diff,
+    op_multiset_ties,
+    schedule_rounds,
+    select_archs,
+)
 from hwpred.measure.timers import RATIO_QUANTILE
 from hwpred.metrics import kendall_tau
 from hwpred.spaces import NB201
@@ -33,8 +41,9 @@ REFERENCE = MeasureConfig(space="nb201").resolved().reference  # the harness's r
 ESTIMATORS = {
     "median of ratios (harness)": lambda s: np.median(s[:, 0] / s[:, 1]),
     "ratio of medians": lambda s: np.median(s[:, 0]) / np.median(s[:, 1]),
-    "ratio of 10th percentiles": lambda s: (np.quantile(s[:, 0], RATIO_QUANTILE)
-                                            / np.quantile(s[:, 1], RATIO_QUANTILE)),
+    "ratio of 10th percentiles": lambda s: (
+        np.quantile(s[:, 0], RATIO_QUANTILE) / np.quantile(s[:, 1], RATIO_QUANTILE)
+    ),
     "ratio of minima": lambda s: s[:, 0].min() / s[:, 1].min(),
     "median of CPU-time ratios": lambda s: np.median(s[:, 2] / s[:, 3]),
     "unpaired median wall": lambda s: np.median(s[:, 0]),
@@ -59,13 +68,17 @@ def estimators(args, out_dir: Path) -> dict:
         for arch, p in jobs:
             timer.measure(NB201.build_model(arch).eval(), x, reference=ref)
             ls = timer.last_samples  # columns: cell wall, reference wall, cell CPU, reference CPU (ms)
-            raw.setdefault(arch, {})[p] = np.column_stack([ls["wall_ms"], ls["ref_wall_ms"], ls["cpu_ms"],
-                                                           ls["ref_cpu_ms"]])
+            raw.setdefault(arch, {})[p] = np.column_stack(
+                [ls["wall_ms"], ls["ref_wall_ms"], ls["cpu_ms"], ls["ref_cpu_ms"]]
+            )
             bar.advance()
     wall = time.time() - t0
-    np.savez_compressed(out_dir / "paired_samples.npz", archs=np.array(sorted(raw)),
-                        pass1=np.stack([raw[a][0] for a in sorted(raw)]),
-                        pass2=np.stack([raw[a][1] for a in sorted(raw)]))
+    np.savez_compressed(
+        out_dir / "paired_samples.npz",
+        archs=np.array(sorted(raw)),
+        pass1=np.stack([raw[a][0] for a in sorted(raw)]),
+        pass2=np.stack([raw[a][1] for a in sorted(raw)]),
+    )
     ks = [k for k in (10, 20, 40, 80, 160, 320, 640, 1280, 2560) if k <= args.estimators]
     table = {}
     for name, f in ESTIMATORS.items():
@@ -74,8 +87,13 @@ def estimators(args, out_dir: Path) -> dict:
             a = np.array([f(raw[c][0][:k]) for c in sorted(raw)])
             b = np.array([f(raw[c][1][:k]) for c in sorted(raw)])
             table[name][k] = {"tau": kendall_tau(a, b), "median_rel_diff": median_rel_diff(a, b)}
-    out = {"rows": len(raw), "pairs_per_measurement": args.estimators, "wall_s": wall, "table": table,
-           "ties": op_multiset_ties(sorted(raw))}
+    out = {
+        "rows": len(raw),
+        "pairs_per_measurement": args.estimators,
+        "wall_s": wall,
+        "table": table,
+        "ties": op_multiset_ties(sorted(raw)),
+    }
     (out_dir / "estimators.json").write_text(json.dumps(out, indent=2))
     return out
 
@@ -83,8 +101,9 @@ def estimators(args, out_dir: Path) -> dict:
 def _q10_ratio(samples: dict) -> float:
     """The harness's paired statistic from one job's raw times: 10th percentile of the cell's
     forwards over that of the reference's."""
-    return float(np.quantile(samples["wall_ms"], RATIO_QUANTILE)
-                 / np.quantile(samples["ref_wall_ms"], RATIO_QUANTILE))
+    return float(
+        np.quantile(samples["wall_ms"], RATIO_QUANTILE) / np.quantile(samples["ref_wall_ms"], RATIO_QUANTILE)
+    )
 
 
 def job_noise(args, out_dir: Path) -> dict:
@@ -119,17 +138,26 @@ def job_noise(args, out_dir: Path) -> dict:
                 timer.measure(models[(i, b)], x, reference=ref)
                 q[(i, b, r)] = np.log(_q10_ratio(timer.last_samples))
                 bar.advance()
-        within = [q[(i, b, r)] - np.mean([q[(i, b, s)] for s in range(3)])
-                  for i in range(len(pool)) for b in range(2) for r in range(3)]
+        within = [
+            q[(i, b, r)] - np.mean([q[(i, b, s)] for s in range(3)])
+            for i in range(len(pool))
+            for b in range(2)
+            for r in range(3)
+        ]
         sd_within = float(np.sqrt(np.sum(np.square(within)) / (len(within) - 2 * len(pool))))
-        build_diff = [np.mean([q[(i, 0, r)] for r in range(3)]) - np.mean([q[(i, 1, r)] for r in range(3)])
-                      for i in range(len(pool))]
+        build_diff = [
+            np.mean([q[(i, 0, r)] for r in range(3)]) - np.mean([q[(i, 1, r)] for r in range(3)])
+            for i in range(len(pool))
+        ]
         ms = float(np.mean(np.square(build_diff)))
-        out["builds"] = {"wall_s": time.time() - t0, "sd_log_ratio_retimed_same_build": sd_within,
-                         "rms_difference_of_build_means": float(np.sqrt(ms)),
-                         # E[diff^2] = 2 sd_build^2 + 2 sd_within^2 / 3
-                         "sd_log_ratio_between_builds": float(np.sqrt(max(ms / 2 - sd_within ** 2 / 3, 0.0))),
-                         "values": {f"{i},{b},{r}": float(np.exp(v)) for (i, b, r), v in sorted(q.items())}}
+        out["builds"] = {
+            "wall_s": time.time() - t0,
+            "sd_log_ratio_retimed_same_build": sd_within,
+            "rms_difference_of_build_means": float(np.sqrt(ms)),
+            # E[diff^2] = 2 sd_build^2 + 2 sd_within^2 / 3
+            "sd_log_ratio_between_builds": float(np.sqrt(max(ms / 2 - sd_within**2 / 3, 0.0))),
+            "values": {f"{i},{b},{r}": float(np.exp(v)) for (i, b, r), v in sorted(q.items())},
+        }
 
     if args.experiment in ("rounds", "both"):
         R = args.rounds
@@ -156,12 +184,18 @@ def job_noise(args, out_dir: Path) -> dict:
             else:
                 table[name] = {"tau": kendall_tau(*ab), "median_rel_diff": median_rel_diff(*ab)}
         resid = np.log(v) - np.log(v).mean(2, keepdims=True)
-        out["rounds"] = {"rounds": R, "wall_s": time.time() - t0, "table": table,
-                         "sd_log_ratio_between_jobs_of_a_pass":
-                             float(np.sqrt(np.sum(resid ** 2) / (resid.size - v[..., 0].size))),
-                         "share_of_jobs_off_by_more_than_1pct": float(np.mean(np.abs(resid) > 0.01)),
-                         "ties": op_multiset_ties(pool), "values": v.tolist(),
-                         "archs": [list(a) for a in pool]}
+        out["rounds"] = {
+            "rounds": R,
+            "wall_s": time.time() - t0,
+            "table": table,
+            "sd_log_ratio_between_jobs_of_a_pass": float(
+                np.sqrt(np.sum(resid**2) / (resid.size - v[..., 0].size))
+            ),
+            "share_of_jobs_off_by_more_than_1pct": float(np.mean(np.abs(resid) > 0.01)),
+            "ties": op_multiset_ties(pool),
+            "values": v.tolist(),
+            "archs": [list(a) for a in pool],
+        }
     if args.experiment == "equal-time":
         # one job of K pairs against R jobs of K // R pairs, for each cell and pass, all in one shuffled run
         R, k_split = args.rounds, args.job_noise // args.rounds
@@ -171,7 +205,9 @@ def job_noise(args, out_dir: Path) -> dict:
         np.random.default_rng(args.seed + 3).shuffle(jobs)
         one, split = np.zeros((len(pool), 2)), np.zeros((len(pool), 2, R))
         seconds = {"one": 0.0, "split": 0.0}
-        with progress_bar(f"1 job of {args.job_noise} pairs vs {R} of {k_split}", len(jobs), unit_name="jobs") as bar:
+        with progress_bar(
+            f"1 job of {args.job_noise} pairs vs {R} of {k_split}", len(jobs), unit_name="jobs"
+        ) as bar:
             for i, p, arm, r in jobs:
                 t = timer if arm == "one" else split_timer
                 t0 = time.time()
@@ -182,15 +218,24 @@ def job_noise(args, out_dir: Path) -> dict:
                 else:
                     split[i, p, r] = _q10_ratio(t.last_samples)
                 bar.advance()
-        table = {f"one job of {args.job_noise} pairs": (one[:, 0], one[:, 1]),
-                 f"median of {R} jobs of {k_split} pairs": (np.median(split[:, 0], 1),
-                                                             np.median(split[:, 1], 1)),
-                 f"mean of {R} jobs of {k_split} pairs": (split[:, 0].mean(1), split[:, 1].mean(1))}
-        out["equal_time"] = {"rounds": R, "pairs_split": k_split, "seconds": seconds,
-                             "ties": op_multiset_ties(pool),
-                             "table": {k: {"tau": kendall_tau(*ab), "median_rel_diff": median_rel_diff(*ab)}
-                                       for k, ab in table.items()},
-                             "one": one.tolist(), "split": split.tolist(), "archs": [list(a) for a in pool]}
+        table = {
+            f"one job of {args.job_noise} pairs": (one[:, 0], one[:, 1]),
+            f"median of {R} jobs of {k_split} pairs": (np.median(split[:, 0], 1), np.median(split[:, 1], 1)),
+            f"mean of {R} jobs of {k_split} pairs": (split[:, 0].mean(1), split[:, 1].mean(1)),
+        }
+        out["equal_time"] = {
+            "rounds": R,
+            "pairs_split": k_split,
+            "seconds": seconds,
+            "ties": op_multiset_ties(pool),
+            "table": {
+                k: {"tau": kendall_tau(*ab), "median_rel_diff": median_rel_diff(*ab)}
+                for k, ab in table.items()
+            },
+            "one": one.tolist(),
+            "split": split.tolist(),
+            "archs": [list(a) for a in pool],
+        }
     (out_dir / "job_noise.json").write_text(json.dumps(out, indent=2))
     return out
 
@@ -200,12 +245,26 @@ def main() -> int:
     for flag, default in (("--n", 500), ("--warmup", 2), ("--seed", 0), ("--rounds", 3)):
         ap.add_argument(flag, type=int, default=default)
     ap.add_argument("--out-dir", default="results/measure/noise")
-    ap.add_argument("--estimators", type=int, default=0, metavar="K",
-                    help="record K raw paired forwards per cell and pass, and compare statistics on them")
-    ap.add_argument("--job-noise", type=int, default=0, metavar="K",
-                    help="jobs of K paired forwards: is the q10 ratio's noise per forward, job or build?")
-    ap.add_argument("--experiment", choices=("builds", "rounds", "both", "equal-time"), default="both",
-                    help="--job-noise: which experiment to run")
+    ap.add_argument(
+        "--estimators",
+        type=int,
+        default=0,
+        metavar="K",
+        help="record K raw paired forwards per cell and pass, and compare statistics on them",
+    )
+    ap.add_argument(
+        "--job-noise",
+        type=int,
+        default=0,
+        metavar="K",
+        help="jobs of K paired forwards: is the q10 ratio's noise per forward, job or build?",
+    )
+    ap.add_argument(
+        "--experiment",
+        choices=("builds", "rounds", "both", "equal-time"),
+        default="both",
+        help="--job-noise: which experiment to run",
+    )
     args = ap.parse_args()
     if not (args.estimators or args.job_noise):
         ap.error("pass --estimators K or --job-noise K")
@@ -214,42 +273,55 @@ def main() -> int:
     torch.set_num_threads(1)
     if args.estimators:
         e = estimators(args, out_dir)
-        print(f"{e['rows']} archs x 2 passes, {e['pairs_per_measurement']} paired forwards each "
-              f"({e['wall_s']:.0f} s); "
-              "Kendall tau pass 1 vs 2 (median |p1-p2|/mean) on the first k pairs:")
+        print(
+            f"{e['rows']} archs x 2 passes, {e['pairs_per_measurement']} paired forwards each "
+            f"({e['wall_s']:.0f} s); "
+            "Kendall tau pass 1 vs 2 (median |p1-p2|/mean) on the first k pairs:"
+        )
         ks = list(next(iter(e["table"].values())))
         print("| statistic | " + " | ".join(f"k={k}" for k in ks) + " |")
         print("|---|" + "---|" * len(ks))
         for name, row in e["table"].items():
-            print(f"| {name} | "
-                  + " | ".join(f"{v['tau']:.3f} ({v['median_rel_diff']:.4f})" for v in row.values()) + " |")
+            print(
+                f"| {name} | "
+                + " | ".join(f"{v['tau']:.3f} ({v['median_rel_diff']:.4f})" for v in row.values())
+                + " |"
+            )
         t = e["ties"]
-        print(f"pairs with the same op multiset: {t['same_op_multiset']} of {t['pairs']} "
-              f"({t['fraction']:.4f}); expected tau ceiling {t['tau_ceiling']:.4f}")
+        print(
+            f"pairs with the same op multiset: {t['same_op_multiset']} of {t['pairs']} "
+            f"({t['fraction']:.4f}); expected tau ceiling {t['tau_ceiling']:.4f}"
+        )
         return 0
     if args.job_noise:
         j = job_noise(args, out_dir)
         if "builds" in j:
             b = j["builds"]
-            print(f"{j['cells']} cells, 2 builds x 3 re-timings, {j['pairs_per_job']} pairs per job "
-                  f"({b['wall_s']:.0f} s): "
-                  f"sd of log q10 ratio re-timing one build {b['sd_log_ratio_retimed_same_build']:.4f}, "
-                  f"between builds {b['sd_log_ratio_between_builds']:.4f}")
+            print(
+                f"{j['cells']} cells, 2 builds x 3 re-timings, {j['pairs_per_job']} pairs per job "
+                f"({b['wall_s']:.0f} s): "
+                f"sd of log q10 ratio re-timing one build {b['sd_log_ratio_retimed_same_build']:.4f}, "
+                f"between builds {b['sd_log_ratio_between_builds']:.4f}"
+            )
         if "rounds" in j:
             r = j["rounds"]
-            print(f"{j['cells']} cells x 2 passes x {r['rounds']} jobs of {j['pairs_per_job']} pairs "
-                  f"({r['wall_s']:.0f} s); sd of log q10 ratio between the jobs of a pass "
-                  f"{r['sd_log_ratio_between_jobs_of_a_pass']:.4f}, "
-                  f"{r['share_of_jobs_off_by_more_than_1pct']:.0%} of jobs more than 1 % off their pass's "
-                  "mean; "
-                  f"tau ceiling from same-work pairs {r['ties']['tau_ceiling']:.4f}")
+            print(
+                f"{j['cells']} cells x 2 passes x {r['rounds']} jobs of {j['pairs_per_job']} pairs "
+                f"({r['wall_s']:.0f} s); sd of log q10 ratio between the jobs of a pass "
+                f"{r['sd_log_ratio_between_jobs_of_a_pass']:.4f}, "
+                f"{r['share_of_jobs_off_by_more_than_1pct']:.0%} of jobs more than 1 % off their pass's "
+                "mean; "
+                f"tau ceiling from same-work pairs {r['ties']['tau_ceiling']:.4f}"
+            )
             for name, row in r["table"].items():
                 print(f"  {name:50s}: tau {row['tau']:.3f}, median |p1-p2|/mean {row['median_rel_diff']:.4f}")
         if "equal_time" in j:
             e = j["equal_time"]
-            print(f"{j['cells']} cells x 2 passes, in one shuffled run (seconds measuring: "
-                  + ", ".join(f"{k} {v:.0f}" for k, v in e["seconds"].items())
-                  + f"); tau ceiling from same-work pairs {e['ties']['tau_ceiling']:.4f}")
+            print(
+                f"{j['cells']} cells x 2 passes, in one shuffled run (seconds measuring: "
+                + ", ".join(f"{k} {v:.0f}" for k, v in e["seconds"].items())
+                + f"); tau ceiling from same-work pairs {e['ties']['tau_ceiling']:.4f}"
+            )
             for name, row in e["table"].items():
                 print(f"  {name:50s}: tau {row['tau']:.3f}, median |p1-p2|/mean {row['median_rel_diff']:.4f}")
     return 0

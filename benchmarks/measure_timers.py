@@ -6,6 +6,7 @@ ours took, so load changes hit both alike; Kendall tau between the passes of eac
 
     python benchmarks/measure_timers.py --n 200 --repeats 10 --warmup 2 --out-dir results/measure/h2h200
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hwpred.measure import CPUTimer, RepeatPolicy, rank_agreement, schedule_rounds, select_archs
 from hwpred.experiment import progress_bar
+from hwpred.measure import CPUTimer, RepeatPolicy, rank_agreement, schedule_rounds, select_archs
 from hwpred.spaces import NB201
 
 
@@ -37,7 +38,7 @@ def head_to_head(args, out_dir: Path) -> dict:
         for k, (arch, p) in enumerate(jobs):
             model = NB201.build_model(arch).eval()
             budget = None
-            for who in (("ours", "timer") if k % 2 == 0 else ("timer", "ours")):
+            for who in ("ours", "timer") if k % 2 == 0 else ("timer", "ours"):
                 if who == "ours":
                     ts = time.perf_counter()
                     st = timer.measure(model, x)
@@ -56,12 +57,17 @@ def head_to_head(args, out_dir: Path) -> dict:
                     ts = time.perf_counter()
                     with torch.inference_mode():
                         m = Timer(stmt="m(x)", globals={"m": model, "x": x}, num_threads=1).blocked_autorange(
-                            min_run_time=max(b, 0.01))
+                            min_run_time=max(b, 0.01)
+                        )
                     spent["timer"] += time.perf_counter() - ts
                     res["timer"].setdefault(arch, {})[p] = m.median * 1e3
             bar.advance()
-    out = {"rows": len(pool), "wall_s": time.time() - t0, "seconds_ours": spent["ours"],
-           "seconds_timer": spent["timer"]}
+    out = {
+        "rows": len(pool),
+        "wall_s": time.time() - t0,
+        "seconds_ours": spent["ours"],
+        "seconds_timer": spent["timer"],
+    }
     for name, d in res.items():
         archs = sorted(d)
         out[name] = rank_agreement(np.array([d[a][0] for a in archs]), np.array([d[a][1] for a in archs]))
@@ -74,20 +80,29 @@ def main() -> int:
     for flag, default in (("--n", 500), ("--repeats", 10), ("--warmup", 2), ("--seed", 0)):
         ap.add_argument(flag, type=int, default=default)
     ap.add_argument("--out-dir", default="results/measure/h2h")
-    ap.add_argument("--equal-total", action="store_true",
-                    help="shrink Timer's min_run_time so that its total time equals ours")
+    ap.add_argument(
+        "--equal-total",
+        action="store_true",
+        help="shrink Timer's min_run_time so that its total time equals ours",
+    )
     args = ap.parse_args()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     h = head_to_head(args, out_dir)
-    print(f"head to head, {h['rows']} archs x 2 passes, same models back to back, equal time "
-          f"(ours {h['seconds_ours']:.0f} s, Timer {h['seconds_timer']:.0f} s):")
-    for name, label in (("ours", "hwpred.measure median wall clock"),
-                        ("timer", "torch.utils.benchmark.Timer"),
-                        ("ours_cpu", "hwpred.measure thread CPU time")):
+    print(
+        f"head to head, {h['rows']} archs x 2 passes, same models back to back, equal time "
+        f"(ours {h['seconds_ours']:.0f} s, Timer {h['seconds_timer']:.0f} s):"
+    )
+    for name, label in (
+        ("ours", "hwpred.measure median wall clock"),
+        ("timer", "torch.utils.benchmark.Timer"),
+        ("ours_cpu", "hwpred.measure thread CPU time"),
+    ):
         r = h[name]
-        print(f"  {label:34s}: tau {r['tau']:.4f}, spearman {r['spearman']:.4f}, "
-              f"median |p1-p2|/mean {r['median_rel_diff']:.4f}")
+        print(
+            f"  {label:34s}: tau {r['tau']:.4f}, spearman {r['spearman']:.4f}, "
+            f"median |p1-p2|/mean {r['median_rel_diff']:.4f}"
+        )
     return 0
 
 

@@ -18,6 +18,7 @@ per seed, a random 625-architecture test set and training sets drawn from the re
 
     HWPRED_DATA_MIRROR=/work/shared/datasets python benchmarks/predictor_ceiling.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,7 @@ class Table:
     def split(self, seed: int, n_train: int) -> tuple[np.ndarray, np.ndarray]:
         """(test rows, training rows): the first 625 of the seed's permutation, then the next n_train."""
         perm = np.random.default_rng(seed).permutation(len(self.y))
-        return perm[:N_TEST], perm[N_TEST:N_TEST + n_train]
+        return perm[:N_TEST], perm[N_TEST : N_TEST + n_train]
 
 
 def load(dataset: str) -> Table:
@@ -89,8 +90,13 @@ def order_drift(dataset: str, folds: int = 5, half_window: int = 25) -> dict:
     w[half_window] = 0.0
     neigh = np.convolve(r, w, mode="same") / np.convolve(np.ones_like(r), w, mode="same")
     explained = 1.0 - np.var(r - neigh) / np.var(r)
-    return {"resid_sd": float(np.std(r)), "lag1": autocorr(1), "lag25": autocorr(25), "lag625": autocorr(625),
-            "explained_by_neighbours": float(explained)}
+    return {
+        "resid_sd": float(np.std(r)),
+        "lag1": autocorr(1),
+        "lag25": autocorr(25),
+        "lag625": autocorr(625),
+        "explained_by_neighbours": float(explained),
+    }
 
 
 def main() -> int:
@@ -102,12 +108,17 @@ def main() -> int:
     ap.add_argument("--drift", action="store_true", help="only the order-drift check")
     args = ap.parse_args()
     if args.drift:
-        print("| dataset | residual sd (log) | autocorr lag 1 | lag 25 | lag 625 | variance explained by 50 index neighbours |")
+        print(
+            "| dataset | residual sd (log) | autocorr lag 1 | lag 25 | lag 625 | variance explained by 50 index neighbours |"
+        )
         print("|---|---|---|---|---|---|")
         for ds in args.datasets.split(","):
             d = order_drift(ds)
-            print(f"| {ds} | {d['resid_sd']:.3f} | {d['lag1']:.3f} | {d['lag25']:.3f} | {d['lag625']:.3f} | "
-                  f"{d['explained_by_neighbours']:.3f} |", flush=True)
+            print(
+                f"| {ds} | {d['resid_sd']:.3f} | {d['lag1']:.3f} | {d['lag25']:.3f} | {d['lag625']:.3f} | "
+                f"{d['explained_by_neighbours']:.3f} |",
+                flush=True,
+            )
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -133,8 +144,10 @@ def main() -> int:
             print(f"| {ds} | {fam} | " + " | ".join(cells) + " |", flush=True)
         a, b = twins(t)
         rel = np.abs(a - b) / ((a + b) / 2)
-        notes.append(f"{ds}: {len(a)} twin pairs, Kendall tau between twins {kendall_tau(a, b):.3f}, "
-                     f"median |diff|/mean {np.median(rel):.3f}, 90th percentile {np.quantile(rel, 0.9):.3f}")
+        notes.append(
+            f"{ds}: {len(a)} twin pairs, Kendall tau between twins {kendall_tau(a, b):.3f}, "
+            f"median |diff|/mean {np.median(rel):.3f}, 90th percentile {np.quantile(rel, 0.9):.3f}"
+        )
     print()
     for line in notes:
         print("- " + line)

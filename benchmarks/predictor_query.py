@@ -13,6 +13,7 @@ with ``hwpred.load_predictor`` and reports the best and the median of 7 ``predic
 625 test architectures (validation and encoding included), wall and process CPU time, one
 torch thread.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,9 +34,9 @@ def fit(args) -> None:
     ds = load_dataset(args.dataset)
     archs, y = ds.arrays()
     perm = np.random.default_rng(0).permutation(len(y))
-    test, train = perm[:N_TEST], perm[N_TEST:N_TEST + args.n]
+    test, train = perm[:N_TEST], perm[N_TEST : N_TEST + args.n]
     np.save(args.dir / "test_archs.npy", archs[test])
-    for fam in (args.families.split(",") if args.families else available()):
+    for fam in args.families.split(",") if args.families else available():
         out = args.dir / fam
         if (out / "predictor.json").exists():
             print(f"{fam}: already fitted", flush=True)
@@ -68,16 +69,27 @@ def time_all(args) -> None:
             model.predict(test)
             wall.append(1000 * (time.perf_counter() - t0))
             cpu.append(1000 * (time.process_time() - c0))
-        rows.append({"family": out.name, "best_wall_ms": min(wall), "median_wall_ms": float(np.median(wall)),
-                     "best_cpu_ms": min(cpu)})
+        rows.append(
+            {
+                "family": out.name,
+                "best_wall_ms": min(wall),
+                "median_wall_ms": float(np.median(wall)),
+                "best_cpu_ms": min(cpu),
+            }
+        )
     rows.sort(key=lambda r: -r["median_wall_ms"])
     print(f"| family | best wall ms | median wall ms | best CPU ms |  ({len(test)} archs, 7 calls)")
     print("|---|---|---|---|")
     for r in rows:
-        print(f"| {r['family']} | {r['best_wall_ms']:.1f} | {r['median_wall_ms']:.1f} | {r['best_cpu_ms']:.1f} |")
+        print(
+            f"| {r['family']} | {r['best_wall_ms']:.1f} | {r['median_wall_ms']:.1f} | {r['best_cpu_ms']:.1f} |"
+        )
     worst = rows[0]
-    print(f"\nslowest median: {worst['family']} {worst['median_wall_ms']:.1f} ms -> "
-          + ("PASS" if worst["median_wall_ms"] < 50 else "FAIL") + " (< 50 ms for 625 archs)")
+    print(
+        f"\nslowest median: {worst['family']} {worst['median_wall_ms']:.1f} ms -> "
+        + ("PASS" if worst["median_wall_ms"] < 50 else "FAIL")
+        + " (< 50 ms for 625 archs)"
+    )
     (args.dir / "query_times.json").write_text(json.dumps(rows, indent=2))
 
 

@@ -14,6 +14,7 @@ fit times (mean) and query times (median, max) at 1,000, and three checks:
     HWPRED_DATA_MIRROR=/path/to/mirror hwpred study run studies/predictors-default.yaml
     python benchmarks/predictor_targets.py results/studies/predictors-default
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,9 +42,13 @@ def tau_table(ok: pd.DataFrame, n_seeds: int) -> pd.DataFrame:
 def timing_table(ok: pd.DataFrame, size: int) -> pd.DataFrame:
     """Mean fit seconds, median and max query milliseconds per family at one size (the LUT at its own)."""
     rows = ok[(ok["train_size"] == size) | (ok["predictor"] == LUT)]
-    t = rows.groupby("predictor").agg(fit_s=("fit_time_s", "mean"), query_ms_median=("query_time_s", "median"),
-                                      query_ms_max=("query_time_s", "max"), n_test=("n_test", "max"),
-                                      cells=("seed", "size"))
+    t = rows.groupby("predictor").agg(
+        fit_s=("fit_time_s", "mean"),
+        query_ms_median=("query_time_s", "median"),
+        query_ms_max=("query_time_s", "max"),
+        n_test=("n_test", "max"),
+        cells=("seed", "size"),
+    )
     t[["query_ms_median", "query_ms_max"]] *= 1000
     return t.sort_values("fit_s")
 
@@ -71,30 +76,40 @@ def check_targets(ok: pd.DataFrame) -> list[str]:
         means = learners.groupby("predictor")["kendall_tau"].mean()
         losers = means[means <= lut.mean()]
         detail = ", ".join(f"{f} {t:.3f}" for f, t in losers.items()) or "none"
-        lines.append(f"{'PASS' if losers.empty else 'FAIL'}: every learning family beats the LUT "
-                     f"(tau {lut.mean():.3f}) on help:raspi4 at {SIZE} ({len(means)} families; "
-                     f"at or below the LUT: {detail})")
+        lines.append(
+            f"{'PASS' if losers.empty else 'FAIL'}: every learning family beats the LUT "
+            f"(tau {lut.mean():.3f}) on help:raspi4 at {SIZE} ({len(means)} families; "
+            f"at or below the LUT: {detail})"
+        )
     for ds in ("help:raspi4", "help:pixel3"):
         part = ok[(ok["dataset"] == ds) & (ok["train_size"] == SIZE)]
         if part.empty:
             lines.append(f"NOT MEASURED: best tau >= {TAU_TARGET} on {ds} at {SIZE}")
             continue
         means = part.groupby("predictor")["kendall_tau"].mean()
-        lines.append(f"{'PASS' if means.max() >= TAU_TARGET else 'FAIL'}: best tau on {ds} at {SIZE} = "
-                     f"{means.max():.3f} ({means.idxmax()})")
+        lines.append(
+            f"{'PASS' if means.max() >= TAU_TARGET else 'FAIL'}: best tau on {ds} at {SIZE} = "
+            f"{means.max():.3f} ({means.idxmax()})"
+        )
     q = ok.groupby(["predictor", "train_size"])["query_time_s"].median().groupby("predictor").max() * 1000
     if q.empty:
         lines.append(f"NOT MEASURED: query < {QUERY_MS_TARGET:g} ms")
     else:
         slow = sorted(q[q >= QUERY_MS_TARGET].index)
-        lines.append(f"{'PASS' if not slow else 'FAIL'}: query < {QUERY_MS_TARGET:g} ms for the test set, median "
-                     f"over a size's cells, slowest size (slowest: {q.idxmax()} {q.max():.1f} ms" + (f"; at or over: {slow}" if slow else "") + ")")
+        lines.append(
+            f"{'PASS' if not slow else 'FAIL'}: query < {QUERY_MS_TARGET:g} ms for the test set, median "
+            f"over a size's cells, slowest size (slowest: {q.idxmax()} {q.max():.1f} ms"
+            + (f"; at or over: {slow}" if slow else "")
+            + ")"
+        )
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("store", help="the study store (<output>/predictors-default) or the output folder holding it")
+    ap.add_argument(
+        "store", help="the study store (<output>/predictors-default) or the output folder holding it"
+    )
     args = ap.parse_args(argv)
 
     store = open_store(args.store)

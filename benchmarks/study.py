@@ -12,6 +12,7 @@ the driver's time (submit, receive, write the part file) per cell and, more stri
 worker-seconds the cells did not use: (wall x workers - sum of cell times) / cells, which also
 counts worker start-up and the idle tail; both are compared with the median cell time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,24 +38,33 @@ def _fresh(cfg, output: Path, name: str):
 
 
 def _overhead(stats) -> dict:
-    med = stats.median_cell_s
+    med = stats.median_unit_s
     return {
-        "cells": stats.ran, "failed": stats.failed, "wall_s": round(stats.wall_s, 2), "workers": stats.workers,
-        "startup_s": round(stats.startup_s, 2), "wall_after_startup_s": round(stats.wall_s - stats.startup_s, 2),
-        "sum_cell_s": round(sum(stats.cell_s), 2), "median_cell_s": round(med, 4),
+        "cells": stats.ran,
+        "failed": stats.failed,
+        "wall_s": round(stats.wall_s, 2),
+        "workers": stats.workers,
+        "startup_s": round(stats.startup_s, 2),
+        "wall_after_startup_s": round(stats.wall_s - stats.startup_s, 2),
+        "sum_cell_s": round(sum(stats.unit_s), 2),
+        "median_cell_s": round(med, 4),
         "driver_s_per_cell": round(stats.driver_s / max(stats.ran, 1), 5),
         "driver_pct_of_median_cell": round(100 * stats.driver_s / max(stats.ran, 1) / med, 3),
-        "unused_worker_s_per_cell": round(stats.overhead_per_cell_s, 4),
-        "unused_pct_of_median_cell": round(100 * stats.overhead_per_cell_s / med, 2),
+        "unused_worker_s_per_cell": round(stats.overhead_per_unit_s, 4),
+        "unused_pct_of_median_cell": round(100 * stats.overhead_per_unit_s / med, 2),
     }
 
 
 def _machine() -> dict:
     import torch
 
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "load_avg_at_end": os.getloadavg()}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_avg_at_end": os.getloadavg(),
+    }
 
 
 def cmd_quick(args) -> dict:
@@ -63,27 +73,47 @@ def cmd_quick(args) -> dict:
     run = run_study(cfg, executor="local", workers=args.workers, progress=not args.no_progress)
     df = run.store.read()
     ok = df[df.status == "ok"]
-    share = (df.groupby("predictor")["cell_time_s"].sum() / df["cell_time_s"].sum() * 100).sort_values(ascending=False)
-    per_family = pd.DataFrame({
-        "share_pct": share.round(2),
-        "cells": df.groupby("predictor").size(),
-        "failed": df[df.status != "ok"].groupby("predictor").size().reindex(share.index).fillna(0).astype(int),
-        "median_cell_s": df.groupby("predictor")["cell_time_s"].median().round(3),
-        "mean_fit_s": ok.groupby("predictor")["fit_time_s"].mean().round(3),
-        "mean_tuning_s": ok.groupby("predictor")["tuning_time_s"].mean().round(3),
-    }).loc[share.index]
-    out = {"config": str(args.config), "store": str(run.store_dir), "machine": _machine(),
-           "datasets": [d.name for d in run.validated.datasets], "seeds": list(cfg.seeds),
-           "predictors": len(cfg.predictors), "wall_min": round(run.stats.wall_s / 60, 2),
-           **_overhead(run.stats), "per_family": per_family.reset_index().to_dict(orient="records")}
-    print(f"\nquick study: {out['cells']} cells ({out['failed']} failed) in {out['wall_min']} min wall "
-          f"on {args.workers} local workers")
+    share = (df.groupby("predictor")["cell_time_s"].sum() / df["cell_time_s"].sum() * 100).sort_values(
+        ascending=False
+    )
+    per_family = pd.DataFrame(
+        {
+            "share_pct": share.round(2),
+            "cells": df.groupby("predictor").size(),
+            "failed": df[df.status != "ok"]
+            .groupby("predictor")
+            .size()
+            .reindex(share.index)
+            .fillna(0)
+            .astype(int),
+            "median_cell_s": df.groupby("predictor")["cell_time_s"].median().round(3),
+            "mean_fit_s": ok.groupby("predictor")["fit_time_s"].mean().round(3),
+            "mean_tuning_s": ok.groupby("predictor")["tuning_time_s"].mean().round(3),
+        }
+    ).loc[share.index]
+    out = {
+        "config": str(args.config),
+        "store": str(run.store_dir),
+        "machine": _machine(),
+        "datasets": [d.name for d in run.validated.datasets],
+        "seeds": list(cfg.seeds),
+        "predictors": len(cfg.predictors),
+        "wall_min": round(run.stats.wall_s / 60, 2),
+        **_overhead(run.stats),
+        "per_family": per_family.reset_index().to_dict(orient="records"),
+    }
+    print(
+        f"\nquick study: {out['cells']} cells ({out['failed']} failed) in {out['wall_min']} min wall "
+        f"on {args.workers} local workers"
+    )
     print(per_family.to_string())
-    print(f"median cell {out['median_cell_s']} s; driver time per cell {out['driver_s_per_cell']} s "
-          f"({out['driver_pct_of_median_cell']}% of the median cell); unused worker time per cell "
-          f"{out['unused_worker_s_per_cell']} s ({out['unused_pct_of_median_cell']}%)")
+    print(
+        f"median cell {out['median_cell_s']} s; driver time per cell {out['driver_s_per_cell']} s "
+        f"({out['driver_pct_of_median_cell']}% of the median cell); unused worker time per cell "
+        f"{out['unused_worker_s_per_cell']} s ({out['unused_pct_of_median_cell']}%)"
+    )
     if args.figure:
-        from hwpred.study.report import write_report
+        from hwpred.study import write_report
 
         rep = write_report(run.store_dir)
         dest = Path(args.figure)
@@ -101,27 +131,44 @@ def cmd_dask_scaling(args) -> dict:
 
     base = load_config(args.config)
     cfg = base.with_overrides(
-        datasets=tuple(replace(d, train_sizes=tuple(sorted(args.sizes or d.train_sizes))) for d in base.datasets
-                       if not args.datasets or d.name in args.datasets),
+        datasets=tuple(
+            replace(d, train_sizes=tuple(sorted(args.sizes or d.train_sizes)))
+            for d in base.datasets
+            if not args.datasets or d.name in args.datasets
+        ),
         predictors=tuple(p for p in base.predictors if not args.predictors or p.name in args.predictors),
-        seeds=tuple(args.seeds) if args.seeds else None)
+        seeds=tuple(args.seeds) if args.seeds else None,
+    )
     results = {}
     frames = {}
     for n in (1, 2):
-        run = run_study(_fresh(cfg, Path(args.output), f"scaling-w{n}"), executor="dask", workers=n,
-                        progress=not args.no_progress)
+        run = run_study(
+            _fresh(cfg, Path(args.output), f"scaling-w{n}"),
+            executor="dask",
+            workers=n,
+            progress=not args.no_progress,
+        )
         results[n] = _overhead(run.stats)
         frames[n] = run.store.read()[RESULT_COLUMNS].sort_values("cell_id").reset_index(drop=True)
     same = frames[1].drop(columns=["cell_id"]).equals(frames[2].drop(columns=["cell_id"]))
     ratio = results[1]["wall_s"] / results[2]["wall_s"]
     ratio_run = results[1]["wall_after_startup_s"] / results[2]["wall_after_startup_s"]
-    out = {"grid_cells": results[1]["cells"], "wall_s_1_worker": results[1]["wall_s"],
-           "wall_s_2_workers": results[2]["wall_s"], "speedup_1_to_2": round(ratio, 3),
-           "speedup_1_to_2_after_startup": round(ratio_run, 3),
-           "same_numbers": bool(same), "one_worker": results[1], "two_workers": results[2], "machine": _machine()}
-    print(f"\nDask LocalCluster, {out['grid_cells']} cells: 1 worker {out['wall_s_1_worker']} s, 2 workers "
-          f"{out['wall_s_2_workers']} s, speed-up {out['speedup_1_to_2']}x "
-          f"({out['speedup_1_to_2_after_startup']}x without cluster start-up); identical numbers: {same}")
+    out = {
+        "grid_cells": results[1]["cells"],
+        "wall_s_1_worker": results[1]["wall_s"],
+        "wall_s_2_workers": results[2]["wall_s"],
+        "speedup_1_to_2": round(ratio, 3),
+        "speedup_1_to_2_after_startup": round(ratio_run, 3),
+        "same_numbers": bool(same),
+        "one_worker": results[1],
+        "two_workers": results[2],
+        "machine": _machine(),
+    }
+    print(
+        f"\nDask LocalCluster, {out['grid_cells']} cells: 1 worker {out['wall_s_1_worker']} s, 2 workers "
+        f"{out['wall_s_2_workers']} s, speed-up {out['speedup_1_to_2']}x "
+        f"({out['speedup_1_to_2_after_startup']}x without cluster start-up); identical numbers: {same}"
+    )
     print(json.dumps(results, indent=1))
     Path(args.output).mkdir(parents=True, exist_ok=True)
     (Path(args.output) / "scaling.json").write_text(json.dumps(out, indent=1, default=str))
@@ -136,7 +183,11 @@ def main(argv=None) -> int:
     q.add_argument("--workers", type=int, default=2)
     q.add_argument("--output", default="results/bench")
     q.add_argument("--name", default=None)
-    q.add_argument("--figure", default=None, help="copy the report's main figure here (e.g. docs/img/study-kendall-tau.png)")
+    q.add_argument(
+        "--figure",
+        default=None,
+        help="copy the report's main figure here (e.g. docs/img/study-kendall-tau.png)",
+    )
     q.add_argument("--no-progress", action="store_true")
     q.set_defaults(func=cmd_quick)
     d = sub.add_parser("dask-scaling")
@@ -144,7 +195,9 @@ def main(argv=None) -> int:
     d.add_argument("--datasets", nargs="*", default=None)
     d.add_argument("--predictors", nargs="*", default=None)
     d.add_argument("--seeds", nargs="*", type=int, default=None)
-    d.add_argument("--sizes", nargs="*", type=int, default=None, help="training-set sizes (default: the config's)")
+    d.add_argument(
+        "--sizes", nargs="*", type=int, default=None, help="training-set sizes (default: the config's)"
+    )
     d.add_argument("--output", default="results/bench")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=cmd_dask_scaling)

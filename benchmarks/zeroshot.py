@@ -15,6 +15,7 @@ Selection with these scores as the accuracy is benchmarks/zeroshot_selection.py.
   HWPRED_DATA_MIRROR=/work/shared/datasets python benchmarks/zeroshot.py report
   python benchmarks/zeroshot.py speed --speed-cells 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,13 @@ DATA_FREE = ("params", "flops", "synflow")
 CHEAP = ("params", "flops", "synflow", "l2_norm", "relu_count")
 DATA_SCORES = ("jacob_cov", "epe_nas", "jsc", "snip", "grad_norm", "fisher", "pjs", "wpjs", "wpjsi", "grasp")
 PUBLISHED = {"naswot": "nwot", "jacob_cov": "jacov"}  # NAS-Bench-Suite-Zero's name where it differs
-ENSEMBLES = (("naswot", "synflow"), ("naswot", "synflow", "flops"), ("naswot", "flops"),
-             ("naswot", "synflow", "jacob_cov"), ("naswot", "synflow", "snip"))
+ENSEMBLES = (
+    ("naswot", "synflow"),
+    ("naswot", "synflow", "flops"),
+    ("naswot", "flops"),
+    ("naswot", "synflow", "jacob_cov"),
+    ("naswot", "synflow", "snip"),
+)
 
 
 def show(df: pd.DataFrame, out: str, name: str, fmt: str = "{:.3f}", head: int | None = None) -> None:
@@ -49,10 +55,16 @@ def show(df: pd.DataFrame, out: str, name: str, fmt: str = "{:.3f}", head: int |
     df.to_csv(Path(out) / f"{name}.csv", index=False)
     if df.empty:
         return print("(none cached)")
-    rows = [["" if pd.isna(v) else fmt.format(v) if isinstance(v, float) else str(v) for v in r]
-            for r in df.head(head).itertuples(index=False)]
-    print("\n".join(["| " + " | ".join(map(str, df.columns)) + " |", "|---" * len(df.columns) + "|"]
-                    + ["| " + " | ".join(r) + " |" for r in rows]))
+    rows = [
+        ["" if pd.isna(v) else fmt.format(v) if isinstance(v, float) else str(v) for v in r]
+        for r in df.head(head).itertuples(index=False)
+    ]
+    print(
+        "\n".join(
+            ["| " + " | ".join(map(str, df.columns)) + " |", "|---" * len(df.columns) + "|"]
+            + ["| " + " | ".join(r) + " |" for r in rows]
+        )
+    )
 
 
 @functools.cache
@@ -87,18 +99,26 @@ def cached(archs, names, batch) -> pd.DataFrame | None:
 
 
 def stage_score(args) -> None:
-    jobs = {"free": [(CHEAP, "cifar10", None)],
-            "shapes": [(DATA_FREE, ds, None) for ds in ("ImageNet16-120", "cifar100")],
-            "naswot": [(("naswot",), "cifar10", args.naswot_cells)],
-            "data": [(DATA_SCORES[:-1], "cifar10", args.data_cells)],
-            "grasp": [(("grasp",), "cifar10", args.grasp_cells or args.data_cells)]}
+    jobs = {
+        "free": [(CHEAP, "cifar10", None)],
+        "shapes": [(DATA_FREE, ds, None) for ds in ("ImageNet16-120", "cifar100")],
+        "naswot": [(("naswot",), "cifar10", args.naswot_cells)],
+        "data": [(DATA_SCORES[:-1], "cifar10", args.data_cells)],
+        "grasp": [(("grasp",), "cifar10", args.grasp_cells or args.data_cells)],
+    }
     for part in args.parts.split(","):
         if part not in jobs:
             raise SystemExit(f"unknown part {part!r}; parts: {', '.join(jobs)}")
         for names, ds, n in jobs[part]:
             print(f"{part}: {', '.join(names)} on {n or 'all'} cells, {ds} shape", flush=True)
-            zs.score_archs("nb201", cells(ds, n), list(names), batch=shape_batch(ds), progress=args.progress,
-                           workers=args.workers)
+            zs.score_archs(
+                "nb201",
+                cells(ds, n),
+                list(names),
+                batch=shape_batch(ds),
+                progress=args.progress,
+                workers=args.workers,
+            )
 
 
 def stage_report(args) -> None:
@@ -110,12 +130,21 @@ def stage_report(args) -> None:
         ours = cached(zc.archs, DATA_FREE, shape_batch(ds))
         for s in DATA_FREE if ours is not None else ():
             o = ours[s].dropna()
-            free.append({"dataset": ds, "score": s, "n": len(o),
-                         "spearman_vs_published": spearman(o.values, pub.loc[o.index, f"{ds}/{s}"].values)})
+            free.append(
+                {
+                    "dataset": ds,
+                    "score": s,
+                    "n": len(o),
+                    "spearman_vs_published": spearman(o.values, pub.loc[o.index, f"{ds}/{s}"].values),
+                }
+            )
         known = set(map(tuple, zc.archs))
         frames = []
-        for names, archs in ((CHEAP, zc.archs), (("naswot",), cells(n=args.naswot_cells)),
-                             (DATA_SCORES, cells(n=args.data_cells))):
+        for names, archs in (
+            (CHEAP, zc.archs),
+            (("naswot",), cells(n=args.naswot_cells)),
+            (DATA_SCORES, cells(n=args.data_cells)),
+        ):
             keep = np.asarray([a for a in archs if tuple(a) in known])
             frames += [f for n in names if len(keep) and (f := cached(keep, (n,), digits())) is not None]
         if not frames:
@@ -127,12 +156,19 @@ def stage_report(args) -> None:
         for s in ours.columns:
             o = ours[s].dropna()
             o = o[o.index.isin(pub.index)]
-            row = {"dataset": ds, "score": s, "n": len(o), "ours": spearman(o.values, acc.loc[o.index].values)}
+            row = {
+                "dataset": ds,
+                "score": s,
+                "n": len(o),
+                "ours": spearman(o.values, acc.loc[o.index].values),
+            }
             col = f"{ds}/{PUBLISHED.get(s, s)}"
             if col in pub.columns:
-                row.update(published_same_cells=spearman(pub.loc[o.index, col].values, acc.loc[o.index].values),
-                           published_all_cells=spearman(pub[col].values, acc.values),
-                           published_all_vs_val_acc=spearman(pub[col].values, pub[f"{ds}/val_acc"].values))
+                row.update(
+                    published_same_cells=spearman(pub.loc[o.index, col].values, acc.loc[o.index].values),
+                    published_all_cells=spearman(pub[col].values, acc.values),
+                    published_all_vs_val_acc=spearman(pub[col].values, pub[f"{ds}/val_acc"].values),
+                )
             row["n_published_all"] = len(pub)
             vs_acc.append(row)
     print("Data-free scores vs published (Spearman):")
@@ -147,12 +183,22 @@ def stage_space(args) -> None:
     print(f"{args.table}: {len(t)} cells with every column finite; missing per column: {missing}")
     scores = {c: t.column(c) for c in t.column_names}
     if len(scores) > 1:
-        scores["mean rank " + "+".join(c.split("/")[0] for c in t.column_names)] = zs.ensemble_rank(list(scores.values()))
+        scores["mean rank " + "+".join(c.split("/")[0] for c in t.column_names)] = zs.ensemble_rank(
+            list(scores.values())
+        )
     rows = []
     for ds in DATASETS:
         y = load_table(f"nats:{ds}").lookup(f"{ds}/test_acc", t.archs)
-        rows += [{"dataset": ds, "score": k, "n": len(v), "spearman": spearman(v, y), "kendall_tau": kendall_tau(v, y)}
-                 for k, v in scores.items()]
+        rows += [
+            {
+                "dataset": ds,
+                "score": k,
+                "n": len(v),
+                "spearman": spearman(v, y),
+                "kendall_tau": kendall_tau(v, y),
+            }
+            for k, v in scores.items()
+        ]
     show(pd.DataFrame(rows), args.out, "space_vs_accuracy")
 
 
@@ -167,8 +213,14 @@ def stage_speed(args) -> None:
             zs.get_score(name)(model, batch)
             wall.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
-        rows.append({"score": name, "cells": len(archs), "wall_s_per_arch": float(np.mean(wall)),
-                     "cpu_s_per_arch": float(np.mean(cpu))})
+        rows.append(
+            {
+                "score": name,
+                "cells": len(archs),
+                "wall_s_per_arch": float(np.mean(wall)),
+                "cpu_s_per_arch": float(np.mean(cpu)),
+            }
+        )
         print(f"  {name:11s} wall {np.mean(wall):7.3f} s/arch  cpu {np.mean(cpu):7.3f} s/arch", flush=True)
     show(pd.DataFrame(rows), args.out, "speed")
 
@@ -181,8 +233,11 @@ def main() -> None:
     ap.add_argument("--data-cells", type=int, default=40)
     ap.add_argument("--grasp-cells", type=int, default=None, help="cells for grasp (default: --data-cells)")
     ap.add_argument("--speed-cells", type=int, default=3)
-    ap.add_argument("--table", default="results/zeroshot/nb201-naswot-synflow-all.parquet",
-                    help="space: a 'hwpred zeroshot score' table of the whole space")
+    ap.add_argument(
+        "--table",
+        default="results/zeroshot/nb201-naswot-synflow-all.parquet",
+        help="space: a 'hwpred zeroshot score' table of the whole space",
+    )
     ap.add_argument("--workers", type=int, default=1, help="score: processes scoring in parallel")
     ap.add_argument("--out", default="results/zeroshot")
     ap.add_argument("--no-progress", dest="progress", action="store_false")

@@ -10,6 +10,7 @@ selection sees, and prints its report (MRA and hypervolume lost against the true
     HWPRED_DATA_MIRROR=/work/shared/datasets python benchmarks/zeroshot_selection.py
     python benchmarks/zeroshot_selection.py --naswot-cells 723 --pool cached   # every score cached there
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ from hwpred import zeroshot as zs
 from hwpred.data import load_table
 from hwpred.errors import DataError
 from hwpred.metrics import spearman
-from hwpred.zeroshot.selection import SelectionStudy, format_report, run_selection_study
+from hwpred.zeroshot import SelectionStudy, format_report, run_selection_study
 
 CHEAP_POOL = ("naswot", "synflow", "flops", "params", "relu_count", "l2_norm")
 
@@ -45,8 +46,12 @@ def scored(archs: np.ndarray, names, batch) -> zs.ScoreResult | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--naswot-cells", type=int, default=200, help="the subset `zeroshot.py score` scored")
-    ap.add_argument("--pool", choices=("cheap", "cached"), default="cheap",
-                    help="ensemble members: the cheap scores, or every score cached on all those cells")
+    ap.add_argument(
+        "--pool",
+        choices=("cheap", "cached"),
+        default="cheap",
+        help="ensemble members: the cheap scores, or every score cached on all those cells",
+    )
     ap.add_argument("--accuracy", default="cifar10", help="NATS dataset of the true accuracy")
     ap.add_argument("--hardware", default="help:raspi4,help:pixel3", help="hardware datasets")
     ap.add_argument("--trials", type=int, default=200, help="trials per grid cell")
@@ -58,22 +63,33 @@ def main() -> None:
     t0 = time.perf_counter()
 
     archs = load_table("zc:nb201-cifar10").archs
-    sub = archs[np.sort(np.random.default_rng(0).permutation(len(archs))[:args.naswot_cells])]
+    sub = archs[np.sort(np.random.default_rng(0).permutation(len(archs))[: args.naswot_cells])]
     batch = zs.load_batch("digits", 128, 0, 32)
     pool = CHEAP_POOL
     if args.pool == "cached":
-        pool = tuple(n for n in zs.available_scores() if (r := scored(sub, (n,), batch)) is not None
-                     and len(r.archs) == len(sub))
+        pool = tuple(
+            n
+            for n in zs.available_scores()
+            if (r := scored(sub, (n,), batch)) is not None and len(r.archs) == len(sub)
+        )
         print(f"ensemble pool (every score cached on all {len(sub)} cells): {', '.join(pool)}")
     res = scored(sub, pool, batch)
     if res is None:
-        raise SystemExit(f"no cached scores for {', '.join(pool)} on these {len(sub)} cells; run "
-                         f"benchmarks/zeroshot.py score --parts free,naswot --naswot-cells {args.naswot_cells} first")
+        raise SystemExit(
+            f"no cached scores for {', '.join(pool)} on these {len(sub)} cells; run "
+            f"benchmarks/zeroshot.py score --parts free,naswot --naswot-cells {args.naswot_cells} first"
+        )
     table = res.table()  # the architectures with every pool score finite
     y = load_table(f"nats:{args.accuracy}").lookup(f"{args.accuracy}/test_acc", table.archs)
-    rows = [{"ensemble": "+".join(m),
-             "spearman_vs_acc": spearman(zs.ensemble_rank([table.column(f"{s}/digits") for s in m]), y)}
-            for k in (2, 3) for m in itertools.combinations(pool, k) if {"naswot", "synflow"} & set(m)]
+    rows = [
+        {
+            "ensemble": "+".join(m),
+            "spearman_vs_acc": spearman(zs.ensemble_rank([table.column(f"{s}/digits") for s in m]), y),
+        }
+        for k in (2, 3)
+        for m in itertools.combinations(pool, k)
+        if {"naswot", "synflow"} & set(m)
+    ]
     ens = pd.DataFrame(rows).sort_values("spearman_vs_acc", ascending=False, kind="stable")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -85,8 +101,15 @@ def main() -> None:
     sources = ("naswot/digits", "synflow/digits", res.add_ensemble(ens["ensemble"].iloc[0].split("+")))
     path = out / "selection_scores.parquet"
     res.table().select(sources).to_parquet(path)
-    study = SelectionStudy(path, sources, accuracy=f"nats:{args.accuracy}", hardware=tuple(args.hardware.split(",")),
-                           trials=args.trials, output=out, name=f"selection-{args.accuracy}-n{len(table)}")
+    study = SelectionStudy(
+        path,
+        sources,
+        accuracy=f"nats:{args.accuracy}",
+        hardware=tuple(args.hardware.split(",")),
+        trials=args.trials,
+        output=out,
+        name=f"selection-{args.accuracy}-n{len(table)}",
+    )
     rep = run_selection_study(study, progress=args.progress)
     print(format_report(rep))
     print("wrote " + ", ".join(str(f) for f in rep.files))

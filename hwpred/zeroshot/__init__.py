@@ -24,6 +24,9 @@ _EXPORTS = {
     "available_scores": "registry",
     "get_score": "registry",
     "parse_scores": "registry",
+    "SelectionStudy": "selection_study",
+    "format_report": "selection_study",
+    "run_selection_study": "selection_study",
 }
 
 __all__ = sorted(_EXPORTS)

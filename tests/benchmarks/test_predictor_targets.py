@@ -1,4 +1,5 @@
 """The predictor benchmark: its study config, and the targets script on a store it makes."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -9,7 +10,7 @@ import pytest
 from hwpred.predictors import available
 from hwpred.study import ResultStore, load_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "studies" / "predictors-default.yaml"
 SCRIPT = ROOT / "benchmarks" / "predictor_targets.py"
 
@@ -35,13 +36,24 @@ def _store(tmp_path, taus: dict, query_s: dict) -> Path:
     """A store of the benchmark's config holding taus[(predictor, size)] on two datasets, 3 seeds."""
     cfg = load_config(CONFIG).with_overrides(output=tmp_path)
     store = ResultStore(cfg.store_dir)
-    store.init(cfg)
+    store.claim(cfg)
     for ds in ("help:raspi4", "help:pixel3"):
         for (pred, size), tau in taus.items():
             for seed in range(3):
-                store.write({"cell_id": f"{ds}|{pred}|n{size}|s{seed}", "dataset": ds, "predictor": pred,
-                             "train_size": size, "seed": seed, "status": "ok", "n_test": 625,
-                             "kendall_tau": tau + 0.001 * seed, "fit_time_s": 1.0, "query_time_s": query_s[pred]})
+                store.write(
+                    {
+                        "cell_id": f"{ds}|{pred}|n{size}|s{seed}",
+                        "dataset": ds,
+                        "predictor": pred,
+                        "train_size": size,
+                        "seed": seed,
+                        "status": "ok",
+                        "n_test": 625,
+                        "kendall_tau": tau + 0.001 * seed,
+                        "fit_time_s": 1.0,
+                        "query_time_s": query_s[pred],
+                    }
+                )
     return cfg.store_dir
 
 
