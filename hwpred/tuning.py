@@ -13,34 +13,32 @@ budget of the whole study, each worker stops once it is spent, and a rerun resum
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ._trials import (
+    FIT_ERRORS,
+    PinnedTrial,
+    TrialFailed,
+    build,
+    default_study_name,
+    describe,
+    failure_summary,
+    make_sampler,
+    quiet_optuna,
+    resolve,
+)
 from .errors import ConfigError
 from .metrics import kendall_tau
 from .predictors.base import Predictor, PredictorError
-from .predictors.registry import get_class
 
-SAMPLERS = ("tpe", "random")
 #: below this many training samples there is nothing to cross-validate on: plain fit with defaults
 MIN_CV_SAMPLES = 8
 #: smallest validation fold we accept when lowering K for a small training set
 MIN_FOLD_SIZE = 4
-
-
-#: what a fit with a bad draw of hyper-parameters may raise: a failed trial (or refit), not a failed search
-_FIT_ERRORS = (PredictorError, ValueError, ArithmeticError, RuntimeError, np.linalg.LinAlgError)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -85,101 +83,14 @@ class TuningResult:
         }
 
 
-class _TrialFailed(Exception):
-    """A trial whose fit failed (bad hyper-parameter combination, degenerate fold)."""
-
-
-class _DropFailedTrialLogs(logging.Filter):
-    """Optuna logs a warning and a traceback per failed trial; tune counts them and sums them up once."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not (message.startswith("Trial ") and " failed with " in message)
-
-
-@contextlib.contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    import optuna
-
-    old = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    trial_logger = logging.getLogger("optuna.study._optimize")
-    drop = _DropFailedTrialLogs()
-    trial_logger.addFilter(drop)
-    try:
-        yield
-    finally:
-        trial_logger.removeFilter(drop)
-        optuna.logging.set_verbosity(old)
-
-
-def _failure_summary(failed: list, total: int) -> str:
-    """One line for the failed trials: how many, and the first one's error."""
-    if not failed:
-        return ""
-    first = failed[0]
-    return (
-        f"{len(failed)} of {total} trials failed (first, trial {first.number}: "
-        f"{first.user_attrs.get('error', 'no error recorded')})"
-    )
-
-
-def _resolve(predictor) -> tuple[type[Predictor], dict[str, Any]]:
-    if isinstance(predictor, str):
-        return get_class(predictor), {}
-    if isinstance(predictor, Predictor):
-        return type(predictor), predictor.get_params()
-    if isinstance(predictor, type) and issubclass(predictor, Predictor):
-        return predictor, {}
-    raise ConfigError(f"tune: expected a predictor name, class or instance, got {type(predictor).__name__}")
-
-
-def _build(cls: type[Predictor], params: dict[str, Any]) -> Predictor:
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        raise PredictorError(
-            f"{cls.name}: bad hyper-parameters ({exc}); valid: {cls.param_names()}"
-        ) from None
-
-
-class _PinnedTrial:
-    """A trial that answers ``suggest_*`` for fixed parameters with their fixed value.
-
-    So a parameter the caller fixed is not searched at all (no wasted dimension for the sampler,
-    and the trial's recorded params are only what was really searched).
-    """
-
-    def __init__(self, trial, pinned: dict[str, Any]):
-        self._trial = trial
-        self._pinned = pinned
-
-    def __getattr__(self, attr):
-        return getattr(self._trial, attr)
-
-    def _suggest(self, kind: str, name: str, *args, **kwargs):
-        if name in self._pinned:
-            return self._pinned[name]
-        return getattr(self._trial, kind)(name, *args, **kwargs)
-
-    def suggest_float(self, name, *args, **kwargs):
-        return self._suggest("suggest_float", name, *args, **kwargs)
-
-    def suggest_int(self, name, *args, **kwargs):
-        return self._suggest("suggest_int", name, *args, **kwargs)
-
-    def suggest_categorical(self, name, *args, **kwargs):
-        return self._suggest("suggest_categorical", name, *args, **kwargs)
-
-
 def has_search_space(cls: type[Predictor], fixed: dict[str, Any] | None = None) -> bool:
     """Whether the family has any hyper-parameter left to search once ``fixed`` ones are pinned."""
     import optuna
 
-    with _quiet_optuna():
+    with quiet_optuna():
         study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
         trial = study.ask()
-        cls.search_space(_PinnedTrial(trial, dict(fixed or {})))
+        cls.search_space(PinnedTrial(trial, dict(fixed or {})))
         return bool(trial.params)
 
 
@@ -188,31 +99,6 @@ def n_folds_for(n: int, cv: int = 3, min_cv_samples: int = MIN_CV_SAMPLES) -> in
     if n < min_cv_samples:
         return 0
     return max(2, min(int(cv), n // MIN_FOLD_SIZE))
-
-
-def _make_sampler(sampler, seed: int):
-    import optuna
-
-    if isinstance(sampler, optuna.samplers.BaseSampler):
-        return sampler
-    if sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    if sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    raise ConfigError(
-        f"tune: unknown sampler {sampler!r}; choose one of {SAMPLERS} or pass an optuna sampler"
-    )
-
-
-def _default_study_name(
-    cls: type[Predictor], a: np.ndarray, y: np.ndarray, cv: int, seed: int, fixed: dict[str, Any]
-) -> str:
-    """Same family + data + folds + fixed params -> same name, so workers meet in one study."""
-    h = hashlib.sha1()
-    h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
-    h.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
-    h.update(repr((cv, seed, sorted(fixed.items()))).encode())
-    return f"hwpred-{cls.name}-{h.hexdigest()[:16]}"
 
 
 def tune(
@@ -297,12 +183,12 @@ def tune(
     """
     import optuna
 
-    cls, start = _resolve(predictor)
+    cls, start = resolve(predictor)
     fixed = dict(fixed_params or {})
     if space is not None:
         fixed["space"] = space
     base = {**start, **fixed}
-    proto = _build(cls, base)
+    proto = build(cls, base)
     a, y = proto.check_training_data(archs, y)  # once up front, so CV folds never hit them first
     if int(n_trials) < 0:
         raise ConfigError(f"tune: n_trials must be >= 0, got {n_trials}")
@@ -310,7 +196,7 @@ def tune(
         raise ConfigError(f"tune: cv must be >= 2 folds, got {cv}")
     if timeout is not None and not float(timeout) > 0:
         raise ConfigError(f"tune: timeout must be > 0 seconds (or None), got {timeout}")
-    opt_sampler = _make_sampler(sampler, int(seed))
+    opt_sampler = make_sampler(sampler, int(seed))
 
     k = n_folds_for(len(y), cv, min_cv_samples)
     note = ""
@@ -340,25 +226,25 @@ def tune(
     folds = list(KFold(n_splits=k, shuffle=True, random_state=int(seed)).split(a))
 
     def objective(trial) -> float:
-        params = {**start, **cls.search_space(_PinnedTrial(trial, fixed)), **fixed}
+        params = {**start, **cls.search_space(PinnedTrial(trial, fixed)), **fixed}
         taus = []
         for tr, va in folds:
             try:
                 with np.errstate(all="ignore"):
-                    model = _build(cls, params).fit(a[tr], y[tr])
+                    model = build(cls, params).fit(a[tr], y[tr])
                     pred = model.predict(a[va])
-            except _FIT_ERRORS as exc:
-                trial.set_user_attr("error", _describe(exc))
-                raise _TrialFailed(_describe(exc)) from exc
+            except FIT_ERRORS as exc:
+                trial.set_user_attr("error", describe(exc))
+                raise TrialFailed(describe(exc)) from exc
             tau = kendall_tau(y[va], pred)
             taus.append(0.0 if not np.isfinite(tau) else tau)  # constant predictions rank nothing
         trial.set_user_attr("fold_taus", taus)
         return float(np.mean(taus))
 
-    with _quiet_optuna():
+    with quiet_optuna():
         name = study_name
         if storage is not None and name is None:
-            name = _default_study_name(cls, a, y, k, int(seed), fixed)
+            name = default_study_name(cls, a, y, k, int(seed), fixed)
         try:
             study = optuna.create_study(
                 storage=storage,
@@ -369,7 +255,7 @@ def tune(
             )
         except Exception as exc:  # bad URL, unreachable database, name clash in memory
             raise ConfigError(
-                f"tune: cannot open Optuna study {name!r} in storage {storage!r} ({_describe(exc)})"
+                f"tune: cannot open Optuna study {name!r} in storage {storage!r} ({describe(exc)})"
             ) from None
         family = study.user_attrs.get("family")
         if family is None:
@@ -392,7 +278,7 @@ def tune(
                 objective,
                 n_trials=int(n_trials) - done,
                 timeout=timeout,
-                catch=(_TrialFailed,),
+                catch=(TrialFailed,),
                 callbacks=[optuna.study.MaxTrialsCallback(int(n_trials), states=finished)],
                 show_progress_bar=show_progress,
             )
@@ -422,7 +308,7 @@ def tune(
             n_failed=len(failed),
             fit_seconds=time.perf_counter() - t1,
             study_name=study.study_name,
-            note=f"{_failure_summary(failed, len(failed))}; defaults fitted",
+            note=f"{failure_summary(failed, len(failed))}; defaults fitted",
         )
     # the refit on all the data can fail where the folds did not (a network that dies on this draw):
     # then the next best trial is refitted, and the note says so
@@ -430,15 +316,15 @@ def tune(
     t1 = time.perf_counter()
     refit_errors: list[str] = []
     for best in ranked:
-        searched = cls.search_space(_PinnedTrial(optuna.trial.FixedTrial(best.params), fixed))
+        searched = cls.search_space(PinnedTrial(optuna.trial.FixedTrial(best.params), fixed))
         best_params = {**searched, **fixed}
         try:
             with np.errstate(all="ignore"):
-                fitted = _build(cls, {**start, **best_params}).fit(a, y)
-        except _FIT_ERRORS as exc:
-            refit_errors.append(f"trial {best.number}: {_describe(exc)}")
+                fitted = build(cls, {**start, **best_params}).fit(a, y)
+        except FIT_ERRORS as exc:
+            refit_errors.append(f"trial {best.number}: {describe(exc)}")
             continue
-        notes = [_failure_summary(failed, len(complete) + len(failed))]
+        notes = [failure_summary(failed, len(complete) + len(failed))]
         if refit_errors:
             notes.append(
                 f"refit of the {len(refit_errors)} best trial(s) failed ({refit_errors[0]}); "

@@ -1,0 +1,92 @@
+"""The zero-shot score cache: per score, arch string -> (value, seconds), kept in a part store
+owned by what the values depend on (space, data batch, seed, image size)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from ..experiment import PartStore, config_hash
+from .batches import Batch
+
+COLUMNS = ("arch", "value", "seconds")
+log = logging.getLogger(__name__)
+
+
+class ScoreCache:
+    """One score's values, arch string -> (value, seconds) (NaN allowed), in memory and, with a
+    store, on disk: each checkpoint writes the newly scored architectures as one part."""
+
+    def __init__(self, store: PartStore | None, score: str, owner: dict):
+        self.store, self.score, self.owner = store, score, owner
+        self.values: dict[str, tuple[float, float]] = {}
+        self.new: list[str] = []
+        if store is not None:
+            store.check_owner(owner["hash"])
+            for df in self._stored():
+                for a, v, sec in zip(df["arch"], df["value"], df["seconds"]):
+                    self.values.setdefault(a, (float(v), float(sec)))
+
+    def _stored(self) -> list[pd.DataFrame]:
+        """The readable cache files; an unreadable one is reported, and its architectures are redone."""
+        frames, single = [], self.store.root / f"{self.score}.parquet"  # one file per score is read too
+        if single.is_file():
+            try:
+                frames.append(pd.read_parquet(single, columns=list(COLUMNS)))
+            except Exception as exc:  # a truncated or foreign file
+                log.warning(
+                    "zero-shot cache %s is unreadable (%s); its architectures are scored again", single, exc
+                )
+        for name in sorted(self.store.part_files()):
+            table = self.store.read_part(name)
+            if table is None or not set(COLUMNS) <= set(table.column_names):
+                log.warning(
+                    "zero-shot cache part %s is unreadable; its architectures are scored again",
+                    self.store.parts_dir / name,
+                )
+            else:
+                frames.append(table.to_pandas())
+        return frames
+
+    def put(self, arch: str, value: float, seconds: float) -> None:
+        self.values[arch] = (value, seconds)
+        self.new.append(arch)
+
+    def flush(self) -> None:
+        if self.store is None or not self.new:
+            return
+        self.store.init(
+            self.store.root.name, self.owner["hash"], "hwpred.zeroshot.score_archs", self.owner["config"]
+        )
+        digest = hashlib.sha1("\n".join(self.new).encode()).hexdigest()[:16]
+        self.store.write_part(
+            f"{len(self.new)}-archs-{digest}",
+            pd.DataFrame(
+                {
+                    "arch": self.new,
+                    "value": [self.values[a][0] for a in self.new],
+                    "seconds": [self.values[a][1] for a in self.new],
+                }
+            ),
+        )
+        self.new = []
+
+
+def cache_folder(root: Path, space: str, batch: Batch, image_size: int) -> Path:
+    return root / space / f"{batch.name}-b{len(batch)}-s{batch.seed}-i{image_size}-c{batch.num_classes}"
+
+
+def cache_owner(space: str, batch: Batch, image_size: int) -> dict:
+    """What the cached values depend on (besides the score and the arch): the store's owner."""
+    config = {
+        "space": space,
+        "data": batch.name,
+        "batch_size": len(batch),
+        "seed": int(batch.seed),
+        "image_size": int(image_size),
+        "num_classes": int(batch.num_classes),
+    }
+    return {"config": config, "hash": config_hash(config)}
