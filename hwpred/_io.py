@@ -43,6 +43,55 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         fh.write(data)
 
 
+@contextlib.contextmanager
+def atomic_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """A folder whose content replaces ``folder`` only when the ``with`` block ends normally.
+
+    The block fills a temporary folder beside ``folder``; on success the old folder is removed and
+    the new one renamed into place, so a failed or killed save never leaves a half-written folder
+    under the final name.
+    """
+    import shutil
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f"{TMP_PREFIX}{folder.name}."))
+    try:
+        yield tmp
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def write_new(path: str | os.PathLike, data: bytes) -> bool:
+    """Publish ``data`` at ``path`` only if no file is there yet; True when this call created it.
+
+    The complete file is linked into place, and ``link`` fails when the name exists, so of two
+    processes publishing at once exactly one wins and the other reads the winner's file. On a
+    file system without hard links it falls back to a rename (the last writer wins).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError:
+            os.replace(tmp, path)
+            return True
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def part_filename(part_id: str, limit: int = 140) -> str:
     """A safe, readable, collision-free Parquet file name for a part/cell id."""
     safe = re.sub(r"[^A-Za-z0-9._=-]+", "_", part_id).strip("._")[:limit]

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._io import TMP_PREFIX, atomic_write_bytes, part_filename, read_store_meta
+from .._io import TMP_PREFIX, atomic_write_bytes, part_filename, read_store_meta, write_new
 from ..errors import ConfigError, DataError
 
 FORMAT_VERSION = 1
@@ -103,21 +102,8 @@ class PartStore:
             "hwpred": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        # publish with link(): it fails if the file exists, so of two runs starting together exactly
-        # one claims the store and the other is checked against that claim
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=TMP_PREFIX, suffix=".json")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(json.dumps(doc, indent=1, default=str).encode())
-            try:
-                os.link(tmp, self.meta_path)
-            except FileExistsError:
-                pass
-            except OSError:  # a file system without hard links: rename (last writer wins), then re-check
-                os.replace(tmp, self.meta_path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        # of two runs starting together exactly one claims the store; the other is checked against it
+        write_new(self.meta_path, json.dumps(doc, indent=1, default=str).encode())
         self.check_owner(config_hash)
 
     # ---- parts -------------------------------------------------------------------------------

@@ -11,13 +11,12 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .._io import atomic_folder
 from ..encoders import encode
 from ..errors import HwpredError
 from ..spaces import SpaceError, as_arch_array, get_space
@@ -181,9 +180,7 @@ class Predictor:
         self._check_fitted()
         provenance = {**self.provenance, **provenance}
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-        try:
+        with atomic_folder(folder) as tmp:
             extra = self._state(tmp)
             doc = {
                 "format": FORMAT_VERSION,
@@ -196,12 +193,6 @@ class Predictor:
                 "provenance": _jsonable(provenance),
             }
             (tmp / "predictor.json").write_text(json.dumps(doc, indent=1))
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(tmp, folder)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
         return folder
 
 
