@@ -80,12 +80,7 @@ def cmd_quick(args) -> dict:
         {
             "share_pct": share.round(2),
             "cells": df.groupby("predictor").size(),
-            "failed": df[df.status != "ok"]
-            .groupby("predictor")
-            .size()
-            .reindex(share.index)
-            .fillna(0)
-            .astype(int),
+            "failed": df[df.status != "ok"].groupby("predictor").size().reindex(share.index, fill_value=0),
             "median_cell_s": df.groupby("predictor")["cell_time_s"].median().round(3),
             "mean_fit_s": ok.groupby("predictor")["fit_time_s"].mean().round(3),
             "mean_tuning_s": ok.groupby("predictor")["tuning_time_s"].mean().round(3),
@@ -139,8 +134,7 @@ def cmd_dask_scaling(args) -> dict:
         predictors=tuple(p for p in base.predictors if not args.predictors or p.name in args.predictors),
         seeds=tuple(args.seeds) if args.seeds else None,
     )
-    results = {}
-    frames = {}
+    results, frames = {}, {}
     for n in (1, 2):
         run = run_study(
             _fresh(cfg, Path(args.output), f"scaling-w{n}"),
@@ -178,28 +172,21 @@ def cmd_dask_scaling(args) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    q = sub.add_parser("quick")
-    q.add_argument("--config", default="studies/quick.yaml")
+    q, d = sub.add_parser("quick"), sub.add_parser("dask-scaling")
+    for p in (q, d):
+        p.add_argument("--config", default="studies/quick.yaml")
+        p.add_argument("--output", default="results/bench")
+        p.add_argument("--no-progress", action="store_true")
     q.add_argument("--workers", type=int, default=2)
-    q.add_argument("--output", default="results/bench")
     q.add_argument("--name", default=None)
     q.add_argument(
-        "--figure",
-        default=None,
-        help="copy the report's main figure here (e.g. docs/img/study-kendall-tau.png)",
+        "--figure", help="copy the report's main figure here (e.g. docs/img/study-kendall-tau.png)"
     )
-    q.add_argument("--no-progress", action="store_true")
     q.set_defaults(func=cmd_quick)
-    d = sub.add_parser("dask-scaling")
-    d.add_argument("--config", default="studies/quick.yaml")
-    d.add_argument("--datasets", nargs="*", default=None)
-    d.add_argument("--predictors", nargs="*", default=None)
+    for flag in ("--datasets", "--predictors"):
+        d.add_argument(flag, nargs="*", default=None)
     d.add_argument("--seeds", nargs="*", type=int, default=None)
-    d.add_argument(
-        "--sizes", nargs="*", type=int, default=None, help="training-set sizes (default: the config's)"
-    )
-    d.add_argument("--output", default="results/bench")
-    d.add_argument("--no-progress", action="store_true")
+    d.add_argument("--sizes", nargs="*", type=int, help="training-set sizes (default: the config's)")
     d.set_defaults(func=cmd_dask_scaling)
     args = ap.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")

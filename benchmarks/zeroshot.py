@@ -1,4 +1,4 @@
-"""Zero-shot scores against NAS-Bench-Suite-Zero's published values and NATS accuracy, and speed.
+"""Zero-shot scores against NAS-Bench-Suite-Zero's published values and NATS accuracy.
 
 Stages; scores are cached under $HWPRED_HOME/cache/zeroshot, so each one resumes:
   score   --parts, in order: free = cheap data-free scores on every published cell (digits batch,
@@ -6,14 +6,12 @@ Stages; scores are cached under $HWPRED_HOME/cache/zeroshot, so each one resumes
           nested subset of --data-cells; shapes = params/flops/synflow in the cifar100 and
           ImageNet16-120 shapes; grasp on the data subset.
   report  Spearman of the cached scores with the published ones and with NATS test accuracy.
-  space   Spearman / Kendall tau of a whole-space `hwpred zeroshot score` table with accuracy.
-  speed   seconds per architecture of each score (wall and CPU, one thread), each on a freshly
-          built network so that no score reuses another's pass.
-Selection with these scores as the accuracy is benchmarks/zeroshot_selection.py.
+A whole-space score table against accuracy is benchmarks/zeroshot_space.py, the scores' speed
+benchmarks/zeroshot_speed.py, selection with these scores as the accuracy
+benchmarks/zeroshot_selection.py.
 
   HWPRED_DATA_MIRROR=/work/shared/datasets python benchmarks/zeroshot.py score
   HWPRED_DATA_MIRROR=/work/shared/datasets python benchmarks/zeroshot.py report
-  python benchmarks/zeroshot.py speed --speed-cells 3
 """
 
 from __future__ import annotations
@@ -30,10 +28,10 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from hwpred import zeroshot as zs
-from hwpred.data import MetricTable, load_table
+from hwpred.data import load_table
 from hwpred.errors import DataError
-from hwpred.metrics import kendall_tau, spearman
-from hwpred.spaces import NB201
+from hwpred.experiment import markdown_table, write_csv
+from hwpred.metrics import spearman
 
 DATASETS = {"cifar10": (10, 32), "cifar100": (100, 32), "ImageNet16-120": (120, 16)}  # classes, pixels
 DATA_FREE = ("params", "flops", "synflow")
@@ -49,22 +47,10 @@ ENSEMBLES = (
 )
 
 
-def show(df: pd.DataFrame, out: str, name: str, fmt: str = "{:.3f}", head: int | None = None) -> None:
-    """Write a CSV under out and print (the first rows of) the frame as markdown."""
-    Path(out).mkdir(parents=True, exist_ok=True)
-    df.to_csv(Path(out) / f"{name}.csv", index=False)
-    if df.empty:
-        return print("(none cached)")
-    rows = [
-        ["" if pd.isna(v) else fmt.format(v) if isinstance(v, float) else str(v) for v in r]
-        for r in df.head(head).itertuples(index=False)
-    ]
-    print(
-        "\n".join(
-            ["| " + " | ".join(map(str, df.columns)) + " |", "|---" * len(df.columns) + "|"]
-            + ["| " + " | ".join(r) + " |" for r in rows]
-        )
-    )
+def show(df: pd.DataFrame, out: str, name: str, fmt: str = "{:.3f}") -> None:
+    """Write a CSV under out and print the frame as markdown (missing values blank)."""
+    write_csv(df, Path(out) / f"{name}.csv")
+    print(markdown_table(df.astype(object).where(df.notna(), ""), fmt) if len(df) else "(none cached)")
 
 
 @functools.cache
@@ -177,67 +163,13 @@ def stage_report(args) -> None:
     show(pd.DataFrame(vs_acc), args.out, "spearman_vs_accuracy")
 
 
-def stage_space(args) -> None:
-    t = MetricTable.read_parquet(args.table)
-    missing = {c: len(v) for c, v in t.meta.get("missing", {}).items()}
-    print(f"{args.table}: {len(t)} cells with every column finite; missing per column: {missing}")
-    scores = {c: t.column(c) for c in t.column_names}
-    if len(scores) > 1:
-        scores["mean rank " + "+".join(c.split("/")[0] for c in t.column_names)] = zs.ensemble_rank(
-            list(scores.values())
-        )
-    rows = []
-    for ds in DATASETS:
-        y = load_table(f"nats:{ds}").lookup(f"{ds}/test_acc", t.archs)
-        rows += [
-            {
-                "dataset": ds,
-                "score": k,
-                "n": len(v),
-                "spearman": spearman(v, y),
-                "kendall_tau": kendall_tau(v, y),
-            }
-            for k, v in scores.items()
-        ]
-    show(pd.DataFrame(rows), args.out, "space_vs_accuracy")
-
-
-def stage_speed(args) -> None:
-    batch, archs, rows = digits(), NB201.random(args.speed_cells, rng=123), []
-    for name in zs.available_scores():
-        wall, cpu = [], []
-        for a in archs:
-            torch.manual_seed(0)
-            model = NB201.build_model(a, num_classes=10)
-            t0, c0 = time.perf_counter(), time.process_time()
-            zs.get_score(name)(model, batch)
-            wall.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-        rows.append(
-            {
-                "score": name,
-                "cells": len(archs),
-                "wall_s_per_arch": float(np.mean(wall)),
-                "cpu_s_per_arch": float(np.mean(cpu)),
-            }
-        )
-        print(f"  {name:11s} wall {np.mean(wall):7.3f} s/arch  cpu {np.mean(cpu):7.3f} s/arch", flush=True)
-    show(pd.DataFrame(rows), args.out, "speed")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["score", "report", "space", "speed"])
+    ap.add_argument("stage", choices=["score", "report"])
     ap.add_argument("--parts", default="free,naswot,data,shapes,grasp", help="score: parts, in order")
     ap.add_argument("--naswot-cells", type=int, default=200)
     ap.add_argument("--data-cells", type=int, default=40)
     ap.add_argument("--grasp-cells", type=int, default=None, help="cells for grasp (default: --data-cells)")
-    ap.add_argument("--speed-cells", type=int, default=3)
-    ap.add_argument(
-        "--table",
-        default="results/zeroshot/nb201-naswot-synflow-all.parquet",
-        help="space: a 'hwpred zeroshot score' table of the whole space",
-    )
     ap.add_argument("--workers", type=int, default=1, help="score: processes scoring in parallel")
     ap.add_argument("--out", default="results/zeroshot")
     ap.add_argument("--no-progress", dest="progress", action="store_false")
