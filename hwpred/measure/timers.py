@@ -276,7 +276,7 @@ class CPUTimer:
             collect(chunk, self.policy)
             e1 = energy.read_mj() if energy is not None else None
         samples = cpu_ms if primary_cpu else wall_ms
-        # the raw per-forward times of this call, for studies of other statistics (benchmarks/measure.py)
+        # the raw per-forward times of this call, for studies of other statistics (benchmarks/measure_estimators.py)
         self.last_samples = {
             "wall_ms": wall_ms,
             "cpu_ms": cpu_ms,
