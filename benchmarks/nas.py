@@ -1,4 +1,4 @@
-"""Issue-8 benchmark: NSGA-II with a fitted latency predictor vs the true table vs random search.
+"""NAS benchmark: NSGA-II with a fitted latency predictor vs the true table vs random search.
 
 NAS-Bench-201, accuracy = nats:cifar10 (ground truth), latency = help:raspi4. For each seed:
 a predictor trained on 100 and on 1,000 random measured architectures drives NSGA-II with a

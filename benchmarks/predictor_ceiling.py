@@ -1,6 +1,6 @@
 """How high can a latency predictor's Kendall tau go on a HELP table? A learning curve and a noise check.
 
-Issue 3 asks for tau >= 0.90 at 1,000 training samples on help:raspi4 and help:pixel3. This
+The predictor benchmark targets tau >= 0.90 at 1,000 training samples on help:raspi4 and help:pixel3. This
 script asks what the tables allow, with the study's protocol (studies/predictors-default.yaml):
 per seed, a random 625-architecture test set and training sets drawn from the rest.
 

@@ -1,6 +1,6 @@
 """Query time of every predictor family for 625 test architectures, on a quiet machine.
 
-Issue 3 asks for a query under 50 ms for 625 architectures. Fitting and timing are separate
+The predictor benchmark targets a query under 50 ms for 625 architectures. Fitting and timing are separate
 steps so that the (slow) fits can run at any time and the timing when nothing else runs:
 
     HWPRED_DATA_MIRROR=/work/shared/datasets python benchmarks/predictor_query.py fit    # saves fitted predictors

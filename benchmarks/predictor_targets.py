@@ -1,4 +1,4 @@
-"""The predictor issue's targets, checked on a finished `predictors-default` study store.
+"""The predictor benchmark's targets, checked on a finished `predictors-default` study store.
 
 Prints test Kendall tau (mean ± sd over seeds) per family, dataset and training-set size, the
 fit times (mean) and query times (median, max) at 1,000, and three checks:

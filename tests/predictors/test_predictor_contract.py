@@ -69,7 +69,7 @@ FAST: dict[str, dict] = {
     "sparse_gp": {"iterations": 30},
 }
 
-#: the issue's table of search ranges, name-agnostic: (low, high, log) for numbers, a set for choices
+#: the seed study's table of search ranges, name-agnostic: (low, high, log) for numbers, a set for choices
 TABLE_RANGES: dict[str, list] = {
     "bananas": [(5, 25, False), (5, 25, False), (1e-4, 1e-1, True)],
     "bonas": [(16, 128, True), (32, 256, True), (1e-5, 1e-1, True)],

@@ -1,4 +1,4 @@
-"""Optuna cross-validated tuning: search spaces match the issue's table, refit, budget, storage, errors."""
+"""Optuna cross-validated tuning: search spaces match the seed study's table, refit, budget, storage, errors."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hwpred.predictors import Predictor, PredictorError, create, get_class
 from hwpred.spaces import NB201, TRANSNAS_MACRO
 from hwpred.tuning import TuningResult, has_search_space, n_folds_for, tune
 
-# the seed study's table (issue 3): name -> (low, high, log) or a tuple of choices
+# the seed study's table: name -> (low, high, log) or a tuple of choices
 TABLE: dict[str, dict[str, object]] = {
     "ridge_reg": {"alpha": (0.25, 2.5, False)},
     "svmr": {"C": (0.5, 1.5, False), "kernel": ("linear", "poly", "rbf", "sigmoid")},
