@@ -299,7 +299,7 @@ def test_optuna_search_space(name):
             seen[key] = dist
         p = create(name, **params)
         assert all(p.get_params()[k] == v for k, v in params.items())
-    # the seed study's ranges (issue table) are all present, whatever the parameter names
+    # the seed study's ranges are all present, whatever the parameter names
     for expected in TABLE_RANGES.get(name, []):
         matches = [k for k, d in seen.items() if _distribution_matches(d, expected)]
         assert matches, f"{name}: no searched hyper-parameter with range {expected}; searched {seen}"

@@ -472,7 +472,7 @@ def test_hyper_parameter_errors():
         create("xgb").set_params(depth=3)
 
 
-def test_defaults_follow_the_issue_table():
+def test_defaults_follow_the_seed_study_table():
     assert create("ridge_reg").alpha == 1.0
     assert (create("svmr").C, create("svmr").kernel) == (1.0, "rbf")
     rf = create("rf")

@@ -60,7 +60,7 @@ def data():
 
 # ---- search spaces --------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(TABLE))
-def test_search_space_matches_issue_table(name):
+def test_search_space_matches_seed_study_table(name):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

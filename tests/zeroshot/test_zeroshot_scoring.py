@@ -20,7 +20,7 @@ A1, A2, A3, A4 = (3, 1, 2, 4, 3, 1), (2, 2, 1, 3, 0, 4), (1, 3, 3, 2, 2, 0), (4,
 DEAD = (0, 0, 0, 0, 0, 0)  # no path from input to output: ReLU codes all equal
 
 
-def test_cli_command_from_the_issue_on_limit_5(tmp_path, capsys):
+def test_cli_score_command_on_limit_5(tmp_path, capsys):
     out = tmp_path / "zs.parquet"
     rc = main(
         [
