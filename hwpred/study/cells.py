@@ -150,6 +150,21 @@ def build_grid(v: Validated) -> Grid:
         for p in cfg.predictors:
             cls = get_class(p.name)
             params = json.dumps(dict(p.params), sort_keys=True, default=str)
+
+            def cell(size: int, seed: int, reference: bool = False, d=d, p=p, params=params) -> Cell:
+                return Cell(
+                    cfg.name,
+                    cfg.config_hash,
+                    d.name,
+                    d.test_size,
+                    p.name,
+                    params,
+                    p.tuning,
+                    size,
+                    seed,
+                    reference=reference,
+                )
+
             req = reference_archs(p.name, space)
             if req is not None:
                 try:
@@ -160,21 +175,7 @@ def build_grid(v: Validated) -> Grid:
                         f"architectures measured ({exc})"
                     )
                     continue
-                for seed in cfg.seeds:
-                    cells.append(
-                        Cell(
-                            cfg.name,
-                            cfg.config_hash,
-                            d.name,
-                            d.test_size,
-                            p.name,
-                            params,
-                            p.tuning,
-                            len(req),
-                            seed,
-                            reference=True,
-                        )
-                    )
+                cells.extend(cell(len(req), seed, reference=True) for seed in cfg.seeds)
                 continue
             min_n = int(getattr(cls, "min_samples", 2))
             small = [s for s in d.train_sizes if s < min_n]
@@ -182,23 +183,7 @@ def build_grid(v: Validated) -> Grid:
                 notes.append(
                     f"{p.name} on {d.name}: train size(s) {small} skipped, the family needs >= {min_n}"
                 )
-            for size in d.train_sizes:
-                if size < min_n:
-                    continue
-                for seed in cfg.seeds:
-                    cells.append(
-                        Cell(
-                            cfg.name,
-                            cfg.config_hash,
-                            d.name,
-                            d.test_size,
-                            p.name,
-                            params,
-                            p.tuning,
-                            size,
-                            seed,
-                        )
-                    )
+            cells.extend(cell(size, seed) for size in d.train_sizes if size >= min_n for seed in cfg.seeds)
     cells.sort(key=lambda c: (-c.train_size, c.predictor, c.dataset, c.seed))
     return Grid(cells, notes)
 
