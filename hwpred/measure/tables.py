@@ -47,22 +47,17 @@ def columns_for(
                 f"{tag}/n_repeats_pass2": "count",
             }
         )
-    if paired:
-        cols[f"{tag}/rel_latency"] = "ratio to reference"
-        if two_pass:
-            cols[f"{tag}/rel_latency_pass2"] = "ratio to reference"
-    if paired_q10:
-        cols[f"{tag}/rel_latency_q10"] = "ratio to reference"
-        if two_pass:
-            cols[f"{tag}/rel_latency_q10_pass2"] = "ratio to reference"
-    if cpu_time:
-        cols[f"{tag}/cpu_time_ms"] = "ms"
-        if two_pass:
-            cols[f"{tag}/cpu_time_pass2_ms"] = "ms"
-    if energy:
-        cols[f"{tag}/energy_mj"] = "mJ"
-        if two_pass:
-            cols[f"{tag}/energy_pass2_mj"] = "mJ"
+    optional = {
+        "rel_latency": (paired, "ratio to reference"),
+        "rel_latency_q10": (paired_q10, "ratio to reference"),
+        "cpu_time_ms": (cpu_time, "ms"),
+        "energy_mj": (energy, "mJ"),
+    }
+    for name, (wanted, unit) in optional.items():
+        if wanted:
+            cols[f"{tag}/{name}"] = unit
+            if two_pass:
+                cols[pass2_column(f"{tag}/{name}")] = unit
     return cols
 
 
