@@ -4,25 +4,29 @@ Workers only compute (``work(unit)`` returns a result); the driver process hands
 to ``on_result``, which stores it. So a Dask worker on another machine needs no access to the
 results folder, and a killed driver loses at most the units in flight. The driver keeps a
 bounded window of units in flight (a few per worker) instead of submitting a large grid at
-once: memory stays flat and an interrupted run leaves little unfinished work behind. Before a
-unit is submitted the driver asks ``is_done(unit)`` again, so two runs sharing a store skip
-what the other finished meanwhile.
+once: memory stays flat and an interrupted run leaves little unfinished work behind.
+
+Before a unit is submitted the driver asks ``is_done(unit)`` again and, given ``claims``
+(:class:`~hwpred.experiment.claims.Claims`), claims it, so several runs sharing a store split
+the units and each is computed once; units another live run holds are waited for at the end
+(and taken over if that run dies). A unit whose worker process dies is retried; one that kills
+its worker :data:`MAX_CRASHES` times is run alone and then reported through ``on_crash`` as
+failed, so it cannot stall the run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import multiprocessing as mp
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
 from .progress import progress_bar
+from .runners import Feeder, run_dask, run_inline, run_pool
 
 EXECUTORS = ("local", "dask")
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -48,7 +52,19 @@ class RunStats:
     driver_s: float = 0.0  # driver time spent submitting, receiving and storing
     workers: int = 1
     startup_s: float = 0.0  # starting/connecting the Dask cluster (included in wall_s)
-    errors: list[str] = field(default_factory=list)  # first few failure messages
+    errors: list[str] = field(default_factory=list)  # every failure message of this run
+    done_elsewhere: int = 0  # finished by another run on the same store while this one ran
+    taken_over: int = 0  # stale claims of dead runs taken over
+
+    def failure_summary(self, limit: int = 5) -> list[str]:
+        """One line per kind of failure (the text before the first ':' of the error), with its first message."""
+        kinds: Counter = Counter()
+        first: dict[str, str] = {}
+        for e in self.errors:
+            kind = _error_kind(e)
+            kinds[kind] += 1
+            first.setdefault(kind, e)
+        return [f"{n} x {k}: first {first[k]}" for k, n in kinds.most_common(limit)]
 
     @property
     def median_unit_s(self) -> float:
@@ -79,6 +95,12 @@ def one_thread_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
+def _error_kind(message: str) -> str:
+    """The kind of a failure message ``<unit>: <Kind>: <text>`` (or ``<unit>: <text>``)."""
+    parts = [p.strip() for p in str(message).split(": ")]
+    return parts[1] if len(parts) > 2 else (parts[-1][:60] if parts else "error")
+
+
 def _weight(unit: Any) -> int:
     return int(getattr(unit, "weight", 1))
 
@@ -89,6 +111,8 @@ def execute(
     on_result: Callable[[Any, Any], Outcome | None],
     *,
     is_done: Callable[[Any], bool] = lambda unit: False,
+    claims=None,
+    on_crash: Callable[[Any, str], Outcome | None] | None = None,
     executor: str = "local",
     workers: int = 1,
     scheduler: str | None = None,
@@ -113,6 +137,12 @@ def execute(
         (store the result there). ``None`` counts as a success.
     is_done : callable
         Asked again just before a unit is submitted; a unit another run finished is skipped.
+    claims : Claims, optional
+        Claim each unit before it is submitted (:meth:`PartStore.claims`), so that concurrent runs
+        on one store split the units; units held by another live run are waited for at the end.
+    on_crash : callable, optional
+        ``on_crash(unit, reason)``: record a unit that killed its worker process (or raised in
+        it) as failed; without it such a unit's error ends the run.
     executor : {"local", "dask"}
         ``local`` runs inline when ``workers == 1``, else in a pool of spawned processes with one
         BLAS thread each; ``dask`` uses the scheduler at ``scheduler`` or a ``LocalCluster``.
@@ -136,144 +166,50 @@ def execute(
     if not units:
         return stats
     total_w = sum(_weight(u) for u in units)
-    with progress_bar(
-        label,
-        total_w + already_done,
-        done=already_done,
-        unit_name=unit_name,
-        enabled=progress,
-        console=console,
-    ) as bar:
+    feeder = Feeder(units, is_done, claims, stats)
+    with contextlib.ExitStack() as stack:
+        if claims is not None:
+            stack.enter_context(claims)
+        bar = stack.enter_context(
+            progress_bar(
+                label,
+                total_w + already_done,
+                done=already_done,
+                unit_name=unit_name,
+                enabled=progress,
+                console=console,
+            )
+        )
 
-        def handle(unit: Any, result: Any) -> None:
-            t0 = time.perf_counter()
-            outcome = on_result(unit, result) or Outcome()
+        def record(unit: Any, outcome: Outcome | None) -> None:
+            outcome = outcome or Outcome()
             stats.ran += 1
             if outcome.seconds is not None:
                 stats.unit_s.append(float(outcome.seconds))
             if not outcome.ok:
                 stats.failed += 1
-                if len(stats.errors) < 5:
-                    stats.errors.append(str(outcome.error))
+                stats.errors.append(str(outcome.error))
+            feeder.done(unit)
             bar.advance(_weight(unit), failed=not outcome.ok)
+
+        def handle(unit: Any, result: Any) -> None:
+            t0 = time.perf_counter()
+            record(unit, on_result(unit, result))
             stats.driver_s += time.perf_counter() - t0
+
+        def crash(unit: Any, reason: str) -> None:
+            if on_crash is None:
+                raise RuntimeError(reason)
+            record(unit, on_crash(unit, reason))
 
         t_start = time.perf_counter()
         if executor == "dask":
-            _run_dask(units, work, is_done, handle, workers, scheduler, stats, initializer, initargs)
+            run_dask(feeder, work, handle, crash, workers, scheduler, stats, initializer, initargs)
         elif workers == 1:
-            if initializer is not None:
-                initializer(*initargs)
-            for unit in units:
-                if not is_done(unit):
-                    handle(unit, work(unit))
+            run_inline(feeder, work, handle, crash, initializer, initargs)
         else:
-            _run_pool(units, work, is_done, handle, workers, stats, initializer, initargs)
+            run_pool(feeder, work, handle, crash, workers, stats, initializer, initargs)
         stats.wall_s = time.perf_counter() - t_start
+        if claims is not None:
+            stats.taken_over = claims.taken_over
     return stats
-
-
-def _window(workers: int) -> int:
-    return max(4, 3 * workers)
-
-
-def _run_pool(units, work, is_done, handle, workers: int, stats: RunStats, initializer, initargs) -> None:
-    queue = iter(units)
-    with one_thread_env():
-        pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(units)),
-            mp_context=mp.get_context("spawn"),
-            initializer=initializer,
-            initargs=initargs,
-        )
-    try:
-        running: dict = {}
-
-        def fill() -> None:
-            while len(running) < _window(workers):
-                t0 = time.perf_counter()
-                unit = next(queue, None)
-                if unit is None:
-                    return
-                if is_done(unit):
-                    continue
-                with one_thread_env():
-                    running[pool.submit(work, unit)] = unit
-                stats.driver_s += time.perf_counter() - t0
-
-        fill()
-        while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                handle(running.pop(fut), fut.result())
-            fill()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-
-
-def _run_dask(
-    units, work, is_done, handle, workers: int, scheduler: str | None, stats: RunStats, initializer, initargs
-) -> None:
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise ConfigError("the dask executor needs dask[distributed]: pip install 'hwpred[dist]'") from None
-    cluster = None
-    t0 = time.perf_counter()
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(
-                f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address "
-                "(tcp://host:8786) and that it is running"
-            ) from None
-        n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
-    else:
-        with one_thread_env():
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-        client = Client(cluster)
-        n_workers = workers
-    stats.workers = n_workers
-    stats.startup_s = time.perf_counter() - t0
-    try:
-        if initializer is not None:
-            client.run(initializer, *initargs)
-        queue = iter(units)
-        ac = as_completed()
-        submitted: dict = {}
-
-        def submit_one() -> bool:
-            while True:
-                unit = next(queue, None)
-                if unit is None:
-                    return False
-                if not is_done(unit):
-                    fut = client.submit(work, unit, pure=False)
-                    submitted[fut.key] = unit
-                    ac.add(fut)
-                    return True
-
-        for _ in range(_window(n_workers)):
-            if not submit_one():
-                break
-        for fut in ac:
-            result = fut.result()
-            unit = submitted.pop(fut.key)
-            fut.release()
-            handle(unit, result)
-            t0 = time.perf_counter()
-            submit_one()
-            stats.driver_s += time.perf_counter() - t0
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

@@ -137,3 +137,20 @@ def markdown_to_html(md: str, title: str, images: Mapping[str, str] | None = Non
 def lines_block(title: str, lines: Iterable[str]) -> str:
     """A heading and a preformatted block, escaped (versions, configs)."""
     return f"<h2>{html.escape(title)}</h2><pre>{html.escape(chr(10).join(lines))}</pre>"
+
+
+def writable_folder(out: Path, option: str) -> Path:
+    """Create ``out`` for a report, or fail with one clear line when it cannot be written."""
+    import tempfile
+
+    from ..errors import DataError
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".hwpred-write-test-"):
+            pass
+    except OSError as exc:
+        raise DataError(
+            f"cannot write the report to {out} ({exc.strerror or exc}); pass {option} to write it elsewhere"
+        ) from None
+    return out

@@ -8,12 +8,14 @@ Layout of a store folder::
 Why one file per unit: a part appears through an atomic rename of a complete temporary file
 (:func:`hwpred._io.atomic_write_bytes`), so a reader sees a unit either finished or absent,
 never half written, whatever kills the writer. A part's file name is a function of its id, so a
-unit can never be stored twice, and resuming is "run every unit whose part is missing". Readers
-skip temporary files and parts they cannot parse, so they tolerate a run in progress.
+unit can never be stored twice, and resuming is "run every unit whose part is missing".
 
-Every part is written by :meth:`PartStore.write_part` and read by :meth:`PartStore.read_part`:
-the two places where a per-part checksum would be recorded and verified. A claim on a unit
-would live beside its part, under the same file name with another suffix.
+Every part carries an integrity record (:mod:`hwpred.experiment.integrity`): a part that is
+truncated, overwritten, copied from another unit or another store is named by
+:meth:`PartStore.scan`, moved to ``damaged/`` by :meth:`PartStore.quarantine` and counts as
+missing, so the next run recomputes it. ``plan.json`` lists the unit ids of the whole grid, so
+readers can say how many units are missing; ``claims/`` holds the claim files of the runs in
+progress (:mod:`hwpred.experiment.claims`).
 """
 
 from __future__ import annotations
@@ -27,18 +29,22 @@ from typing import Any
 
 from .._io import TMP_PREFIX, atomic_write_bytes, part_filename, read_store_meta, write_new
 from ..errors import ConfigError, DataError
+from .claims import DEFAULT_TIMEOUT_S, Claims, list_claims
+from .integrity import Verified, as_table, part_bytes, verify_part
 
-FORMAT_VERSION = 1
+#: 2: every part carries an integrity record (format-1 parts are read without one)
+FORMAT_VERSION = 2
+PLAN_NAME = "plan.json"
+DAMAGED_DIR = "damaged"
+CLAIMS_DIR = "claims"
 
 
 def _parquet_bytes(data) -> bytes:
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(data, preserve_index=False) if isinstance(data, pd.DataFrame) else data
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
+    pq.write_table(as_table(data), sink, compression="zstd")
     return sink.getvalue().to_pybytes()
 
 
@@ -62,11 +68,27 @@ class PartStore:
         self.kind = kind
         self.meta_path = self.root / meta_name
         self.parts_dir = self.root / parts
+        self.claims_dir = self.root / CLAIMS_DIR
+        self.damaged_dir = self.root / DAMAGED_DIR
+        self._owner: str | None = None
+        self._legacy: bool | None = None
+        self._verified: dict[str, tuple[int, int]] = {}  # name -> (size, mtime_ns) of verified parts
 
     # ---- ownership ---------------------------------------------------------------------------
     def read_meta(self) -> dict | None:
         """The ownership document, None when the store has none yet."""
-        return read_store_meta(self.meta_path, self.kind)
+        meta = read_store_meta(self.meta_path, self.kind)
+        if meta is not None:
+            self._owner = meta.get("config_hash")
+            self._legacy = int(meta.get("format", 1)) < 2
+        return meta
+
+    @property
+    def owner(self) -> str | None:
+        """The config hash that owns the store (None before it is claimed)."""
+        if self._owner is None:
+            self.read_meta()
+        return self._owner
 
     def check_owner(self, config_hash: str) -> None:
         """A store belongs to one config: refuse to mix results of another under the same name."""
@@ -123,30 +145,91 @@ class PartStore:
             if e.name.endswith(".parquet") and not e.name.startswith(".")
         }
 
+    def scan(self) -> list[Verified]:
+        """Every part file, read and verified, in file-name order."""
+        self.owner  # noqa: B018 - loads the owner and the format
+        out = []
+        for name in sorted(self.part_files()):
+            v = verify_part(self.parts_dir / name, name, self._owner, legacy=bool(self._legacy))
+            if v.ok:
+                self._remember(name)
+            out.append(v)
+        return out
+
+    def _remember(self, name: str) -> None:
+        try:
+            st = os.stat(self.parts_dir / name)
+            self._verified[name] = (st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            pass
+
+    def _still_verified(self, name: str) -> bool:
+        try:
+            st = os.stat(self.parts_dir / name)
+        except FileNotFoundError:
+            return False
+        return self._verified.get(name) == (st.st_size, st.st_mtime_ns)
+
+    def damaged(self) -> list[Verified]:
+        """The part files that cannot be trusted, each with its reason."""
+        return [v for v in self.scan() if not v.ok]
+
+    def quarantine(self, found: Iterable[Verified]) -> list[Path]:
+        """Move damaged parts to ``damaged/`` (with a note of why), so the next run recomputes them."""
+        moved = []
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        for v in found:
+            src = self.parts_dir / v.name
+            if not src.exists():
+                continue
+            self.damaged_dir.mkdir(parents=True, exist_ok=True)
+            dst = self.damaged_dir / f"{v.name}.{stamp}"
+            os.replace(src, dst)
+            dst.with_name(dst.name + ".why").write_text(f"{v.problem}\n")
+            moved.append(dst)
+        return moved
+
     def missing(self, part_ids: Iterable[str]) -> list[str]:
-        """The ids among ``part_ids`` that have no finished part, in their order."""
-        done = self.part_files()
-        return [p for p in part_ids if part_filename(p) not in done]
+        """The ids among ``part_ids`` that have no verified part, in their order."""
+        self.scan()
+        return [p for p in part_ids if not self._still_verified(part_filename(p))]
 
     def write_part(self, part_id: str, data) -> Path:
-        """Store one finished unit (a DataFrame or a pyarrow Table) atomically."""
+        """Store one finished unit (a DataFrame or a pyarrow Table) atomically, with its record."""
         path = self.path_of(part_id)
-        atomic_write_bytes(path, _parquet_bytes(data))
+        atomic_write_bytes(path, part_bytes(data, part_id, self.owner))
+        self._remember(path.name)
         return path
 
     def read_part(self, name: str, schema=None):
-        """One part file (by file name) as a pyarrow Table; None when it is unreadable."""
-        import pyarrow.parquet as pq
-
-        try:
-            return pq.read_table(self.parts_dir / name, schema=schema)
-        except Exception:  # not our file, or a disk fault: skipped, a re-run redoes that unit
+        """One verified part file (by file name) as a pyarrow Table; None when it cannot be trusted."""
+        v = verify_part(self.parts_dir / name, name, self.owner, legacy=bool(self._legacy))
+        if not v.ok:
             return None
+        return v.table.cast(schema) if schema is not None else v.table
 
     def read_parts(self, schema=None) -> list:
-        """Every readable finished part as a pyarrow Table, in file-name order."""
-        tables = (self.read_part(name, schema) for name in sorted(self.part_files()))
-        return [t for t in tables if t is not None]
+        """Every trusted finished part as a pyarrow Table, in file-name order (damaged ones left out)."""
+        tables = [v.table for v in self.scan() if v.ok]
+        return [t.cast(schema) for t in tables] if schema is not None else tables
+
+    # ---- the grid and the runs in progress ----------------------------------------------------
+    def write_plan(self, part_ids: Iterable[str]) -> None:
+        """Record the ids of every unit of the grid (so readers can count what is missing)."""
+        self.write_json(PLAN_NAME, {"parts": list(part_ids)})
+
+    def read_plan(self) -> list[str] | None:
+        try:
+            return list(json.loads((self.root / PLAN_NAME).read_text())["parts"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def claims(self, key, timeout_s: float = DEFAULT_TIMEOUT_S) -> Claims:
+        """Claim files for this store's units (``key(unit)`` is a unit's part id)."""
+        return Claims(self.claims_dir, key, timeout_s)
+
+    def claim_files(self) -> list[tuple[Path, dict | None]]:
+        return list_claims(self.claims_dir)
 
     # ---- other files of the store -------------------------------------------------------------
     def write_file(self, name: str, data: bytes) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -37,6 +38,9 @@ def add_parser(subparsers) -> None:
     exec_args(r)
     r.add_argument("--report", action="store_true", help="write the report when the run ends")
     r.add_argument("--dry-run", action="store_true", help="validate and print the grid size; run nothing")
+    r.add_argument(
+        "--retry-failed", action="store_true", help="run again the cells the store records as failed"
+    )
     r.set_defaults(func=_run)
 
     d = sub.add_parser("default", help="the embedded default study (mirror tables, or a table measured here)")
@@ -47,6 +51,17 @@ def add_parser(subparsers) -> None:
     rep.add_argument("dir", help="the study store (<output>/<name>) or an output folder holding one")
     rep.add_argument("--out", default=None, help="where to write the report (default: DIR/report)")
     rep.set_defaults(func=_report)
+
+    chk = sub.add_parser(
+        "check", help="verify every cell file of a study store; name damaged, missing and failed cells"
+    )
+    chk.add_argument("dir", help="the study store (<output>/<name>) or an output folder holding one")
+    chk.add_argument(
+        "--repair",
+        action="store_true",
+        help="move damaged cell files to damaged/ and drop stale claims (the next run recomputes them)",
+    )
+    chk.set_defaults(func=_check)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
 
@@ -82,6 +97,7 @@ def _start(cfg, args) -> int:
         scheduler=args.scheduler,
         progress=not args.no_progress,
         console=console,
+        retry_failed=getattr(args, "retry_failed", False),
     )
     print(run.store_dir)
     if getattr(args, "report", False) or args.func is _default:
@@ -89,6 +105,11 @@ def _start(cfg, args) -> int:
 
         rep = write_report(run.store_dir)
         console.print(f"report: {rep.html}")
+    if run.stats.failed:
+        console.print(
+            f"[red]{run.stats.failed} cell(s) failed[/]; fix the cause, then run again with --retry-failed"
+        )
+        return 1
     return 0
 
 
@@ -112,5 +133,14 @@ def _report(args) -> int:
     from .report import write_report
 
     rep = write_report(args.dir, out=args.out)
+    for line in rep.health.lines("cells"):
+        print(line, file=sys.stderr)
     print(rep.html)
     return 0
+
+
+def _check(args) -> int:
+    from ..experiment.health import check_command
+    from .store import cell_failed, open_store
+
+    return check_command(open_store(args.dir), "cells", args.repair, failed=cell_failed)

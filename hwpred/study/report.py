@@ -29,6 +29,7 @@ from ..experiment.report import (
     markdown_table,
     pyplot,
     save_figure,
+    writable_folder,
     write_csv,
     write_text,
 )
@@ -53,6 +54,7 @@ class Report:
     figures: dict[str, list[Path]]
     table_csv: Path
     summary: pd.DataFrame
+    health: object = None  # the store's Health: verified, damaged and missing cells
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
@@ -202,6 +204,7 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
         The paths written and the mean +- std summary over seeds.
     """
     store: ResultStore = open_store(store_dir)
+    health = store.health()
     df = store.read()
     if df.empty:
         raise DataError(
@@ -209,7 +212,7 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
         )
     meta = store.read_meta() or {}
     out = Path(out) if out else store.root / "report"
-    out.mkdir(parents=True, exist_ok=True)
+    writable_folder(out, "--out")
     summary = summarise(df)
     if summary.empty:
         raise DataError(
@@ -247,12 +250,17 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
         figures[stem], embedded[stem] = save_figure(fig, out / stem)
 
     failed = df[df["status"] != "ok"]
-    html_path = write_text(out / "report.html", _html(meta, df, pretty, embedded, failed))
-    return Report(out, html_path, figures, table_csv, summary)
+    html_path = write_text(out / "report.html", _html(meta, df, pretty, embedded, failed, health))
+    return Report(out, html_path, figures, table_csv, summary, health)
 
 
 def _html(
-    meta: dict, df: pd.DataFrame, pretty: pd.DataFrame, images: dict[str, str], failed: pd.DataFrame
+    meta: dict,
+    df: pd.DataFrame,
+    pretty: pd.DataFrame,
+    images: dict[str, str],
+    failed: pd.DataFrame,
+    health,
 ) -> str:
     esc = html.escape
     name = meta.get("name", "study")
@@ -268,7 +276,7 @@ def _html(
         f"<p>{len(df)} cells ({int((df['status'] == 'ok').sum())} ok, {len(failed)} failed) on "
         f"{df['dataset'].nunique()} dataset(s), {df['predictor'].nunique()} predictor(s), "
         f"{df['seed'].nunique()} seed(s). Config hash <code>{esc(str(meta.get('config_hash')))}</code>; "
-        f"hosts: {esc(hosts)}.</p>\n"
+        f"hosts: {esc(hosts)}.</p>\n<p>Store: {esc(health.summary('cells'))}.</p>\n"
         f"{figure_html(images)}\n"
         f"<h2>Mean ± std over seeds</h2>\n{pretty.to_html(index=False, escape=True, border=0)}\n"
         f"{fail_html}\n{lines_block('Library versions', [versions])}\n"

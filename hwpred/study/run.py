@@ -33,6 +33,7 @@ def run_study(
     scheduler: str | None = None,
     progress: bool = True,
     console: Console | None = None,
+    retry_failed: bool = False,
 ) -> StudyRun:
     """Run (or resume) a study: every cell its store lacks is fitted, scored and stored.
 
@@ -54,6 +55,8 @@ def run_study(
         Show a progress bar on standard error.
     console : rich.console.Console, optional
         Where the notes and the summary lines go (standard error by default).
+    retry_failed : bool
+        Run again the cells the store records as failed (else they count as done).
 
     Returns
     -------
@@ -107,13 +110,20 @@ def run_study(
         f"{len(cfg.predictors)} predictor(s), {len(cfg.seeds)} seed(s); executor {where}; "
         f"store {store.root}"
     )
+    store.write_plan(c.cell_id for c in grid.cells)
+    _set_aside_damaged(store, console)
     missing = set(store.missing(c.cell_id for c in grid.cells))
-    todo = [c for c in grid.cells if c.cell_id in missing]
+    retry = set(store.failed_ids()) if retry_failed else set()
+    if retry:
+        console.print(f"retrying {len(retry)} cell(s) recorded as failed")
+    todo = [c for c in grid.cells if c.cell_id in missing or c.cell_id in retry]
     stats = execute(
         todo,
         run_cell,
         _recorder(store),
-        is_done=lambda cell: store.has(cell.cell_id),
+        is_done=lambda cell: cell.cell_id not in retry and store.has(cell.cell_id),
+        claims=store.claims(lambda cell: cell.cell_id),
+        on_crash=_crash_recorder(store),
         executor=executor,
         workers=workers,
         scheduler=scheduler,
@@ -126,13 +136,49 @@ def run_study(
     )
     if stats.already_done:
         console.print(f"{stats.already_done} cell(s) were already in the store and were skipped")
+    if stats.done_elsewhere:
+        console.print(f"{stats.done_elsewhere} cell(s) were computed by another run on the same store")
     console.print(
         f"ran {stats.ran} cell(s) in {stats.wall_s:.1f} s"
         + (f"; [red]{stats.failed} failed[/]" if stats.failed else "")
     )
-    for e in stats.errors:
-        console.print(f"  [red]failed[/] {e}")
+    for line in stats.failure_summary():
+        console.print(f"  [red]failed:[/] {line}")
     return StudyRun(v, grid, store, stats)
+
+
+def _set_aside_damaged(store: ResultStore, console: Console) -> None:
+    """Damaged cell files are named, moved to damaged/ and recomputed by this run."""
+    bad = store.damaged()
+    for v in bad:
+        console.print(f"[red]damaged:[/] {store.parts_dir / v.name}: {v.problem}; recomputing it")
+    store.quarantine(bad)
+
+
+def _crash_recorder(store: ResultStore):
+    """A cell whose worker died (or that raised outside the cell's own error handling) is recorded as failed."""
+
+    def on_crash(cell: Cell, reason: str) -> Outcome:
+        import time
+
+        store.write(
+            {
+                "cell_id": cell.cell_id,
+                "study": cell.study,
+                "config_hash": cell.config_hash,
+                "dataset": cell.dataset,
+                "predictor": cell.predictor,
+                "reference": cell.reference,
+                "train_size": cell.train_size,
+                "seed": cell.seed,
+                "status": "failed",
+                "error": reason,
+                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
+        return Outcome(ok=False, error=f"{cell.cell_id}: {reason}")
+
+    return on_crash
 
 
 def _recorder(store: ResultStore):

@@ -75,6 +75,11 @@ RESULT_COLUMNS = [
 ]
 
 
+def cell_failed(table) -> bool:
+    """Whether a cell part records a failure."""
+    return table.num_rows > 0 and table.column("status")[0].as_py() != "ok"
+
+
 class ResultStore(PartStore):
     """The folder of one study's finished cells, ``<output>/<name>``."""
 
@@ -97,6 +102,15 @@ class ResultStore(PartStore):
         """Store one finished cell (one row of :data:`SCHEMA`) atomically."""
         row = {f.name: [record.get(f.name)] for f in SCHEMA}
         return self.write_part(str(record["cell_id"]), pa.Table.from_pydict(row, schema=SCHEMA))
+
+    def failed_ids(self) -> list[str]:
+        """Ids of the verified cells recorded as failed."""
+        return [str(t["cell_id"][0]) for t in self.read_parts() if cell_failed(t)]
+
+    def health(self):
+        from ..experiment.health import store_health
+
+        return store_health(self, failed=cell_failed)
 
     def read(self, statuses: Iterable[str] | None = None) -> pd.DataFrame:
         """All finished cells as one DataFrame (empty, with the schema's columns, when none)."""
