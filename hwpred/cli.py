@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     except HwpredError as exc:
         print(f"hwpred: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # permissions, a full disk, a vanished folder: the environment, not hwpred
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"hwpred: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(
             "hwpred: interrupted; finished work is kept: re-run the same command to continue "

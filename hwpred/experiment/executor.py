@@ -197,9 +197,9 @@ def execute(
             record(unit, on_result(unit, result))
             stats.driver_s += time.perf_counter() - t0
 
-        def crash(unit: Any, reason: str) -> None:
+        def crash(unit: Any, reason: str, exc: BaseException | None = None) -> None:
             if on_crash is None:
-                raise RuntimeError(reason)
+                raise exc if exc is not None else RuntimeError(reason)
             record(unit, on_crash(unit, reason))
 
         t_start = time.perf_counter()

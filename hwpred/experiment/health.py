@@ -7,6 +7,7 @@ units are missing or damaged).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ from .._io import TMP_PREFIX, part_filename
 from .claims import DEFAULT_TIMEOUT_S, Claims
 from .integrity import Verified
 from .store import PartStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -92,6 +95,19 @@ def store_health(
     if store.parts_dir.is_dir():
         h.temp_files = sum(1 for p in store.parts_dir.iterdir() if p.name.startswith(TMP_PREFIX))
     return h
+
+
+def set_aside_damaged(store: PartStore, console=None) -> list[Verified]:
+    """Before a run: name every damaged part, move it to ``damaged/``; the run recomputes it."""
+    bad = store.damaged()
+    for v in bad:
+        msg = f"{store.parts_dir / v.name}: {v.problem}; recomputing it"
+        if console is not None:
+            console.print(f"[red]damaged:[/] {msg}", highlight=False)
+        else:
+            log.warning("damaged: %s", msg)
+    store.quarantine(bad)
+    return bad
 
 
 def repair(store: PartStore, health: Health) -> list[str]:

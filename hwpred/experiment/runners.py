@@ -98,7 +98,7 @@ def run_inline(feeder: Feeder, work, handle, crash, initializer, initargs) -> No
         except Exception as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            crash(unit, f"{type(exc).__name__}: {exc}")
+            crash(unit, f"{type(exc).__name__}: {exc}", exc)
             continue
         handle(unit, result)
 
@@ -150,7 +150,7 @@ def run_pool(feeder: Feeder, work, handle, crash, workers: int, stats, initializ
                     broken.append(unit)
                     continue
                 except Exception as exc:
-                    crash(unit, f"{type(exc).__name__}: {exc}")
+                    crash(unit, f"{type(exc).__name__}: {exc}", exc)
                     continue
                 handle(unit, result)
             if broken:
@@ -241,7 +241,7 @@ def run_dask(
                 crash(unit, "WorkerDied: it killed the Dask workers that ran it")
                 continue
             except Exception as exc:
-                crash(unit, f"{type(exc).__name__}: {exc}")
+                crash(unit, f"{type(exc).__name__}: {exc}", exc)
                 continue
             finally:
                 fut.release()

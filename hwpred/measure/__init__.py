@@ -16,7 +16,6 @@ _EXPORTS = {
     "describe_device": "device",
     "open_energy_counter": "energy",
     "MeasureConfig": "config",
-    "read_archs_file": "config",
     "select_archs": "config",
     "schedule_rounds": "schedule",
     "Journal": "journal",

@@ -224,11 +224,15 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from .config import read_archs_file
+    from ..spaces import read_archs_file
     from .harness import load_model_spec, measure_model, measure_space
 
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite contradict each other; pass one")
+    if args.max_time is not None and not args.adaptive:
+        raise ConfigError(
+            "--max-time bounds the repeats of --adaptive only; add --adaptive, or bound a fixed run with --repeats"
+        )
     target = args.target.strip()
     if target == "model":
         if not args.spec:
@@ -296,7 +300,7 @@ def _run(args) -> int:
     cfg = _config(args, space).resolved()
     archs = read_archs_file(args.archs, space) if args.archs else None
     out = args.out or f"{space.name}-{cfg.tag}.parquet"
-    if str(out).endswith(".json"):
+    if not str(out).endswith(".parquet"):
         raise MeasureError(f"--out {out}: a measurement table is written as Parquet; use a .parquet path")
     try:
         res = measure_space(

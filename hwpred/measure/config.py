@@ -6,10 +6,8 @@ Messages name the Python parameter a user can change between backticks (`limit`,
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 
@@ -118,35 +116,6 @@ def default_tag(kind: str, threads: int | None, batch_size: int) -> str:
     return f"cpu-t{threads}-b{batch_size}" if kind == "cpu" else f"cuda-b{batch_size}"
 
 
-def read_archs_file(path: str | os.PathLike, space) -> list[Arch]:
-    """One architecture per line: its string, or its ops as ints ('3,1,2,4,3,1', '(3, 1, ...)').
-
-    Blank lines and '#' comments are ignored; a bad line is an error naming the line.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise MeasureError(f"architecture file {p} does not exist")
-    out, seen = [], set()
-    for lineno, raw in enumerate(p.read_text().splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("|") else raw.strip()
-        if not line:
-            continue
-        try:
-            cleaned = line.strip("()[] ")
-            if cleaned and all(ch.isdigit() or ch in ", \t" for ch in cleaned):
-                arch = space.validate(tuple(int(t) for t in cleaned.replace(",", " ").split()))
-            else:
-                arch = space.from_string(line)
-        except SpaceError as exc:
-            raise MeasureError(f"{p}:{lineno}: {exc}") from None
-        if arch not in seen:
-            seen.add(arch)
-            out.append(arch)
-    if not out:
-        raise MeasureError(f"architecture file {p} lists no architecture")
-    return out
-
-
 def select_archs(
     space, archs: Iterable[Sequence[int]] | None = None, limit: int | None = None, seed: int = 0
 ) -> list[Arch]:
@@ -167,6 +136,11 @@ def select_archs(
     if limit is not None:
         if limit < 1:
             raise MeasureError(f"`limit` must be >= 1, got {limit}")
+        if limit > len(pool):
+            raise MeasureError(
+                f"`limit` {limit} is more than the {len(pool)} architectures to choose from; "
+                "leave it out to measure them all"
+            )
         if limit < len(pool):
             # a prefix of one seeded permutation: a larger limit extends a smaller one (resume)
             idx = np.random.default_rng([seed, 1]).permutation(len(pool))[:limit]
@@ -174,4 +148,4 @@ def select_archs(
     return pool
 
 
-__all__ = ["MeasureConfig", "SPACE_DEFAULTS", "default_tag", "read_archs_file", "select_archs"]
+__all__ = ["MeasureConfig", "SPACE_DEFAULTS", "default_tag", "select_archs"]

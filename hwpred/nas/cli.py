@@ -116,14 +116,37 @@ def _train(args) -> int:
     return 0
 
 
+def _constraint(item: str, hw_objs: list) -> tuple[str, float]:
+    """``INDEX=BOUND`` of ``--max``: each part checked on its own, so the message names what is wrong."""
+    k, sep, b = item.partition("=")
+    if not sep:
+        raise HwpredError(f"--max {item!r}: expected INDEX=BOUND, e.g. 0=12.5")
+    if not k.strip().isdigit() or int(k) >= len(hw_objs):
+        raise HwpredError(
+            f"--max {item!r}: INDEX must be the 0-based position of a --predictor "
+            f"(0 to {len(hw_objs) - 1}), got {k!r}"
+        )
+    try:
+        bound = float(b)
+    except ValueError:
+        raise HwpredError(f"--max {item!r}: BOUND must be a number, got {b!r}") from None
+    if not np.isfinite(bound):
+        raise HwpredError(f"--max {item!r}: BOUND must be finite")
+    return hw_objs[int(k)].name, bound
+
+
 def _search(args) -> int:
     import hwpred
 
+    from ..spaces import get_space
     from .objectives import PredictorObjective, TableObjective
     from .problem import ArchProblem
     from .search import nsga2_search, random_search
 
-    space = args.space
+    space = get_space(args.space).name  # an unknown space fails here, before anything is loaded
+    for flag in ("generations", "population"):
+        if getattr(args, flag) < 1:
+            raise HwpredError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
     if Path(args.accuracy).is_dir():
         acc_pred = hwpred.load_predictor(args.accuracy)
         acc_obj = PredictorObjective("accuracy", True, space, acc_pred)
@@ -137,11 +160,7 @@ def _search(args) -> int:
         hw_objs.append(PredictorObjective(metric, False, space, pred))
     constraints = {}
     for item in args.max:
-        try:
-            k, b = item.split("=")
-            constraints[hw_objs[int(k)].name] = float(b)
-        except (ValueError, IndexError):
-            raise HwpredError(f"--max {item!r}: expected INDEX=BOUND with INDEX < {len(hw_objs)}") from None
+        constraints.update([_constraint(item, hw_objs)])
     problem = ArchProblem(space, [acc_obj, *hw_objs], constraints)
     budget = args.generations * args.population
     if args.algorithm == "nsga2":
@@ -149,8 +168,6 @@ def _search(args) -> int:
     else:
         res = random_search(problem, budget=budget, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    from ..spaces import get_space
-
     sp = get_space(space)
     df = pd.DataFrame(res.values, columns=res.objective_names)
     df.insert(0, "arch", [sp.to_string(a) for a in res.archs])

@@ -63,6 +63,17 @@ def add_parser(subparsers) -> None:
     m.add_argument("--subset-size", type=int, action="append", default=None, help="only these subset sizes")
     m.add_argument("--out", type=Path, default=None, help="write the table as CSV here")
     m.set_defaults(func=_map)
+
+    chk = sub.add_parser(
+        "check", help="verify every part file of a simulation store; name damaged and missing ones"
+    )
+    chk.add_argument("dir", type=Path, help="the store folder (<output>/<name>) or its output folder")
+    chk.add_argument(
+        "--repair",
+        action="store_true",
+        help="move damaged parts to damaged/ and drop stale claims (the next run recomputes them)",
+    )
+    chk.set_defaults(func=_check)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
 
@@ -125,3 +136,10 @@ def _map(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):
         print(placed.round(4).to_string(index=False))
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ..experiment.health import check_command
+    from .store import SimulationStore
+
+    return check_command(SimulationStore.open(args.dir), "parts", args.repair)

@@ -17,6 +17,7 @@ import pandas as pd
 from .._io import check_writable
 from ..errors import ConfigError, DataError, HwpredError
 from ..experiment.executor import EXECUTORS, Outcome, execute
+from ..experiment.health import set_aside_damaged
 from .grid import SimulationConfig, resolve_size
 from .pairs import SimPair, load_pair
 from .store import SimulationStore
@@ -157,7 +158,10 @@ def run_simulation(
     store.init(cfg.name, cfg.config_hash, cfg.source, cfg.result_fields())
     store.write_json(store.pairs_path.name, {"pairs": [p.info() for p in pairs], "skipped": skipped})
     units = plan(cfg, pairs)
-    todo = [t for t in units if not store.has(t.part_id)]
+    store.write_plan(t.part_id for t in units)
+    set_aside_damaged(store, console)
+    missing = set(store.missing(t.part_id for t in units))
+    todo = [t for t in units if t.part_id in missing]
 
     def on_result(task: UnitTask, result: tuple[pd.DataFrame, float]) -> Outcome:
         df, seconds = result
@@ -171,6 +175,7 @@ def run_simulation(
         _work,
         on_result,
         is_done=lambda t: store.has(t.part_id),
+        claims=store.claims(lambda t: t.part_id),
         executor=executor,
         workers=workers,
         scheduler=scheduler,

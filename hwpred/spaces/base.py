@@ -7,10 +7,12 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..errors import HwpredError
+
 Arch = tuple[int, ...]
 
 
-class SpaceError(ValueError):
+class SpaceError(HwpredError, ValueError):
     """A user-facing error about an architecture or a search space."""
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ..experiment.executor import Outcome, RunStats, execute
+from ..experiment.health import set_aside_damaged
 from .cells import Cell, Grid, plan
 from .config import StudyConfig, Validated
 from .store import ResultStore
@@ -111,7 +112,7 @@ def run_study(
         f"store {store.root}"
     )
     store.write_plan(c.cell_id for c in grid.cells)
-    _set_aside_damaged(store, console)
+    set_aside_damaged(store, console)
     missing = set(store.missing(c.cell_id for c in grid.cells))
     retry = set(store.failed_ids()) if retry_failed else set()
     if retry:
@@ -145,14 +146,6 @@ def run_study(
     for line in stats.failure_summary():
         console.print(f"  [red]failed:[/] {line}")
     return StudyRun(v, grid, store, stats)
-
-
-def _set_aside_damaged(store: ResultStore, console: Console) -> None:
-    """Damaged cell files are named, moved to damaged/ and recomputed by this run."""
-    bad = store.damaged()
-    for v in bad:
-        console.print(f"[red]damaged:[/] {store.parts_dir / v.name}: {v.problem}; recomputing it")
-    store.quarantine(bad)
 
 
 def _crash_recorder(store: ResultStore):

@@ -77,14 +77,23 @@ def add_parser(subparsers) -> None:
 
     ls = sub.add_parser("list", help="list the scores and data batches")
     ls.set_defaults(func=_list)
+
+    chk = sub.add_parser("check", help="verify every file of the zero-shot score cache; name damaged ones")
+    chk.add_argument("--cache", default=None, help="cache folder (default $HWPRED_HOME/cache/zeroshot)")
+    chk.add_argument(
+        "--repair",
+        action="store_true",
+        help="move damaged files to damaged/ (their scores are computed again)",
+    )
+    chk.set_defaults(func=_check)
     p.set_defaults(func=lambda _a: (p.print_help(), 1)[1])
 
 
-def _read_archs(path: str) -> list[str]:
-    f = Path(path)
-    if not f.exists():
-        raise ConfigError(f"--archs file {f} does not exist")
-    return [line.strip() for line in f.read_text().splitlines() if line.strip() and not line.startswith("#")]
+def _read_archs(path: str, space: str) -> list[str]:
+    from ..spaces import get_space, read_archs_file
+
+    sp = get_space(space)
+    return [sp.to_string(a) for a in read_archs_file(path, sp)]
 
 
 def _check_score_args(args: argparse.Namespace, names: list[str]) -> None:
@@ -113,6 +122,9 @@ def _score(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--scores names no score; e.g. --scores naswot,synflow (see 'hwpred zeroshot list')"
         )
+    from ..spaces import get_space
+
+    get_space(args.space)  # an unknown space fails before anything is loaded
     names = parse_scores(args.scores)
     members = parse_scores(args.ensemble) if args.ensemble else []
     missing = [m for m in members if m not in names]
@@ -124,7 +136,7 @@ def _score(args: argparse.Namespace) -> int:
         try:
             res = score_archs(
                 args.space,
-                _read_archs(args.archs) if args.archs else None,
+                _read_archs(args.archs, args.space) if args.archs else None,
                 names,
                 args.data,
                 batch_size=args.batch_size,
@@ -198,3 +210,18 @@ def _list(_args: argparse.Namespace) -> int:
         print(f"  {n:11s} [{flags}] {doc}")
     print("data: " + ", ".join(available_data()))
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ..experiment.health import check_command
+    from .score_cache import cache_stores
+    from .scoring import default_cache_dir
+
+    root = Path(args.cache) if args.cache else default_cache_dir()
+    if not root.is_dir():
+        raise DataError(f"{root} is not a zero-shot cache folder (it does not exist); pass --cache FOLDER")
+    stores = cache_stores(root)
+    if not stores:
+        print(f"{root}: no cached scores")
+        return 0
+    return max(check_command(s, "cache parts", args.repair) for s in stores)

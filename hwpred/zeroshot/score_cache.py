@@ -90,3 +90,20 @@ def cache_owner(space: str, batch: Batch, image_size: int) -> dict:
         "num_classes": int(batch.num_classes),
     }
     return {"config": config, "hash": config_hash(config)}
+
+
+def cache_store(folder: Path, score: str) -> PartStore:
+    """The part store of one score's cached values in one cache folder."""
+    return PartStore(folder, "zero-shot cache", "cache.json", parts=score)
+
+
+def cache_stores(root: Path) -> list[PartStore]:
+    """Every score's part store under a cache root (for ``hwpred zeroshot check``)."""
+    from ..experiment.store import CLAIMS_DIR, DAMAGED_DIR
+
+    out = []
+    for meta in sorted(Path(root).rglob("cache.json")):
+        for d in sorted(meta.parent.iterdir()):
+            if d.is_dir() and d.name not in (CLAIMS_DIR, DAMAGED_DIR):
+                out.append(cache_store(meta.parent, d.name))
+    return out

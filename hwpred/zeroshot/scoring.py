@@ -31,12 +31,12 @@ from threadpoolctl import threadpool_limits
 
 from ..data.table import MetricTable
 from ..errors import ConfigError, DataError
-from ..experiment import PartStore, execute
+from ..experiment import execute
 from ..spaces import as_arch_array, get_space
 from .batches import Batch, load_batch
 from .ensemble import ensemble_name, ensemble_rank
 from .registry import ZeroShotError, get_score, parse_scores
-from .score_cache import ScoreCache, cache_folder, cache_owner
+from .score_cache import ScoreCache, cache_folder, cache_owner, cache_store
 
 DEFAULT_IMAGE_SIZE = {"nb201": 32, "transnas_macro": 64}  # macro nets downsample up to 64x
 log = logging.getLogger(__name__)
@@ -48,6 +48,10 @@ class MissingScoreWarning(UserWarning):
 
 def hwpred_home() -> Path:
     return Path(os.environ.get("HWPRED_HOME") or Path.home() / ".hwpred")
+
+
+def default_cache_dir() -> Path:
+    return hwpred_home() / "cache" / "zeroshot"
 
 
 def model_seed(space: str, arch_string: str, seed: int) -> int:
@@ -302,15 +306,10 @@ def score_archs(
     strings = [sp.to_string(a) for a in arr]
     folder = None
     if cache_dir is not False:
-        root = Path(cache_dir) if cache_dir else hwpred_home() / "cache" / "zeroshot"
+        root = Path(cache_dir) if cache_dir else default_cache_dir()
         folder = cache_folder(root, sp.name, batch, image_size)
     owner = cache_owner(sp.name, batch, image_size)
-    caches = {
-        n: ScoreCache(
-            PartStore(folder, "zero-shot cache", "cache.json", parts=n) if folder else None, n, owner
-        )
-        for n in names
-    }
+    caches = {n: ScoreCache(cache_store(folder, n) if folder else None, n, owner) for n in names}
     todo = [i for i, s in enumerate(strings) if any(s not in caches[n].values for n in names)]
     if cached_only:
         keep = np.setdiff1d(np.arange(len(strings)), todo)

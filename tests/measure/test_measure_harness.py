@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from hwpred.data.table import MetricTable
+from hwpred.errors import HwpredError
 from hwpred.measure import (
     MeasureConfig,
     MeasureError,
@@ -20,14 +21,13 @@ from hwpred.measure import (
     measure_model,
     measure_space,
     median_ci,
-    read_archs_file,
     select_archs,
 )
 from hwpred.measure import energy as energy_mod
 from hwpred.measure.journal import journal_path
 from hwpred.measure.schedule import schedule
 from hwpred.measure.timers import CPUTimer, collect, make_timer, relative_ci_halfwidth
-from hwpred.spaces import NB201
+from hwpred.spaces import NB201, read_archs_file
 
 FAST = RepeatPolicy(repeats=2, warmup=0)
 
@@ -214,8 +214,16 @@ def test_archs_file(tmp_path):
     )
     assert read_archs_file(f, NB201) == [(3, 1, 2, 4, 3, 1), (0,) * 6, (1,) * 6]
     f.write_text("3,1,2,4,3,1\n3,1,9\n")
-    with pytest.raises(MeasureError, match=r"archs.txt:2"):
+    with pytest.raises(HwpredError, match=r"archs.txt:2"):
         read_archs_file(f, NB201)
+    f.write_text("3,1,2,4,3,1\n# again\n" + NB201.to_string((3, 1, 2, 4, 3, 1)) + "\n")
+    with pytest.raises(HwpredError, match=r"archs.txt:3: repeats the architecture of line 1"):
+        read_archs_file(f, NB201)
+
+
+def test_limit_beyond_the_space_is_an_error():
+    with pytest.raises(MeasureError, match="more than the 15625 architectures"):
+        select_archs("nb201", limit=99999)
 
 
 # -- harness runs --------------------------------------------------------------------------------------

@@ -260,6 +260,8 @@ def test_store_layout_and_lookup(tmp_path, pair):
     names = {p.name for p in store.root.iterdir()}
     assert names == {
         "simulation.json",
+        "plan.json",
+        "claims",
         "pairs.json",
         "parts",
         "results.parquet",
