@@ -1,13 +1,18 @@
 """The converted-table cache: each imported table once as ``$HWPRED_HOME/cache/tables/<key>.parquet``.
 
 A cached table carries a stamp (importer version, manifest id, the sha256 of every file it was
-built from); a table whose stamp no longer matches its manifest, or that cannot be read back, is
-rebuilt from the verified files, never trusted. Later loads read only the columns they need.
+built from), and a record beside it (``<key>.json``: the table file's sha256 and row count, taken
+when it was built). A table whose stamp no longer matches its manifest, whose bytes or row count
+differ from its record (a truncated, edited or swapped file, even a valid table of another
+dataset), or that cannot be read back, is rebuilt from the verified raw files, never trusted.
+Later loads read only the columns they need.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import shutil
 import time
 from collections.abc import Iterable
@@ -24,9 +29,46 @@ from .manifests import catalog, file_entry
 from .sources import IMPORTER_VERSION, NamedSpec, importer
 from .table import MetricTable
 
+log = logging.getLogger(__name__)
+
 
 def table_path(key: str) -> Path:
     return cache_dir() / "tables" / f"{key}.parquet"
+
+
+def record_path(table_file: Path) -> Path:
+    return table_file.with_suffix(".json")
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_record(table_file: Path, table: MetricTable, built_from: dict) -> None:
+    """Record what a cached table file must hash to and hold, beside it."""
+    from .._io import atomic_write_bytes
+
+    doc = {"sha256": _file_sha256(table_file), "rows": len(table), "built_from": built_from}
+    atomic_write_bytes(record_path(table_file), json.dumps(doc, indent=1).encode())
+
+
+def matches_record(table_file: Path, built_from: dict) -> bool:
+    """Whether a cached table file is the one its record describes (bytes, rows, raw files)."""
+    import pyarrow.parquet as pq
+
+    try:
+        rec = json.loads(record_path(table_file).read_text())
+        if rec.get("built_from") != built_from or _file_sha256(table_file) != rec.get("sha256"):
+            return False
+        return pq.ParquetFile(table_file).metadata.num_rows == rec.get("rows")
+    except (OSError, ValueError, TypeError):
+        return False
+    except Exception:  # noqa: BLE001 - pyarrow's errors for a file that is not Parquet
+        return False
 
 
 def stamp(spec: NamedSpec) -> dict:
@@ -140,19 +182,30 @@ def build_tables(spec: NamedSpec, upstream: bool = False, force: bool = False) -
         owner = next((s for s in specs.values() if s.table_key == key), spec)
         table.meta["hwpred_cache"] = stamp(owner)
         table.meta.setdefault("imported", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        table.to_parquet(table_path(key))
+        write_record(table.to_parquet(table_path(key)), table, table.meta["hwpred_cache"])
+
+
+def _verified_read(spec: NamedSpec, columns: Iterable[str] | None) -> MetricTable | None:
+    current = stamp(spec)
+    path = table_path(spec.table_key)
+    if not path.is_file():
+        return None
+    if not matches_record(path, current):
+        log.warning("cached table %s does not match its record; rebuilding it from the raw files", path)
+        return None
+    return read_table_file(path, columns, current)
 
 
 def is_current(spec: NamedSpec) -> bool:
-    """Whether the spec's table is cached, readable and built from the files its manifest names now."""
-    return read_table_file(table_path(spec.table_key), [], stamp(spec)) is not None
+    """Whether the spec's table is cached, matches its record and was built from the files its manifest names now."""
+    return _verified_read(spec, []) is not None
 
 
 def spec_table(spec: NamedSpec, columns: Iterable[str] | None) -> MetricTable:
     """The spec's table (only ``columns``), built into the cache first when it is not current."""
     current = stamp(spec)
     path = table_path(spec.table_key)
-    table = read_table_file(path, columns, current)
+    table = _verified_read(spec, columns)
     if table is None:
         build_tables(spec)
         table = read_table_file(path, columns, current)

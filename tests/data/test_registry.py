@@ -237,6 +237,28 @@ def test_truncated_cache_table_is_rebuilt(env):
     assert len(MetricTable.read_parquet(tp)) == 4
 
 
+def test_swapped_valid_cache_table_is_rebuilt(env):
+    """A valid table with the right stamp but other rows (a swapped file) is not served."""
+    add_manifest(env, "nats-tss", "nats-csv", {"nats-tss/nats_bench.csv": nats_csv(ARCHS)})
+    good = load_table("nats:cifar10")
+    tp = env.home / "cache/tables/nats-tss/accuracy.parquet"
+    full = MetricTable.read_parquet(tp)
+    fake = MetricTable(
+        full.space, full.archs[:2], {k: v[:2] for k, v in full.columns.items()}, full.meta, full.units
+    )
+    fake.to_parquet(tp)  # same stamp in its metadata, 2 rows instead of 4
+    again = load_table("nats:cifar10")
+    assert len(again) == 4 and np.array_equal(again.archs, good.archs)
+    # a cached table whose raw file is gone everywhere cannot be rebuilt: one clear error
+    fake.to_parquet(tp)
+    for f in (env.home / "cache").rglob("nats_bench.csv"):
+        f.unlink()
+    for f in Path(os.environ["HWPRED_DATA_MIRROR"]).rglob("nats_bench.csv"):
+        f.unlink()
+    with pytest.raises(DataError, match="nats_bench.csv"):
+        load_table("nats:cifar10")
+
+
 def test_changed_manifest_rebuilds_table(env):
     add_manifest(env, "nats-tss", "nats-csv", {"nats-tss/nats_bench.csv": nats_csv(ARCHS, acc0=90.0)})
     assert load_table("nats:cifar10").lookup("cifar10/test_acc", [ARCHS[0]])[0] == 90.0

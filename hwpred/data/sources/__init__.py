@@ -147,11 +147,39 @@ def require_sha256(path: str | os.PathLike, expected: str | None, what: str) -> 
         )
 
 
-def torch_load_checked(path: str | os.PathLike, what: str, allow_full_pickle: bool = False) -> Any:
+#: the only globals a torch-saved data file may name beyond torch's weights-only set: numpy arrays
+#: and scalars (what older benchmark databases hold besides plain containers)
+NUMPY_GLOBALS = (
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+)
+
+
+def _numpy_safe_globals() -> list:
+    import importlib
+
+    import numpy as np
+
+    found = []
+    for module, name in NUMPY_GLOBALS:
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            pass
+    found += [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32", "bool")]
+    return found
+
+
+def torch_load_checked(path: str | os.PathLike, what: str, numpy_ok: bool = False) -> Any:
     """``torch.load(weights_only=True)`` with truncated/malformed files reported as DataError.
 
-    ``allow_full_pickle`` lets the caller fall back to a full unpickle for formats that need it;
-    the caller must have verified the file's sha256 against its manifest first.
+    Never a full unpickle, whatever the checksum says: a file that names any other global (a
+    function, a class) is refused. ``numpy_ok`` also admits numpy arrays and scalars
+    (:data:`NUMPY_GLOBALS`).
     """
     import pickle
 
@@ -162,17 +190,16 @@ def torch_load_checked(path: str | os.PathLike, what: str, allow_full_pickle: bo
         raise DataError(
             f"{what}: file {path} does not exist; fetch it with `hwpred data fetch` or fix the path"
         )
+    extra = _numpy_safe_globals() if numpy_ok else []
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(extra):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if allow_full_pickle and "weights_only" in str(exc):
-            try:
-                return torch.load(path, map_location="cpu", weights_only=False)
-            except Exception as exc2:  # noqa: BLE001 - any failure here means a broken file
-                raise DataError(
-                    f"{what}: {path} is not a readable torch file ({type(exc2).__name__}: "
-                    f"{str(exc2)[:200]}); delete it and fetch it again"
-                ) from None
+        if "weights_only" in str(exc) or "global" in str(exc).lower():
+            raise DataError(
+                f"{what}: {path} refers to Python objects that a data file should not need "
+                f"({str(exc).splitlines()[0][:200]}); refusing to load it"
+            ) from None
         raise DataError(
             f"{what}: {path} is not a readable torch file ({str(exc)[:200]}); delete it and fetch it again"
         ) from None

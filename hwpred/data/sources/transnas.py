@@ -7,8 +7,9 @@ Format (what the official API reads): a ``torch.save``d dict with ``task_list``,
 ``64-41414-basic``, parsed to our zero-padded layer codes).
 
 The file is opened only after its sha256 matches the manifest, with
-``torch.load(weights_only=True)``; only if the file needs more than that allow-list (it may have
-been saved with older torch objects) is it fully unpickled, which the checksum makes safe.
+``torch.load(weights_only=True)`` plus numpy arrays and scalars; a file that needs any other
+Python object is refused, never fully unpickled (a checksum in a user-written manifest proves
+nothing about what the file does).
 
 One table per task (``transnas-bench-101/<task>``), columns ``<task>/<info>`` for each
 ``model_info`` number (``inference_time`` as published) and ``<task>/<metric>`` for the
@@ -35,7 +36,7 @@ SPACE_KEY = "macro"
 
 def load_database(path: str | Path, sha256: str | None) -> Any:
     require_sha256(path, sha256, "TransNAS-Bench-101 database")
-    return torch_load_checked(path, "TransNAS-Bench-101 database", allow_full_pickle=True)
+    return torch_load_checked(path, "TransNAS-Bench-101 database", numpy_ok=True)
 
 
 def _final(value: Any) -> Any:
