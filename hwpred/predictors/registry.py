@@ -87,6 +87,28 @@ def create(name: str, **params) -> Predictor:
         raise PredictorError(f"{name}: bad hyper-parameters ({exc}); valid: {cls.param_names()}") from None
 
 
+def _paths_stay_inside(folder: Path, state, where: str = "state") -> None:
+    """Every string in a saved predictor's state that could name a file must name one inside ``folder``.
+
+    A ``predictor.json`` is data: it may have been edited or crafted, and ``../../x.json``,
+    an absolute path or a symbolic link out of the folder would make loading read any file.
+    """
+    if isinstance(state, dict):
+        for k, v in state.items():
+            _paths_stay_inside(folder, v, f"{where}.{k}")
+    elif isinstance(state, list):
+        for i, v in enumerate(state):
+            _paths_stay_inside(folder, v, f"{where}[{i}]")
+    elif isinstance(state, str) and state:
+        root = folder.resolve()
+        target = (folder / state).resolve()
+        if Path(state).is_absolute() or not target.is_relative_to(root):
+            raise PredictorError(
+                f"{folder / 'predictor.json'}: {where} = {state!r} points outside the predictor's folder; "
+                "refusing to follow it (a saved predictor only reads files inside its folder)"
+            )
+
+
 def load_predictor_folder(folder: str | os.PathLike) -> Predictor:
     """Rebuild a saved predictor; identical predictions to the one saved."""
     folder = Path(folder)
@@ -100,6 +122,10 @@ def load_predictor_folder(folder: str | os.PathLike) -> Predictor:
         pred = create(doc["name"], **doc["params"])
         pred.y_mean_, pred.y_std_ = float(doc["y_mean"]), float(doc["y_std"])
         pred.n_train_ = int(doc["n_train"])
+        _paths_stay_inside(folder, doc.get("state", {}))
+        _paths_stay_inside(
+            folder, [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_symlink()], "file"
+        )
         pred._load_state(folder, doc.get("state", {}))
     except PredictorError:
         raise
