@@ -17,6 +17,26 @@ from .errors import ConfigError
 TMP_PREFIX = ".tmp-"
 
 
+def _umask() -> int:
+    """The process umask: from /proc on Linux (no side effect), else by setting and restoring it."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def _as_created(path: str | os.PathLike, folder: bool = False) -> None:
+    """Give a temporary file (mkstemp: 0600) or folder (mkdtemp: 0700) the mode a plain
+    ``open``/``mkdir`` would have given it, so shared results follow the umask."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """A binary file whose content replaces ``path`` only when the ``with`` block ends normally.
@@ -31,6 +51,7 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
+        _as_created(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -56,6 +77,7 @@ def atomic_folder(folder: str | os.PathLike) -> Iterator[Path]:
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f"{TMP_PREFIX}{folder.name}."))
+    _as_created(tmp, folder=True)
     try:
         yield tmp
         if folder.exists():
@@ -79,6 +101,7 @@ def write_new(path: str | os.PathLike, data: bytes) -> bool:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        _as_created(tmp)
         try:
             os.link(tmp, path)
             return True
