@@ -123,6 +123,7 @@ def _default(args) -> int:
     from .config import parse_config
     from .default import default_config_dict
 
+    _workers(args)  # a bad flag fails before the default study measures or loads anything
     output = Path(args.output or "results/studies").expanduser()
     cfg = parse_config(default_config_dict(output), source="<embedded default study>")
     args.output = None
