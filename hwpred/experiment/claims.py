@@ -59,10 +59,21 @@ class Claims:
         ``key(unit) -> part id`` of a unit.
     timeout_s : float
         Age (since the last refresh) after which another host's claim counts as stale.
+    deferred : bool
+        Keep a finished unit's claim until :meth:`commit` (for stores that write several units
+        in one part later, such as the zero-shot score cache).
     """
 
-    def __init__(self, folder: Path, key: Callable[[Any], str], timeout_s: float = DEFAULT_TIMEOUT_S):
+    def __init__(
+        self,
+        folder: Path,
+        key: Callable[[Any], str],
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        deferred: bool = False,
+    ):
         self.folder = Path(folder)
+        self.deferred = deferred
+        self.finished: set[Path] = set()
         self.key = key
         self.timeout_s = float(timeout_s)
         self.host = socket.gethostname()
@@ -126,11 +137,24 @@ class Claims:
         return False
 
     def release(self, unit: Any) -> None:
+        """The unit is stored: drop its claim (with ``deferred``, at the next :meth:`commit`)."""
         path = self.path(unit)
         with self._lock:
+            if self.deferred:
+                if path in self.held:
+                    self.finished.add(path)
+                return
             mine = path in self.held
             self.held.discard(path)
         if mine:
+            path.unlink(missing_ok=True)
+
+    def commit(self) -> None:
+        """Drop the claims of the units released since the last commit (their part is written)."""
+        with self._lock:
+            done, self.finished = self.finished, set()
+            self.held -= done
+        for path in done:
             path.unlink(missing_ok=True)
 
     def refresh(self) -> None:

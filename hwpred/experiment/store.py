@@ -224,9 +224,9 @@ class PartStore:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def claims(self, key, timeout_s: float = DEFAULT_TIMEOUT_S) -> Claims:
-        """Claim files for this store's units (``key(unit)`` is a unit's part id)."""
-        return Claims(self.claims_dir, key, timeout_s)
+    def claims(self, key, timeout_s: float = DEFAULT_TIMEOUT_S, deferred: bool = False) -> Claims:
+        """Claim files for this store's units (``key(unit)`` is a unit's id)."""
+        return Claims(self.claims_dir, key, timeout_s, deferred)
 
     def claim_files(self) -> list[tuple[Path, dict | None]]:
         return list_claims(self.claims_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import dataclasses
 from pathlib import Path
 
@@ -94,6 +95,13 @@ def _run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         executor=args.executor,
         scheduler=args.scheduler,
+    )
+    st = store.last_run
+    print(
+        f"ran {st.ran} part(s) in {st.wall_s:.1f} s ({st.already_done} already stored"
+        + (f", {st.done_elsewhere} computed by another run" if st.done_elsewhere else "")
+        + ")",
+        file=sys.stderr,
     )
     print(f"results: {store.results_path}")
     if args.report:

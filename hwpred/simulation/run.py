@@ -193,6 +193,7 @@ def run_simulation(
         stats.already_done,
         stats.wall_s,
     )
+    store.last_run = stats
     store.consolidate()
     ex_pair = pairs[min(cfg.example.pair, len(pairs) - 1)]
     ex_df, ex_info = example_selection(ex_pair, cfg)

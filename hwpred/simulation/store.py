@@ -34,6 +34,7 @@ class SimulationStore(PartStore):
         self.pairs_path = self.root / "pairs.json"
         self.example_path = self.root / "example.parquet"
         self.example_info_path = self.root / "example.json"
+        self.last_run = None  # the RunStats of the run that returned this store, if any
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> SimulationStore:

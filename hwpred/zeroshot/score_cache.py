@@ -24,32 +24,46 @@ class ScoreCache:
         self.store, self.score, self.owner = store, score, owner
         self.values: dict[str, tuple[float, float]] = {}
         self.new: list[str] = []
+        self.seen: set[str] = set()  # part files already read
+        self.on_flush = None  # called after each part is written (drops the claims of its archs)
         if store is not None:
             store.check_owner(owner["hash"])
-            for df in self._stored():
-                for a, v, sec in zip(df["arch"], df["value"], df["seconds"]):
-                    self.values.setdefault(a, (float(v), float(sec)))
+            self.refresh(first=True)
 
-    def _stored(self) -> list[pd.DataFrame]:
-        """The readable cache files; an unreadable one is reported, and its architectures are redone."""
-        frames, single = [], self.store.root / f"{self.score}.parquet"  # one file per score is read too
-        if single.is_file():
-            try:
-                frames.append(pd.read_parquet(single, columns=list(COLUMNS)))
-            except Exception as exc:  # a truncated or foreign file
-                log.warning(
-                    "zero-shot cache %s is unreadable (%s); its architectures are scored again", single, exc
-                )
-        for name in sorted(self.store.part_files()):
+    def refresh(self, first: bool = False) -> None:
+        """Read the parts written since the last look (by this run or another one on the same cache).
+
+        A damaged part is named, moved to ``damaged/``, and its architectures are scored again."""
+        if self.store is None:
+            return
+        if first:
+            from ..experiment.health import set_aside_damaged
+
+            set_aside_damaged(self.store)
+            self._read_single_file()
+        for name in sorted(self.store.part_files() - self.seen):
+            self.seen.add(name)
             table = self.store.read_part(name)
             if table is None or not set(COLUMNS) <= set(table.column_names):
-                log.warning(
-                    "zero-shot cache part %s is unreadable; its architectures are scored again",
-                    self.store.parts_dir / name,
-                )
-            else:
-                frames.append(table.to_pandas())
-        return frames
+                continue  # written by a run in progress and not yet complete, or damaged: next refresh
+            df = table.to_pandas()
+            for a, v, sec in zip(df["arch"], df["value"], df["seconds"]):
+                self.values.setdefault(a, (float(v), float(sec)))
+
+    def _read_single_file(self) -> None:
+        """A cache kept as one file per score (``<score>.parquet``, an older layout) is read too."""
+        single = self.store.root / f"{self.score}.parquet"
+        if not single.is_file():
+            return
+        try:
+            df = pd.read_parquet(single, columns=list(COLUMNS))
+        except Exception as exc:  # a truncated or foreign file
+            log.warning(
+                "zero-shot cache %s is unreadable (%s); its architectures are scored again", single, exc
+            )
+            return
+        for a, v, sec in zip(df["arch"], df["value"], df["seconds"]):
+            self.values.setdefault(a, (float(v), float(sec)))
 
     def put(self, arch: str, value: float, seconds: float) -> None:
         self.values[arch] = (value, seconds)
@@ -73,6 +87,8 @@ class ScoreCache:
             ),
         )
         self.new = []
+        if self.on_flush is not None:
+            self.on_flush()
 
 
 def cache_folder(root: Path, space: str, batch: Batch, image_size: int) -> Path:

@@ -216,6 +216,20 @@ def _run_units(
     thread each unless ``threads``), caching every ``checkpoint_every`` architectures."""
     pool = workers > 1 and len(units) > 1
     done = [0]
+    store = next((c.store for c in caches.values() if c.store is not None), None)
+    # runs sharing a cache split the architectures: each is claimed until its part is written
+    claims = store.claims(lambda u: u.arch_string, deferred=True) if store is not None else None
+    if claims is not None:
+        for c in caches.values():
+            c.on_flush = claims.commit
+    last_look = [0.0]
+
+    def is_done(unit: _ArchUnit) -> bool:
+        if claims is not None and time.monotonic() - last_look[0] > 1.0:
+            last_look[0] = time.monotonic()
+            for c in caches.values():
+                c.refresh()
+        return all(unit.arch_string in caches[n].values for n in unit.names)
 
     def on_result(_unit: _ArchUnit, results: list) -> None:
         for arch_string, n, value, secs in results:
@@ -231,6 +245,8 @@ def _run_units(
                 units,
                 _score_unit,
                 on_result,
+                is_done=is_done,
+                claims=claims,
                 workers=workers if pool else 1,
                 progress=progress,
                 label=label,
@@ -241,6 +257,8 @@ def _run_units(
         finally:
             for c in caches.values():
                 c.flush()
+            if claims is not None:
+                claims.commit()
 
 
 def score_archs(

@@ -140,9 +140,10 @@ def test_unreadable_cache_files_are_reported_and_their_archs_scored_again(tmp_pa
     folder = cache_folder(tmp_path, "nb201", load_batch(), 32)
     (part,) = (folder / "params").glob("*.parquet")
     part.write_bytes(b"not parquet")
-    with caplog.at_level("WARNING", logger="hwpred.zeroshot.scoring"):
+    with caplog.at_level("WARNING"):
         again = score_archs("nb201", [A1, A2], **kw)
-    assert "is unreadable" in caplog.text
+    assert "damaged:" in caplog.text and part.name in caplog.text and "unreadable" in caplog.text
+    assert len(list((folder / "damaged").glob("*.why"))) == 1  # moved aside, its archs scored again
     np.testing.assert_array_equal(again.values["params/digits"], first.values["params/digits"])
     # a cache kept as one file per score is read as well
     import pandas as pd
