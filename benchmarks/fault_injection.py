@@ -44,8 +44,10 @@ STUDY = {
 }
 SIM = {
     "name": "faults",
-    "pairs": [{"accuracy": "nats:cifar10", "hardware": "help:raspi4"}],
-    "subset_sizes": [100, 500],
+    "pairs": [
+        {"accuracy": "nats:cifar10", "hardware": h} for h in ("help:raspi4", "help:pixel3", "help:eyeriss")
+    ],
+    "subset_sizes": [100, 200, 500, 1000],
     "noise_stds": [0.0, 0.25, 0.5, 0.75],
     "trials": 10,
     "seed": 0,

@@ -113,6 +113,7 @@ def execute(
     is_done: Callable[[Any], bool] = lambda unit: False,
     claims=None,
     on_crash: Callable[[Any, str], Outcome | None] | None = None,
+    on_idle: Callable[[], None] | None = None,
     executor: str = "local",
     workers: int = 1,
     scheduler: str | None = None,
@@ -140,6 +141,9 @@ def execute(
     claims : Claims, optional
         Claim each unit before it is submitted (:meth:`PartStore.claims`), so that concurrent runs
         on one store split the units; units held by another live run are waited for at the end.
+    on_idle : callable, optional
+        Called while this run waits for units other runs hold (store what is pending, so that a
+        run waiting on this one's claims can go on).
     on_crash : callable, optional
         ``on_crash(unit, reason)``: record a unit that killed its worker process (or raised in
         it) as failed; without it such a unit's error ends the run.
@@ -166,7 +170,7 @@ def execute(
     if not units:
         return stats
     total_w = sum(_weight(u) for u in units)
-    feeder = Feeder(units, is_done, claims, stats)
+    feeder = Feeder(units, is_done, claims, stats, on_idle)
     with contextlib.ExitStack() as stack:
         if claims is not None:
             stack.enter_context(claims)

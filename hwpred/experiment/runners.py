@@ -30,11 +30,12 @@ POLL_S = 1.0
 class Feeder:
     """The driver's queue: skips finished units, claims the rest, sets aside what others hold."""
 
-    def __init__(self, units, is_done, claims, stats):
+    def __init__(self, units, is_done, claims, stats, on_idle=None):
         self.queue = deque(units)
         self.is_done, self.claims, self.stats = is_done, claims, stats
         self.held_elsewhere: list = []
         self.crashes: Counter = Counter()
+        self.on_idle = on_idle
 
     def next(self):
         while self.queue:
@@ -58,6 +59,8 @@ class Feeder:
         """Units held by other runs remain: look at them again after a pause."""
         if not self.held_elsewhere or self.queue:
             return False
+        if self.on_idle is not None:  # e.g. write what is pending, so runs waiting on us can go on
+            self.on_idle()
         time.sleep(POLL_S)
         self.queue.extend(self.held_elsewhere)
         self.held_elsewhere = []

@@ -247,6 +247,7 @@ def _run_units(
                 on_result,
                 is_done=is_done,
                 claims=claims,
+                on_idle=lambda: [c.flush() for c in caches.values()],
                 workers=workers if pool else 1,
                 progress=progress,
                 label=label,
