@@ -37,6 +37,14 @@ def add_parser(subparsers) -> None:
     exec_args(r)
     r.add_argument("--report", action="store_true", help="write the report when the run ends")
     r.add_argument("--dry-run", action="store_true", help="validate and print the grid size; run nothing")
+    r.add_argument(
+        "--storage", default=None, help="Optuna RDB URL for the tuning trials (overrides tuning.storage)"
+    )
+    r.add_argument(
+        "--study-name",
+        default=None,
+        help="prefix of the Optuna study names, <name>/<cell> (overrides tuning.study_name)",
+    )
     r.set_defaults(func=_run)
 
     d = sub.add_parser("default", help="the embedded default study (mirror tables, or a table measured here)")
@@ -95,7 +103,8 @@ def _start(cfg, args) -> int:
 def _run(args) -> int:
     from .config import load_config
 
-    return _start(load_config(args.config), args)
+    cfg = load_config(args.config).with_tuning_storage(args.storage, args.study_name)
+    return _start(cfg, args)
 
 
 def _default(args) -> int:
