@@ -354,7 +354,8 @@ def _specs_for(target: str) -> list[NamedSpec]:
 def fetch(
     name: str, upstream: bool = False, force: bool = False, progress: Callable[[str], None] | None = None
 ) -> list[Path]:
-    """Copy from the mirror (or download with ``upstream=True``), verify sha256, cache, and import.
+    """Copy from the mirror (first) or, with ``upstream=True``, download from the manifest's pinned
+    URL when the mirror has no good copy; verify sha256, cache, and import.
 
     ``name`` is a dataset name, a manifest id (``help-nb201``), a prefix (``help:*``) or ``all``.
     Returns the cached file paths. Nothing is left half-written if a check fails.
