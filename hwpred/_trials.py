@@ -136,3 +136,53 @@ def default_study_name(
     h.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
     h.update(repr((cv, seed, sorted(fixed.items()))).encode())
     return f"hwpred-{cls.name}-{h.hexdigest()[:16]}"
+
+
+#: the objective's name in the study (what optuna-dashboard shows)
+METRIC_NAME = "cv_kendall_tau"
+
+
+def fold_fingerprint(a: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """The CV folds as a hash of each fold's validation architectures and targets, in fold order."""
+    h = hashlib.sha1()
+    for _, va in folds:
+        h.update(np.ascontiguousarray(a[va], dtype=np.int64).tobytes())
+        h.update(np.ascontiguousarray(y[va], dtype=np.float64).tobytes())
+        h.update(b"|")
+    return h.hexdigest()[:16]
+
+
+def claim_study(study, family: str, n_folds: int, fingerprint: str) -> None:
+    """Mark a new study as this family's on these folds, or check a shared one against them.
+
+    A worker whose folds differ would put scores of another split into the same study, and the
+    sampler would compare them as if they were one objective: it is refused with the fix.
+    """
+    import warnings
+
+    import optuna
+
+    attrs = study.user_attrs
+    owner = attrs.get("family")
+    if owner is not None and owner != family:
+        raise ConfigError(
+            f"tune: study {study.study_name!r} belongs to family {owner!r}, not {family!r}; "
+            "use another study_name"
+        )
+    theirs = attrs.get("fold_fingerprint")
+    if theirs is not None and theirs != fingerprint:
+        raise ConfigError(
+            f"tune: study {study.study_name!r} was tuned on other CV folds ({attrs.get('n_folds')} "
+            f"folds, fingerprint {theirs}; this worker's: {n_folds} folds, {fingerprint}): its "
+            "scores are not comparable. Give every worker the same training set, seed and n_folds, "
+            "or use another study_name"
+        )
+    if owner is None:
+        study.set_user_attr("family", family)
+        study.set_user_attr("n_folds", n_folds)
+    if theirs is None:
+        study.set_user_attr("fold_fingerprint", fingerprint)
+    if study.metric_names is None:
+        with warnings.catch_warnings():  # set_metric_names is marked experimental in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([METRIC_NAME])

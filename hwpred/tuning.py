@@ -8,7 +8,11 @@ training set and returned with the fitted predictor, the budget spent and the ti
 
 With ``storage`` set to an RDB URL (``sqlite:///tune.db``, ``postgresql://...``) several
 workers calling :func:`tune` with the same ``study_name`` share one study: ``n_trials`` is the
-budget of the whole study, each worker stops once it is spent, and a rerun resumes it.
+budget of the whole study, each worker stops once it is spent, and a rerun resumes it. The
+study records its family and a fingerprint of its CV folds (the validation architectures and
+targets of each fold): a worker with other folds (another seed, K or training set) is refused,
+since its scores would not be comparable. The objective is named ``cv_kendall_tau``, which is
+what optuna-dashboard shows.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from ._trials import (
     PinnedTrial,
     TrialFailed,
     build,
+    claim_study,
     default_study_name,
     describe,
     failure_summary,
+    fold_fingerprint,
     make_sampler,
     quiet_optuna,
     resolve,
@@ -257,15 +263,7 @@ def tune(
             raise ConfigError(
                 f"tune: cannot open Optuna study {name!r} in storage {storage!r} ({describe(exc)})"
             ) from None
-        family = study.user_attrs.get("family")
-        if family is None:
-            study.set_user_attr("family", cls.name)
-            study.set_user_attr("n_folds", k)
-        elif family != cls.name:
-            raise ConfigError(
-                f"tune: study {study.study_name!r} belongs to family {family!r}, not {cls.name!r}; "
-                "use another study_name"
-            )
+        claim_study(study, cls.name, k, fold_fingerprint(a, y, folds))
         finished = (
             optuna.trial.TrialState.COMPLETE,
             optuna.trial.TrialState.FAIL,

@@ -22,6 +22,9 @@ def add_parser(subparsers) -> None:
     ls = sub.add_parser("list", help="every named dataset and whether it is available (cache or mirror)")
     ls.add_argument("prefix", nargs="?", default="", help="only names starting with this, e.g. 'help:'")
     ls.add_argument("--available", action="store_true", help="only datasets available now")
+    ls.add_argument(
+        "--json", action="store_true", help="one JSON list of records (name, status, description...)"
+    )
     ls.set_defaults(func=_cmd_list)
 
     fe = sub.add_parser("fetch", help="copy from the mirror (or download), verify sha256, cache and import")
@@ -32,7 +35,9 @@ def add_parser(subparsers) -> None:
         help="dataset name, manifest id (help-nb201), prefix (help:*) or 'all'",
     )
     fe.add_argument(
-        "--upstream", action="store_true", help="download from the upstream URL instead of the mirror"
+        "--upstream",
+        action="store_true",
+        help="allow a download from the manifest's pinned upstream URL when the mirror has no good copy",
     )
     fe.add_argument("--force", action="store_true", help="fetch and import again even if cached")
     fe.set_defaults(func=_cmd_fetch)
@@ -63,27 +68,51 @@ def _command_line_hints(name: str):
         raise DataError(exc.message(f"`hwpred data fetch --upstream {name}`")) from None
 
 
+_STATUS_STYLE = {"cached": "green", "mirror": "green", "local": "green", "download": "yellow"}
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
-    from rich.table import Table
+    import json
+    import sys
 
     from .locations import mirror_dir
-    from .names import available_datasets
+    from .names import list_datasets
 
-    rows = [r for r in available_datasets() if r[0].startswith(args.prefix) and (r[1] or not args.available)]
+    rows = [
+        r
+        for r in list_datasets()
+        if r["name"].startswith(args.prefix) and (r["available"] or not args.available)
+    ]
     if not rows:
         raise DataError(f"no dataset name starts with {args.prefix!r}; run `hwpred data list` for all names")
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    mirror = mirror_dir()
+    n_ok = sum(1 for r in rows if r["available"])
+    footer = f"{n_ok} of {len(rows)} available; mirror: {mirror if mirror else 'HWPRED_DATA_MIRROR not set'}"
+    if not sys.stdout.isatty():  # piped: whole names, one line per dataset, nothing wrapped or cut
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            print(f"{r['name']:<{width}}  {r['status']:<8}  {r['description']}")
+        print(footer)
+        return 0
+    from rich.table import Table
+
     table = Table(title="hwpred named datasets", show_lines=False)
-    table.add_column("name", style="bold")
-    table.add_column("available")
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     table.add_column("description")
-    for name, ok, desc in rows:
-        table.add_row(name, "[green]yes[/green]" if ok else "[red]no[/red]", desc)
+    for r in rows:
+        table.add_row(
+            r["name"], f"[{_STATUS_STYLE.get(r['status'], 'red')}]{r['status']}[/]", r["description"]
+        )
     con = _console()
     con.print(table)
-    n_ok = sum(1 for r in rows if r[1])
-    mirror = mirror_dir()
+    con.print(footer)
     con.print(
-        f"{n_ok} of {len(rows)} available; mirror: {mirror if mirror else 'HWPRED_DATA_MIRROR not set'}"
+        "status: cached = imported here; mirror = copied on first use; download = "
+        "`hwpred data fetch --upstream NAME`; manual = no URL or checksum known (see the manifest)"
     )
     return 0
 

@@ -1,6 +1,7 @@
 """Dataset manifests (one YAML file per public dataset) and the catalogue of names they provide.
 
-Manifests live in the repository's ``datasets/*.yaml`` (or the copy shipped in the wheel), then
+Manifests ship in the package (``hwpred/resources/datasets/*.yaml``; the repository's ``datasets/``
+is a link to that folder), then
 ``$HWPRED_HOME/manifests/*.yaml``, then the folders in ``$HWPRED_MANIFESTS``; a later one
 overrides an earlier one with the same ``id``. Each manifest's importer (:mod:`.sources`) says
 which named datasets its files provide. The catalogue is re-read whenever a manifest file
@@ -13,16 +14,13 @@ import os
 import re
 from pathlib import Path
 
+from .._resources import resource_dir
 from ..errors import ConfigError
 from .locations import hwpred_home
 from .sources import Manifest, ManifestFile, NamedSpec, importer
 
-# the repository's datasets/ folder (editable installs); a wheel may ship them as package data
-_HERE = Path(__file__).resolve()
-MANIFEST_DIR = next(
-    (p for p in (_HERE.parents[2] / "datasets", _HERE.parents[1] / "resources" / "datasets") if p.is_dir()),
-    _HERE.parents[2] / "datasets",
-)
+#: the shipped manifests (``hwpred/resources/datasets``; the repository's ``datasets/`` links there)
+MANIFEST_DIR = resource_dir("datasets")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 

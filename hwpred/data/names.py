@@ -44,7 +44,7 @@ from pathlib import Path
 from .._io import atomic_write_bytes
 from ..errors import DataError
 from .cache import build_tables, is_current, spec_table, table_path
-from .fetching import ensure_file, file_available
+from .fetching import ensure_file, file_available, file_status
 from .locations import hwpred_home
 from .manifests import catalog
 from .sources import NamedSpec
@@ -270,6 +270,57 @@ def describe(name: str) -> dict:
     }
 
 
+#: how far a file is from loading, best first (a dataset is as far as its farthest file)
+STATUSES = ("cached", "mirror", "download", "manual")
+
+
+def dataset_status(spec: NamedSpec) -> str:
+    """``cached`` (imported, or its files cached), ``mirror`` (copied from it on first load),
+    ``download`` (``fetch(name, upstream=True)`` gets it) or ``manual`` (no URL or checksum known)."""
+    if table_path(spec.table_key).is_file():
+        return "cached"
+    return max((file_status(f, spec.manifest) for f in spec.files), key=STATUSES.index, default="manual")
+
+
+def list_datasets() -> list[dict]:
+    """Every named dataset as a JSON-able record: name, status, available, description, manifest.
+
+    ``manifest_source`` is ``shipped`` for the manifests inside the package, else the file's path.
+    """
+    from .manifests import MANIFEST_DIR
+
+    ms, specs = catalog()
+    out = []
+    for spec in specs.values():
+        status = dataset_status(spec)
+        source = ms[spec.manifest].source_path
+        out.append(
+            {
+                "name": spec.name,
+                "status": status,
+                "available": status in ("cached", "mirror"),
+                "description": spec.description,
+                "unit": spec.unit,
+                "manifest": spec.manifest,
+                "manifest_source": "shipped" if Path(source).parent == MANIFEST_DIR else source,
+            }
+        )
+    for n, entry in _read_local_index().items():
+        ok = Path(entry["path"]).is_file()
+        out.append(
+            {
+                "name": f"local:{n}",
+                "status": "local" if ok else "missing",
+                "available": ok,
+                "description": entry.get("description") or f"local table {entry['path']}",
+                "unit": "",
+                "manifest": None,
+                "manifest_source": str(_local_index_path()),
+            }
+        )
+    return out
+
+
 def available_datasets() -> list[tuple[str, bool, str]]:
     """Every named dataset as (name, available now from cache or mirror, description)."""
     _, specs = catalog()
@@ -303,7 +354,8 @@ def _specs_for(target: str) -> list[NamedSpec]:
 def fetch(
     name: str, upstream: bool = False, force: bool = False, progress: Callable[[str], None] | None = None
 ) -> list[Path]:
-    """Copy from the mirror (or download with ``upstream=True``), verify sha256, cache, and import.
+    """Copy from the mirror (first) or, with ``upstream=True``, download from the manifest's pinned
+    URL when the mirror has no good copy; verify sha256, cache, and import.
 
     ``name`` is a dataset name, a manifest id (``help-nb201``), a prefix (``help:*``) or ``all``.
     Returns the cached file paths. Nothing is left half-written if a check fails.

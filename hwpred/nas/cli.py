@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
     t.add_argument("--family", default="xgb", help="predictor short name (see hwpred.predictors.available())")
     t.add_argument("--train-size", type=int, default=1000)
     t.add_argument("--trials", type=int, default=0, help="Optuna trials (0 = default hyper-parameters)")
+    t.add_argument("--storage", default=None, help="Optuna RDB URL to keep (and share) the trials in")
+    t.add_argument("--study-name", default=None, help="the Optuna study's name in --storage")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, type=Path)
     t.set_defaults(func=_train)
@@ -97,6 +99,8 @@ def _train(args) -> int:
             n_trials=args.trials,
             seed=args.seed,
             fixed_params={"space": space, "random_state": args.seed},
+            storage=args.storage,
+            study_name=args.study_name,
         )
         pred, best = res.predictor, res.best_params
     else:

@@ -267,8 +267,11 @@ def parse_config(doc: Mapping[str, Any], source: str = "<dict>") -> SimulationCo
 
 
 def load_config(path: str | os.PathLike) -> SimulationConfig:
-    """Read and validate a simulation config file (see :func:`parse_config`)."""
-    return parse_config(load_yaml(path, "simulation config", "simulation/small.yaml"), str(path))
+    """Read and validate a simulation config: a file, or a shipped one's name (``small``)."""
+    from .._resources import resolve_config
+
+    found = resolve_config(path, "simulation", "simulation config")
+    return parse_config(load_yaml(found, "simulation config", "simulation/small.yaml"), str(path))
 
 
 def resolve_size(size: int | str, n: int, pair_key: str, source: str = "config") -> int:

@@ -41,6 +41,14 @@ def add_parser(subparsers) -> None:
     r.add_argument(
         "--retry-failed", action="store_true", help="run again the cells the store records as failed"
     )
+    r.add_argument(
+        "--storage", default=None, help="Optuna RDB URL for the tuning trials (overrides tuning.storage)"
+    )
+    r.add_argument(
+        "--study-name",
+        default=None,
+        help="prefix of the Optuna study names, <name>/<cell> (overrides tuning.study_name)",
+    )
     r.set_defaults(func=_run)
 
     d = sub.add_parser("default", help="the embedded default study (mirror tables, or a table measured here)")
@@ -116,7 +124,8 @@ def _start(cfg, args) -> int:
 def _run(args) -> int:
     from .config import load_config
 
-    return _start(load_config(args.config), args)
+    cfg = load_config(args.config).with_tuning_storage(args.storage, args.study_name)
+    return _start(cfg, args)
 
 
 def _default(args) -> int:

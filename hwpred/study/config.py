@@ -55,17 +55,30 @@ _TOP_KEYS = {
 _REQUIRED = ("name", "datasets", "predictors", "seeds", "output")
 _DATASET_KEYS = {"name", "train_sizes", "test_size"}
 _PREDICTOR_KEYS = {"name", "params", "tuning"}
-_TUNING_KEYS = {"n_trials", "timeout", "sampler", "n_folds"}
+_TUNING_KEYS = {"n_trials", "timeout", "sampler", "n_folds", "storage", "study_name"}
+#: where trials are kept, not what they compute: left out of the config hash
+_TUNING_PLACE = ("storage", "study_name")
 
 
 @dataclass(frozen=True)
 class TuningSpec:
-    """Hyper-parameter search budget of one fit; ``n_trials == 0`` means defaults, no search."""
+    """Hyper-parameter search budget of one fit; ``n_trials == 0`` means defaults, no search.
+
+    With ``storage`` (an Optuna RDB URL such as ``sqlite:///tune.db``) every tuned cell keeps its
+    trials in the study ``<study_name>/<cell id>`` (``study_name`` defaults to the study's name),
+    so optuna-dashboard shows them and an interrupted search resumes.
+    """
 
     n_trials: int = 0
     timeout: float | None = None  # seconds per fit
     sampler: str = "random"
     n_folds: int = 3
+    storage: str | None = None
+    study_name: str | None = None
+
+    def hashed(self) -> dict:
+        """The fields that change the numbers (storage and study name do not)."""
+        return {k: v for k, v in asdict(self).items() if k not in _TUNING_PLACE}
 
 
 @dataclass(frozen=True)
@@ -109,7 +122,7 @@ class StudyConfig:
             "name": self.name,
             "datasets": [asdict(d) for d in self.datasets],
             "predictors": [
-                {"name": p.name, "params": canonical(p.params), "tuning": asdict(p.tuning)}
+                {"name": p.name, "params": canonical(p.params), "tuning": p.tuning.hashed()}
                 for p in self.predictors
             ],
             "seeds": list(self.seeds),
@@ -122,11 +135,25 @@ class StudyConfig:
     def with_overrides(self, **kw) -> StudyConfig:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
 
+    def with_tuning_storage(self, storage: str | None = None, study_name: str | None = None) -> StudyConfig:
+        """Every predictor's trials kept in ``storage`` under ``study_name`` (``None``: as configured)."""
+        place = {k: v for k, v in (("storage", storage), ("study_name", study_name)) if v is not None}
+        if not place:
+            return self
+        preds = tuple(replace(p, tuning=replace(p.tuning, **place)) for p in self.predictors)
+        return replace(self, predictors=preds)
+
 
 # ---- parsing -----------------------------------------------------------------------------------
 def load_config(path: str | os.PathLike) -> StudyConfig:
-    """Read and parse a YAML study config (structure only; see :func:`validate` for the rest)."""
-    return parse_config(load_yaml(path, "study config", "studies/quick.yaml"), source=str(path))
+    """Read and parse a YAML study config (structure only; see :func:`validate` for the rest).
+
+    ``path`` is a file, or the name of a shipped study config (``quick``, ``studies/quick.yaml``).
+    """
+    from .._resources import resolve_config
+
+    found = resolve_config(path, "studies", "study config")
+    return parse_config(load_yaml(found, "study config", "studies/quick.yaml"), source=str(path))
 
 
 def parse_config(doc: Any, source: str = "<dict>") -> StudyConfig:
@@ -219,7 +246,13 @@ def _tuning(value: Any, key: str, source: str, base: TuningSpec) -> TuningSpec:
         timeout = as_float(timeout, f"{key}.timeout (seconds)", source, positive=True)
     sampler = as_choice(str(value.get("sampler", base.sampler)).lower(), f"{key}.sampler", source, SAMPLERS)
     n_folds = as_int(value.get("n_folds", base.n_folds), f"{key}.n_folds", source, minimum=2)
-    return TuningSpec(n_trials, timeout, sampler, n_folds)
+    place = {}
+    for k in _TUNING_PLACE:
+        v = value.get(k, getattr(base, k))
+        if v is not None and (not isinstance(v, str) or not v.strip()):
+            raise config_error(source, f"{key}.{k} must be a non-empty string, got {v!r}")
+        place[k] = v
+    return TuningSpec(n_trials, timeout, sampler, n_folds, **place)
 
 
 # ---- validation against the registry, the data and the file system -------------------------------
@@ -316,8 +349,27 @@ def validate(cfg: StudyConfig, check_store: bool = True) -> Validated:
         )
 
     check_writable(cfg.output, src)
+    _open_tuning_storages(cfg)
     if check_store:
         from .store import ResultStore
 
         ResultStore(cfg.store_dir).check_config(cfg)
     return out
+
+
+def _open_tuning_storages(cfg: StudyConfig) -> None:
+    """Open (and create the schema of) each tuning storage once, here, before workers race for it."""
+    urls = {p.tuning.storage for p in cfg.predictors if p.tuning.storage and p.tuning.n_trials > 0}
+    if not urls:
+        return
+    import optuna
+
+    for url in sorted(urls):
+        try:
+            optuna.storages.RDBStorage(url)
+        except Exception as exc:  # a bad URL, a missing driver, an unreachable server
+            raise config_error(
+                cfg.source,
+                f"tuning.storage {url!r} cannot be opened ({type(exc).__name__}: {str(exc)[:200]}); "
+                "give an Optuna RDB URL such as sqlite:///tune.db",
+            ) from None

@@ -127,6 +127,8 @@ def fit_cell_predictor(cell: Cell, archs: np.ndarray, y: np.ndarray, space: str)
             cv=t.n_folds,
             seed=cell.seed,
             fixed_params=fixed,
+            storage=t.storage,
+            study_name=f"{t.study_name or cell.study}/{cell.cell_id}" if t.storage else None,
         )
         _limit_torch()
         return res.predictor, float(res.fit_seconds), float(res.tuning_seconds), int(res.n_trials)

@@ -34,13 +34,28 @@ def test_list_shows_every_name_with_availability(mirror, capsys):
         "transnas:class_scene-inference_time",
     ):
         assert name in out
-    line = next(ln for ln in out.splitlines() if "help:raspi4 " in ln)
-    assert "yes" in line
-    line = next(ln for ln in out.splitlines() if "hw-nas-bench:cifar10-edgegpu_latency" in ln)
-    assert "no" in line
+    line = next(ln for ln in out.splitlines() if ln.startswith("help:raspi4 "))
+    assert line.split()[1] in ("mirror", "cached")
+    line = next(ln for ln in out.splitlines() if ln.startswith("hw-nas-bench:cifar10-edgegpu_latency "))
+    assert line.split()[1] == "manual"  # no checksum known: never loaded
     assert main(["data", "list", "help:", "--available"]) == 0
     out = capsys.readouterr().out
     assert "27 of 27 available" in out and "nats:" not in out
+
+
+def test_list_piped_keeps_whole_names_and_json_has_every_record(mirror, capsys, monkeypatch):
+    import json
+
+    monkeypatch.setenv("COLUMNS", "40")  # a narrow terminal width must not cut names when piped
+    assert main(["data", "list", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    by_name = {r["name"]: r for r in records}
+    assert by_name["help:raspi4"]["available"] and by_name["help:raspi4"]["manifest_source"] == "shipped"
+    assert by_name["transnas:class_scene-inference_time"]["status"] == "manual"
+    assert main(["data", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(records) + 1  # one line per dataset, then the count
+    assert [ln.split()[0] for ln in lines[:-1]] == [r["name"] for r in records]
 
 
 def test_show_prints_size_columns_and_statistics(mirror, capsys):

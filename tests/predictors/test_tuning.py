@@ -260,6 +260,25 @@ def test_shared_storage_resumes_and_shares(tmp_path, data):
         tune("svmr", archs, y, n_trials=2, storage=url, study_name="s1")
 
 
+def test_shared_study_refuses_other_folds_and_names_its_objective(tmp_path, data):
+    import optuna
+
+    archs, y = data
+    url = f"sqlite:///{tmp_path / 'tune.db'}"
+    tune("ridge_reg", archs, y, n_trials=2, storage=url, study_name="s", seed=0)
+    study = optuna.load_study(storage=url, study_name="s")
+    assert study.metric_names == ["cv_kendall_tau"]  # what optuna-dashboard shows
+    fingerprint = study.user_attrs["fold_fingerprint"]
+    assert tune("ridge_reg", archs, y, n_trials=3, storage=url, study_name="s", seed=0).n_trials == 3
+    for other in ({"seed": 1}, {"cv": 2}):  # another split of the same data
+        with pytest.raises(ConfigError, match="other CV folds"):
+            tune("ridge_reg", archs, y, n_trials=4, storage=url, study_name="s", **other)
+    with pytest.raises(ConfigError, match="other CV folds"):  # same split, other targets
+        tune("ridge_reg", archs, y * 2.0, n_trials=4, storage=url, study_name="s", seed=0)
+    study = optuna.load_study(storage=url, study_name="s")
+    assert study.user_attrs["fold_fingerprint"] == fingerprint and len(study.trials) == 3
+
+
 _WORKER = """
 import sys
 import numpy as np
@@ -288,7 +307,7 @@ def test_two_worker_processes_share_one_study(tmp_path):
             stderr=subprocess.PIPE,
             text=True,
         )
-        for seed in (0, 1)
+        for seed in (0, 0)  # one seed: the same CV folds (a worker with other folds is refused)
     ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
