@@ -67,3 +67,23 @@ def test_macro_backbone_takes_odd_resolutions():
     m = TRANSNAS_MACRO.build_model(TRANSNAS_MACRO.from_string("64-41414-basic")).eval()
     with torch.no_grad():
         assert m(torch.randn(1, 3, 45, 67)).shape == (1, 75)
+
+
+@pytest.mark.mirror
+def test_macro_backbones_have_the_published_parameter_counts(mirror):
+    """The backbone layout is the benchmark's: NAS-Bench-Suite-Zero's parameter counts agree."""
+    import ast
+    import json
+
+    path = mirror / "nas-bench-suite-zero" / "zc_transbench101_macro.json"
+    if not path.is_file():
+        pytest.skip(f"{path} is not in the mirror")
+    published = json.loads(path.read_text())["class_object"]
+    keys = sorted(published)[:60]
+    ours = [
+        sum(p.numel() for p in TRANSNAS_MACRO.build_model(ast.literal_eval(k), num_classes=75).parameters())
+        / 1e6
+        for k in keys
+    ]
+    theirs = [published[k]["params"]["score"] for k in keys]
+    np.testing.assert_allclose(ours, theirs, rtol=0.01)
