@@ -1,4 +1,5 @@
-"""Measurement harness: device latency (and energy) tables on CPU and CUDA, per-op lookup tables."""
+"""Measurement harness: device latency (and energy) tables on CPU and CUDA, in torch or ONNX Runtime,
+per-op lookup tables, and the export/import of models for external device tools."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ _EXPORTS = {
     "pass_agreement": "repeatability",
     "rank_agreement": "repeatability",
     "sweep_readings": "repeatability",
+    "RUNTIMES": "runtimes",
+    "export_space": "export",
+    "read_manifest": "export",
+    "import_results": "importing",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from ..spaces import Arch
+from ..spaces.onnx_export import input_hw
 from .config import MeasureConfig
 from .journal import Journal
 from .timers import parse_device
@@ -57,7 +58,8 @@ class JobRunner:
             energy,
         )
         gen = torch.Generator().manual_seed(cfg.seed)
-        self.x_cpu = torch.randn(cfg.batch_size, 3, cfg.input_size, cfg.input_size, generator=gen)
+        h, w = input_hw(cfg.input_size)
+        self.x_cpu = torch.randn(cfg.batch_size, 3, h, w, generator=gen)
         _, self.x = timer.to_device(torch.nn.Identity(), self.x_cpu)
         self.ref_model = None
         self.cuda = parse_device(cfg.device)[0] == "cuda"

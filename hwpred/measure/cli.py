@@ -4,6 +4,9 @@ hwpred measure nb201 --device cpu --limit 50 --out cpu.parquet --name mycpu
 hwpred measure transnas_macro --device cuda --batch-size 32 --out gpu.parquet
 hwpred measure model mypkg.models:build --input-shape 3,224,224 --out model.json
 hwpred measure lut nb201 --mode neighbours --out lut.parquet
+hwpred measure nb201 --runtime onnxruntime --limit 50 --out ort.parquet
+hwpred measure export nb201 --format onnx --limit 100 --out exported/
+hwpred measure import exported/ results.csv --device pixel8 --out pixel8.parquet
 """
 
 from __future__ import annotations
@@ -21,25 +24,52 @@ from .timers import MeasureError, RepeatPolicy
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "measure",
-        help="measure device latency (and energy) tables on CPU or CUDA",
+        help="measure device latency (and energy) tables on CPU or CUDA, in torch or ONNX Runtime",
         description="Measure latency (and energy where counters exist) of every architecture of a search space "
         "(or a subset), of one user model (TARGET 'model', SPEC module:function), or the per-op lookup "
-        "table the 'lut' predictor is fitted from (TARGET 'lut', SPEC the space).",
+        "table the 'lut' predictor is fitted from (TARGET 'lut', SPEC the space); or export models for an "
+        "external device tool (TARGET 'export', SPEC the space) and import its timings (TARGET 'import', "
+        "SPEC the export folder, then the tool's CSV).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("target", help="search space (nb201, transnas_macro), 'model' or 'lut'")
     p.add_argument(
-        "spec", nargs="?", help="for 'model': module:function returning an nn.Module; for 'lut': the space"
+        "target", help="search space (nb201, transnas_macro), 'model', 'lut', 'export' or 'import'"
     )
+    p.add_argument(
+        "spec",
+        nargs="?",
+        help="for 'model': module:function returning an nn.Module; for 'lut' and 'export': the space; "
+        "for 'import': the export folder",
+    )
+    p.add_argument("results", nargs="?", help="for 'import': the device tool's CSV of timings")
     g = p.add_argument_group("device and inputs")
-    g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    g.add_argument(
+        "--device", default=None, help="cpu, cuda or cuda:N (default cpu); for 'import': the device's name"
+    )
+    g.add_argument(
+        "--runtime",
+        default="torch",
+        choices=("torch", "onnxruntime"),
+        help="run the model in torch (eager) or as its ONNX export in ONNX Runtime ('onnx' extra)",
+    )
+    g.add_argument(
+        "--graph-opt",
+        default="all",
+        choices=("disabled", "basic", "extended", "all"),
+        help="onnxruntime: graph optimisation level",
+    )
+    g.add_argument("--opset", type=int, default=17, help="onnxruntime and export: ONNX opset")
+    g.add_argument(
+        "--onnx-cache",
+        default=None,
+        help="onnxruntime: folder of exported models (default ~/.hwpred/cache/onnx)",
+    )
     g.add_argument("--threads", type=int, default=1, help="CPU threads (torch.set_num_threads)")
     g.add_argument("--batch-size", type=int, default=1)
     g.add_argument(
         "--input-size",
-        type=int,
         default=None,
-        help="image side (default 32 for nb201, 224 for transnas_macro)",
+        help="image side or HEIGHTxWIDTH (default 32 for nb201, 256 for transnas_macro)",
     )
     g.add_argument("--classes", type=int, default=None, help="classifier outputs (default 10 / 75)")
     g.add_argument("--input-shape", default="3,224,224", help="for 'model': input shape without the batch")
@@ -107,6 +137,13 @@ def add_parser(subparsers) -> None:
     o.add_argument("--overwrite", action="store_true", help="replace an existing output and its journal")
     o.add_argument("--checkpoint-every", type=int, default=250, help="write the partial table every N jobs")
     o.add_argument("--no-progress", action="store_true")
+    x = p.add_argument_group("export and import")
+    x.add_argument("--format", default="onnx", choices=("onnx",), help="for 'export': the model format")
+    x.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="for 'import': import even when some exported models have no row (listed in the metadata)",
+    )
     p.set_defaults(func=run)
 
 
@@ -148,7 +185,7 @@ def _config(args, space):
 
     return MeasureConfig(
         space=space.name,
-        device=args.device,
+        device=args.device or "cpu",
         batch_size=args.batch_size,
         input_size=args.input_size,
         num_classes=args.classes,
@@ -165,6 +202,10 @@ def _config(args, space):
         clock=args.clock,
         paired_reference=args.paired_reference,
         rounds=args.rounds,
+        runtime=args.runtime,
+        graph_opt=args.graph_opt,
+        opset=args.opset,
+        onnx_cache=args.onnx_cache,
     )
 
 
@@ -234,7 +275,18 @@ def _run(args) -> int:
             "--max-time bounds the repeats of --adaptive only; add --adaptive, or bound a fixed run with --repeats"
         )
     target = args.target.strip()
+    if target in ("export", "import"):
+        from .exchange_cli import run_export, run_import
+
+        return run_export(args) if target == "export" else run_import(args)
+    if args.results:
+        raise MeasureError(f"unexpected argument {args.results!r}")
     if target == "model":
+        if args.runtime != "torch":
+            raise MeasureError(
+                "hwpred measure model runs the model in torch; for ONNX Runtime measure a space with "
+                "--runtime onnxruntime, or export your model with torch.onnx and time it there"
+            )
         if not args.spec:
             raise MeasureError(
                 "hwpred measure model needs the model as module:function, e.g. mypkg.nets:build"
@@ -245,12 +297,12 @@ def _run(args) -> int:
             raise MeasureError(f"--input-shape {args.input_shape!r} must be sizes like 3,224,224") from None
         from .timers import make_timer
 
-        make_timer(args.device, _policy(args), threads=args.threads)  # device errors before the import
+        make_timer(args.device or "cpu", _policy(args), threads=args.threads)  # device errors first
         model = load_model_spec(args.spec)
         res = measure_model(
             model,
             shape,
-            device=args.device,
+            device=args.device or "cpu",
             policy=_policy(args),
             threads=args.threads,
             batch_size=args.batch_size,
@@ -261,10 +313,10 @@ def _run(args) -> int:
         )
         res["model"] = args.spec
         if "error" in res:
-            print(f"model {args.spec} failed on {args.device}: {res['error']}")
+            print(f"model {args.spec} failed on {args.device or 'cpu'}: {res['error']}")
         for i, st in enumerate(res["passes"], start=1):
             print(
-                f"{args.spec} on {args.device} (batch {args.batch_size}, pass {i}): median {st['median_ms']:.3f} ms, "
+                f"{args.spec} on {args.device or 'cpu'} (batch {args.batch_size}, pass {i}): median {st['median_ms']:.3f} ms, "
                 f"IQR {st['iqr_ms']:.3f}, mean {st['mean_ms']:.3f} +- {st['std_ms']:.3f}, n {st['n']}"
                 + (f", energy {st['energy_mj']:.3f} mJ" if st.get("energy_mj") is not None else "")
             )

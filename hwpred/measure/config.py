@@ -12,12 +12,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..spaces import Arch, SpaceError, get_space
+from ..spaces.onnx_export import DEFAULT_OPSET
+from .runtimes import GRAPH_OPT, check_runtime
 from .timers import MeasureError, RepeatPolicy, parse_device
 
 #: per space: (default input size, default number of classes, reference architecture)
 SPACE_DEFAULTS: dict[str, tuple[int, int, Arch]] = {
     "nb201": (32, 10, (3, 1, 2, 4, 3, 1)),
-    "transnas_macro": (224, 75, (4, 1, 4, 1, 4, 0)),  # 64-41414-basic
+    # 256x256: the input every TransNAS-Bench-101 network was trained and evaluated at (its tasks'
+    # `input_dim`); the benchmark timed its own latency on 720x1080 frames (`--input-size 720x1080`)
+    "transnas_macro": (256, 75, (4, 1, 4, 1, 4, 0)),  # 64-41414-basic
 }
 
 
@@ -28,7 +32,7 @@ class MeasureConfig:
     space: str = "nb201"
     device: str = "cpu"
     batch_size: int = 1
-    input_size: int | None = None
+    input_size: int | tuple[int, int] | None = None  # image side, or (height, width)
     num_classes: int | None = None
     threads: int | None = 1
     policy: RepeatPolicy = field(default_factory=RepeatPolicy)
@@ -43,6 +47,10 @@ class MeasureConfig:
     clock: str = "wall"  # CPU only: "wall" latency (default) or "cpu" thread CPU time as the primary figure
     paired_reference: bool = False  # CPU only: pair each timed forward with one of the reference model
     rounds: int = 1  # jobs per architecture and pass; the pass reports the median of their statistics
+    runtime: str = "torch"  # "torch" (eager) or "onnxruntime" (the architecture's ONNX export)
+    graph_opt: str = "all"  # onnxruntime: graph optimisation level (disabled, basic, extended, all)
+    opset: int = DEFAULT_OPSET  # onnxruntime: ONNX opset of the export
+    onnx_cache: str | None = None  # onnxruntime: folder of exported files (default $HWPRED_HOME/cache/onnx)
 
     def resolved(self) -> MeasureConfig:
         """Fill per-space defaults and validate; raises MeasureError/ConfigError for bad values."""
@@ -58,9 +66,7 @@ class MeasureConfig:
         if self.reference_every < 1:
             raise MeasureError(f"reference interval must be >= 1 architectures, got {self.reference_every}")
         size, classes, ref = SPACE_DEFAULTS.get(sp.name, (32, 10, None))
-        input_size = self.input_size or size
-        if input_size < 8:
-            raise MeasureError(f"input size must be >= 8 pixels, got {input_size}")
+        input_size = resolve_input_size(self.input_size or size)
         num_classes = self.num_classes or classes
         reference = tuple(self.reference) if self.reference is not None else (ref or sp.enumerate()[0])
         try:
@@ -77,7 +83,15 @@ class MeasureConfig:
                 "`paired_reference=True` is a CPU option (for machines shared with other "
                 "jobs); CUDA is timed with events"
             )
-        tag = self.tag or default_tag(kind, threads, self.batch_size)
+        runtime = check_runtime(self.runtime)
+        if runtime != "torch":
+            if self.graph_opt not in GRAPH_OPT:
+                raise MeasureError(
+                    f"unknown graph optimisation level {self.graph_opt!r}; use one of {', '.join(GRAPH_OPT)}"
+                )
+            if not 7 <= int(self.opset) <= 25:
+                raise MeasureError(f"ONNX opset must be in 7-25, got {self.opset}")
+        tag = self.tag or default_tag(kind, threads, self.batch_size, runtime)
         if "/" in tag or not tag.strip():
             raise MeasureError(f"device tag {tag!r} must be non-empty and contain no '/'")
         return replace(
@@ -89,6 +103,7 @@ class MeasureConfig:
             reference=reference,
             threads=threads,
             tag=tag,
+            runtime=runtime,
         )
 
     def protocol(self) -> dict:
@@ -98,7 +113,7 @@ class MeasureConfig:
             "space": c.space,
             "device": c.device,
             "batch_size": c.batch_size,
-            "input_size": c.input_size,
+            "input_size": list(c.input_size) if isinstance(c.input_size, tuple) else c.input_size,
             "num_classes": c.num_classes,
             "threads": c.threads,
             "policy": c.policy.to_dict(),
@@ -109,11 +124,37 @@ class MeasureConfig:
             "clock": c.clock,
             "paired_reference": c.paired_reference,
             "rounds": c.rounds,
+            "runtime": c.runtime,
+            "graph_opt": c.graph_opt if c.runtime != "torch" else None,
+            "opset": int(c.opset) if c.runtime != "torch" else None,
         }
 
 
-def default_tag(kind: str, threads: int | None, batch_size: int) -> str:
-    return f"cpu-t{threads}-b{batch_size}" if kind == "cpu" else f"cuda-b{batch_size}"
+def default_tag(kind: str, threads: int | None, batch_size: int, runtime: str = "torch") -> str:
+    tag = f"cpu-t{threads}-b{batch_size}" if kind == "cpu" else f"cuda-b{batch_size}"
+    return tag if runtime == "torch" else f"ort-{tag}"
+
+
+def resolve_input_size(size) -> int | tuple[int, int]:
+    """An image side, or (height, width) (``720x1080``, ``[720, 1080]``); a square one as its side."""
+    if isinstance(size, str):
+        parts = size.lower().replace(",", "x").split("x")
+        try:
+            size = [int(p) for p in parts] if len(parts) > 1 else int(parts[0])
+        except ValueError:
+            raise MeasureError(
+                f"input size {size!r} must be a side (256) or HEIGHTxWIDTH (720x1080)"
+            ) from None
+    if isinstance(size, int | np.integer):
+        h = w = int(size)
+    else:
+        try:
+            h, w = (int(v) for v in size)
+        except (TypeError, ValueError):
+            raise MeasureError(f"input size {size!r} must be a side (256) or (height, width)") from None
+    if h < 8 or w < 8:
+        raise MeasureError(f"input size must be >= 8 pixels each way, got {h}x{w}")
+    return h if h == w else (h, w)
 
 
 def select_archs(
@@ -148,4 +189,10 @@ def select_archs(
     return pool
 
 
-__all__ = ["MeasureConfig", "SPACE_DEFAULTS", "default_tag", "select_archs"]
+__all__ = [
+    "MeasureConfig",
+    "SPACE_DEFAULTS",
+    "default_tag",
+    "resolve_input_size",
+    "select_archs",
+]

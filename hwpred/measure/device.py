@@ -70,6 +70,7 @@ def describe_device(
     batch_size: int | None = None,
     input_size: int | list | None = None,
     index: int = 0,
+    gpu: bool = True,
 ) -> dict:
     """CPU model, cores, threads, GPU name/driver, torch version, batch and input size, date."""
     import torch
@@ -88,7 +89,7 @@ def describe_device(
         "input_size": input_size,
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
-    if device.startswith("cuda"):
+    if device.startswith("cuda") and gpu:  # torch's view of the GPU (onnxruntime-gpu needs no torch CUDA)
         d.update(gpu_info(index))
     return d
 
@@ -96,4 +97,7 @@ def describe_device(
 def fingerprint(desc: dict) -> dict:
     """The parts of a description that must not change when a run is resumed."""
     keys = ("device", "cpu_model", "gpu_name", "torch", "threads", "batch_size", "input_size")
-    return {k: desc.get(k) for k in keys}
+    fp = {k: desc.get(k) for k in keys}
+    # a runtime's version where it is not torch (absent from older journals, so only when set)
+    fp.update({k: desc[k] for k in ("runtime", "onnxruntime") if desc.get(k) is not None})
+    return fp

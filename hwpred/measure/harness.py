@@ -28,6 +28,7 @@ from pathlib import Path
 from ..data.table import MetricTable
 from ..experiment.progress import progress_bar
 from ..spaces import get_space
+from ..spaces.onnx_export import input_hw
 from ._jobs import JobRunner, error_text, start_session
 from ._signals import sigterm_as_interrupt
 from .config import MeasureConfig, select_archs
@@ -35,6 +36,7 @@ from .device import describe_device
 from .energy import open_energy_counter
 from .journal import failures, is_complete, result_keys
 from .resume import open_run_journal
+from .runtimes import runtime_for
 from .schedule import pending_jobs, reference_due
 from .tables import build_table, register_table
 from .timers import MeasureError, RepeatPolicy, make_timer, parse_device
@@ -87,7 +89,8 @@ def measure_space(
     progress : bool
         Show a progress bar (a line every 30 s when stderr is not a terminal).
     build_fn : callable, optional
-        ``build_fn(arch) -> nn.Module`` overrides how models are built (tests, lookup tables).
+        ``build_fn(arch) -> nn.Module`` overrides how models are built (tests, lookup tables);
+        it replaces the runtime's build too.
     register_name : str, optional
         Register the written table as ``local:<register_name>`` (column: the median latency).
     extra_meta : dict, optional
@@ -111,20 +114,33 @@ def measure_space(
     sp = get_space(cfg.space)
     pool = select_archs(sp, archs, limit, cfg.seed)
     kind, index = parse_device(cfg.device)
-    timer = make_timer(
+    rt_build, rt_meta, rt_timer = runtime_for(cfg, cfg.onnx_cache)
+    timer = rt_timer or make_timer(
         cfg.device, cfg.policy, threads=cfg.threads, cudnn_benchmark=cfg.cudnn_benchmark, clock=cfg.clock
     )
     timer.prepare()
     device = describe_device(
-        kind, threads=cfg.threads, batch_size=cfg.batch_size, input_size=cfg.input_size, index=index
+        kind,
+        threads=cfg.threads,
+        batch_size=cfg.batch_size,
+        input_size=list(input_hw(cfg.input_size)) if isinstance(cfg.input_size, tuple) else cfg.input_size,
+        index=index,
+        gpu=rt_timer is None,
     )
+    if cfg.runtime != "torch":  # torch tables keep the fingerprint of older journals
+        device.update(runtime=cfg.runtime, onnxruntime=rt_meta.get("onnxruntime"))
+    extra_meta = {"runtime": rt_meta, **(extra_meta or {})}
     out_path = Path(out) if out is not None else None
     journal = open_run_journal(out_path, cfg, device, resume=resume, overwrite=overwrite)
     records = journal.records
     done, failed = result_keys(records, cfg.rounds), set(failures(records))
     jobs = pending_jobs(pool, cfg.two_pass, cfg.seed, cfg.rounds, done, failed)
     session, t_start = start_session(journal, len(jobs))
-    build = build_fn or (lambda a: sp.build_model(a, num_classes=cfg.num_classes, input_size=cfg.input_size))
+    build = (
+        build_fn
+        or rt_build
+        or (lambda a: sp.build_model(a, num_classes=cfg.num_classes, input_size=input_hw(cfg.input_size)[0]))
+    )
     energy = open_energy_counter(kind, index) if cfg.energy else None
     run = JobRunner(cfg, timer, journal, session, build, energy)
 

@@ -143,6 +143,11 @@ def _measure_isolated(
             f"isolated per-op tables exist for nb201 only (a {sp.name} layer's shape depends on the "
             "layers before it); use `mode='neighbours'`"
         )
+    if cfg.runtime != "torch" or not isinstance(cfg.input_size, int):
+        raise MeasureError(
+            "isolated per-op tables time torch ops on square inputs; use `mode='neighbours'` "
+            "(whole architectures, any runtime and input shape)"
+        )
     if cfg.two_pass or cfg.rounds > 1:
         raise MeasureError(
             f"{'`two_pass`' if cfg.two_pass else '`rounds`'} is not available for isolated "

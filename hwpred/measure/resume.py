@@ -31,6 +31,10 @@ def normalised_protocol(p: dict) -> dict:
             pol.pop(k, None)
     p["policy"] = pol
     p.setdefault("rounds", 1)
+    # journals and tables from before runtimes existed were measured with torch
+    p.setdefault("runtime", "torch")
+    p.setdefault("graph_opt", None)
+    p.setdefault("opset", None)
     return p
 
 
