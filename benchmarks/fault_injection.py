@@ -36,7 +36,7 @@ HW = [sys.executable, "-m", "hwpred.cli"]
 STUDY = {
     "name": "faults",
     "datasets": ["help:raspi4", "help:pixel3"],
-    "predictors": ["lin_reg", "ridge_reg", "rf"],
+    "predictors": ["lin_reg", "ridge_reg", "bayes_lin_reg"],
     "train_sizes": [20, 50, 100],
     "test_size": 625,
     "seeds": [0, 1],
@@ -47,9 +47,9 @@ SIM = {
     "pairs": [
         {"accuracy": "nats:cifar10", "hardware": h} for h in ("help:raspi4", "help:pixel3", "help:eyeriss")
     ],
-    "subset_sizes": [100, 200, 500, 1000],
-    "noise_stds": [0.0, 0.25, 0.5, 0.75],
-    "trials": 10,
+    "subset_sizes": [100, 500, 1000],
+    "noise_stds": [0.0, 0.5, 1.0],
+    "trials": 5,
     "seed": 0,
     "example": {"pair": 0, "subset_size": 100, "noise_std": 0.25, "trial": 0},
 }
@@ -70,7 +70,7 @@ class Kind:
             cfg = root / "sim.yaml"
             cfg.write_text(yaml.safe_dump({**SIM, "output": str(root)}))
             return HW + ["simulate", "run", str(cfg), "--workers", "2", "--no-progress"]
-        return HW + ["zeroshot", "score", "--space", "nb201", "--scores", "naswot,synflow", "--limit", "60",
+        return HW + ["zeroshot", "score", "--space", "nb201", "--scores", "naswot,params", "--limit", "40",
                      "--batch-size", "16", "--cache", str(root / "cache"), "--out", str(root / "scores.parquet"),
                      "--quiet"]  # fmt: skip
 
