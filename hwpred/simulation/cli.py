@@ -65,16 +65,14 @@ def add_parser(subparsers) -> None:
     m.add_argument("--out", type=Path, default=None, help="write the table as CSV here")
     m.set_defaults(func=_map)
 
-    chk = sub.add_parser(
-        "check", help="verify every part file of a simulation store; name damaged and missing ones"
+    from ..experiment.check_cli import add_check_parser
+
+    add_check_parser(
+        sub,
+        "a simulation store",
+        _check,
+        ("dir", {"type": Path, "help": "the store folder (<output>/<name>) or its output folder"}),
     )
-    chk.add_argument("dir", type=Path, help="the store folder (<output>/<name>) or its output folder")
-    chk.add_argument(
-        "--repair",
-        action="store_true",
-        help="move damaged parts to damaged/ and drop stale claims (the next run recomputes them)",
-    )
-    chk.set_defaults(func=_check)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
 

@@ -60,16 +60,14 @@ def add_parser(subparsers) -> None:
     rep.add_argument("--out", default=None, help="where to write the report (default: DIR/report)")
     rep.set_defaults(func=_report)
 
-    chk = sub.add_parser(
-        "check", help="verify every cell file of a study store; name damaged, missing and failed cells"
+    from ..experiment.check_cli import add_check_parser
+
+    add_check_parser(
+        sub,
+        "a study store",
+        _check,
+        ("dir", {"help": "the study store (<output>/<name>) or an output folder holding one"}),
     )
-    chk.add_argument("dir", help="the study store (<output>/<name>) or an output folder holding one")
-    chk.add_argument(
-        "--repair",
-        action="store_true",
-        help="move damaged cell files to damaged/ and drop stale claims (the next run recomputes them)",
-    )
-    chk.set_defaults(func=_check)
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
 
 

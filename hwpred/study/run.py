@@ -12,7 +12,7 @@ from ..experiment.health import set_aside_damaged
 from .cells import Cell, Grid, plan
 from .config import StudyConfig, Validated
 from .store import ResultStore
-from .worker import limit_threads, run_cell
+from .worker import cell_record, limit_threads, run_cell
 
 
 @dataclass
@@ -154,21 +154,9 @@ def _crash_recorder(store: ResultStore):
     def on_crash(cell: Cell, reason: str) -> Outcome:
         import time
 
-        store.write(
-            {
-                "cell_id": cell.cell_id,
-                "study": cell.study,
-                "config_hash": cell.config_hash,
-                "dataset": cell.dataset,
-                "predictor": cell.predictor,
-                "reference": cell.reference,
-                "train_size": cell.train_size,
-                "seed": cell.seed,
-                "status": "failed",
-                "error": reason,
-                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            }
-        )
+        rec = cell_record(cell, status="failed", error=reason)
+        rec["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        store.write(rec)
         return Outcome(ok=False, error=f"{cell.cell_id}: {reason}")
 
     return on_crash

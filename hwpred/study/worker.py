@@ -149,13 +149,9 @@ def _plain_json(obj: Any) -> Any:
     return str(obj)
 
 
-def run_cell(cell: Cell) -> dict[str, Any]:
-    """Fit and score one cell; never raises for a predictor failure (the record says 'failed')."""
-    from ..metrics import all_metrics
-
-    limit_threads()
-    t_start = time.perf_counter()
-    rec: dict[str, Any] = {
+def cell_record(cell: Cell, status: str = "ok", error: str = "") -> dict[str, Any]:
+    """The fields of a cell's record that come from the cell itself, plus its status."""
+    return {
         "cell_id": cell.cell_id,
         "study": cell.study,
         "config_hash": cell.config_hash,
@@ -164,16 +160,20 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         "reference": cell.reference,
         "train_size": cell.train_size,
         "seed": cell.seed,
-        "status": "ok",
-        "error": "",
-        "n_trials": 0,
-        "versions": library_versions(),
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "family": "",
-        "space": "",
-        "n_test": 0,
+        "status": status,
+        "error": error,
     }
+
+
+def run_cell(cell: Cell) -> dict[str, Any]:
+    """Fit and score one cell; never raises for a predictor failure (the record says 'failed')."""
+    from ..metrics import all_metrics
+
+    limit_threads()
+    t_start = time.perf_counter()
+    rec = cell_record(cell)
+    rec.update(n_trials=0, versions=library_versions(), host=socket.gethostname(), pid=os.getpid())
+    rec.update(family="", space="", n_test=0)
     try:
         ds = study_dataset(cell.dataset)
         rec["space"] = ds.space

@@ -78,14 +78,14 @@ def add_parser(subparsers) -> None:
     ls = sub.add_parser("list", help="list the scores and data batches")
     ls.set_defaults(func=_list)
 
-    chk = sub.add_parser("check", help="verify every file of the zero-shot score cache; name damaged ones")
-    chk.add_argument("--cache", default=None, help="cache folder (default $HWPRED_HOME/cache/zeroshot)")
-    chk.add_argument(
-        "--repair",
-        action="store_true",
-        help="move damaged files to damaged/ (their scores are computed again)",
+    from ..experiment.check_cli import add_check_parser
+
+    add_check_parser(
+        sub,
+        "the zero-shot score cache",
+        _check,
+        ("--cache", {"default": None, "help": "cache folder (default $HWPRED_HOME/cache/zeroshot)"}),
     )
-    chk.set_defaults(func=_check)
     p.set_defaults(func=lambda _a: (p.print_help(), 1)[1])
 
 

@@ -5,26 +5,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import yaml
 
 from hwpred.cli import main
 from hwpred.study import parse_config, run_study
 from hwpred.study.store import RESULT_COLUMNS, ResultStore
-
-
-@pytest.fixture(scope="module")
-def table_path(tmp_path_factory) -> Path:
-    from hwpred.data import MetricTable
-    from hwpred.spaces import NB201
-
-    archs = np.array(NB201.enumerate()[:3000])
-    rng = np.random.default_rng(1)
-    cost = rng.uniform(0.0, 1.0, size=(6, 5))
-    y = 5.0 + cost[np.arange(6), archs].sum(1) + 0.05 * rng.standard_normal(len(archs))
-    p = tmp_path_factory.mktemp("integrity-data") / "syn.parquet"
-    MetricTable("nb201", archs, {"cpu/latency_ms": y}).to_parquet(p)
-    return p
 
 
 def _doc(table_path: Path, out: Path, **over) -> dict:
