@@ -21,6 +21,7 @@ progress (:mod:`hwpred.experiment.claims`).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -30,22 +31,14 @@ from typing import Any
 from .._io import TMP_PREFIX, atomic_write_bytes, part_filename, read_store_meta, write_new
 from ..errors import ConfigError, DataError
 from .claims import DEFAULT_TIMEOUT_S, Claims, list_claims
-from .integrity import Verified, as_table, part_bytes, verify_part
+from .integrity import Verified, part_bytes, verify_part
 
 #: 2: every part carries an integrity record (format-1 parts are read without one)
 FORMAT_VERSION = 2
+log = logging.getLogger(__name__)
 PLAN_NAME = "plan.json"
 DAMAGED_DIR = "damaged"
 CLAIMS_DIR = "claims"
-
-
-def _parquet_bytes(data) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    sink = pa.BufferOutputStream()
-    pq.write_table(as_table(data), sink, compression="zstd")
-    return sink.getvalue().to_pybytes()
 
 
 class PartStore:
@@ -242,8 +235,20 @@ class PartStore:
         return self.write_file(name, json.dumps(doc, indent=1, default=str).encode())
 
     def write_frame(self, name: str, df) -> Path:
-        """A DataFrame as a Parquet file in the store folder."""
-        return self.write_file(name, _parquet_bytes(df))
+        """A DataFrame as a Parquet file in the store folder, with an integrity record."""
+        return self.write_file(name, part_bytes(df, name, self.owner))
+
+    def read_frame(self, name: str):
+        """A file written by :meth:`write_frame` as a DataFrame; None (with a warning) when it
+        is absent or cannot be trusted."""
+        path = self.root / name
+        if not path.is_file():
+            return None
+        v = verify_part(path, None, self.owner, legacy=bool(self._legacy))
+        if not v.ok:
+            log.warning("%s: %s; not used", path, v.problem)
+            return None
+        return v.table.to_pandas()
 
     def clean_temp(self, older_than_s: float = 3600.0) -> int:
         """Remove temporary files a killed writer left behind (old ones only: a live run may own new ones)."""

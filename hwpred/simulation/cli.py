@@ -118,6 +118,11 @@ def _report(args: argparse.Namespace) -> int:
         from .mapping import load_study_results
 
         study = load_study_results(args.predictors)
+    from ..experiment.health import store_health
+    from .store import SimulationStore
+
+    for line in store_health(SimulationStore.open(args.dir)).lines("parts"):
+        print(line, file=sys.stderr)
     rep = make_report(
         args.dir, args.out, predictors=study, per_pair=args.per_pair, subset_sizes=args.subset_sizes
     )

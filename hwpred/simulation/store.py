@@ -43,9 +43,8 @@ class SimulationStore(PartStore):
 
     def read(self) -> pd.DataFrame:
         """All rows: the consolidated file when complete, otherwise every finished part."""
-        if self.results_path.is_file():
-            return pd.read_parquet(self.results_path)
-        return self._read_parts()
+        whole = self.read_frame(self.results_path.name)
+        return whole if whole is not None else self._read_parts()
 
     def _read_parts(self) -> pd.DataFrame:
         frames = [t.to_pandas() for t in self.read_parts()]

@@ -186,3 +186,14 @@ def test_repair_removes_stale_claims(tmp_path):
     assert len(h.stale_claims) == 1
     repair(s, h)
     assert s.claim_files() == []
+
+
+def test_store_level_frames_are_verified_too(tmp_path, caplog):
+    s = _store(tmp_path / "st")
+    s.write_frame("results.parquet", _frame(3))
+    pd.testing.assert_frame_equal(s.read_frame("results.parquet"), _frame(3))
+    path = s.root / "results.parquet"
+    path.write_bytes(path.read_bytes()[:-40])
+    with caplog.at_level("WARNING"):
+        assert s.read_frame("results.parquet") is None
+    assert "results.parquet" in caplog.text and "not used" in caplog.text
