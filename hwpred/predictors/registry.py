@@ -100,6 +100,7 @@ def load_predictor_folder(folder: str | os.PathLike) -> Predictor:
         pred = create(doc["name"], **doc["params"])
         pred.y_mean_, pred.y_std_ = float(doc["y_mean"]), float(doc["y_std"])
         pred.n_train_ = int(doc["n_train"])
+        pred.n_features_in_ = pred._space().num_positions
         pred._load_state(folder, doc.get("state", {}))
     except PredictorError:
         raise
