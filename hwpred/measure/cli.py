@@ -34,7 +34,7 @@ def add_parser(subparsers) -> None:
     g = p.add_argument_group("device and inputs")
     g.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     g.add_argument("--threads", type=int, default=1, help="CPU threads (torch.set_num_threads)")
-    g.add_argument("--batch-size", type=int, default=1)
+    g.add_argument("--batch-size", type=int, default=1, help="inputs per timed forward")
     g.add_argument(
         "--input-size",
         type=int,
@@ -106,7 +106,7 @@ def add_parser(subparsers) -> None:
     )
     o.add_argument("--overwrite", action="store_true", help="replace an existing output and its journal")
     o.add_argument("--checkpoint-every", type=int, default=250, help="write the partial table every N jobs")
-    o.add_argument("--no-progress", action="store_true")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI; also: hwpred -q)")
     p.set_defaults(func=run)
 
 
