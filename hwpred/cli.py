@@ -88,11 +88,22 @@ def configure_logging(verbosity: int) -> None:
     """
     import logging
 
+    class CurrentStderr(logging.StreamHandler):
+        """Writes to whatever ``sys.stderr`` is when a record comes (tests and notebooks swap it)."""
+
+        @property
+        def stream(self):
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, _value) -> None:
+            pass
+
     logger = logging.getLogger("hwpred")
     for handler in [h for h in logger.handlers if getattr(h, "_hwpred_cli", False)]:
         logger.removeHandler(handler)
     level = _LEVELS[max(-2, min(1, verbosity))]
-    handler = logging.StreamHandler(sys.stderr)
+    handler = CurrentStderr()
     fmt = "hwpred: %(message)s" if level > logging.DEBUG else "hwpred [%(name)s] %(levelname)s: %(message)s"
     if not sys.stderr.isatty():  # a log file: time-stamp the lines
         fmt = "[%(asctime)s] " + fmt
@@ -100,7 +111,6 @@ def configure_logging(verbosity: int) -> None:
     handler._hwpred_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(level)
-    logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,17 @@ import pytest
 
 from hwpred.cli import COMMANDS, build_parser, configure_logging, main
 
+
+@pytest.fixture(autouse=True)
+def _restore_hwpred_logger():
+    """main() installs the CLI's log handler; leave the logger as other tests expect it."""
+    logger = logging.getLogger("hwpred")
+    before = (list(logger.handlers), logger.level)
+    yield
+    logger.handlers[:] = before[0]
+    logger.setLevel(before[1])
+
+
 #: hidden spellings kept for old scripts (help=SUPPRESS on purpose): (command path, option)
 HIDDEN_ALIASES = {("zeroshot", "score", "--quiet"), ("zeroshot", "select", "--quiet")}
 

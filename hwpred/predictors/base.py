@@ -14,6 +14,7 @@ validates input, encodes, standardises y, restores the unit, and saves/loads.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
@@ -47,6 +48,17 @@ class PredictorNotFittedError(PredictorError, _SklearnNotFitted):
 FORMAT_VERSION = 1
 
 
+@functools.cache
+def _init_param_names(cls: type) -> tuple[str, ...]:
+    # inspect.signature costs ~40 us; a study cell asks several times
+    sig = inspect.signature(cls.__init__)
+    return tuple(
+        p.name
+        for p in sig.parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    )
+
+
 class Predictor(RegressorMixin, BaseEstimator):
     #: registry short name, e.g. "xgb"
     name: ClassVar[str] = ""
@@ -65,13 +77,8 @@ class Predictor(RegressorMixin, BaseEstimator):
     # ---- scikit-learn style parameters --------------------------------------------------------
     @classmethod
     def param_names(cls) -> list[str]:
-        """The hyper-parameters: the keyword arguments of ``__init__``."""
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        ]
+        """The hyper-parameters: the keyword arguments of ``__init__`` (read once per class)."""
+        return list(_init_param_names(cls))
 
     _param_names = param_names  # the private spelling hwpred.study still calls
 

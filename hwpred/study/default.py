@@ -107,4 +107,9 @@ def _local_cpu_dataset() -> str:
             "run `hwpred study default` again to finish measuring it"
         )
     column = next(c for c in res.table.columns if c.endswith("/latency_ms"))
-    return f"file:{out}#{column}"
+    from ..data.names import register_local
+
+    # a registered name, not file:<path>: reports name the dataset, not a (possibly temporary) path
+    return register_local(
+        LOCAL_TABLE_NAME, out, column=column, description="CPU latency table of the default study"
+    )

@@ -431,6 +431,7 @@ def test_default_study_measures_a_cpu_table_and_runs(tmp_path, monkeypatch):
     r = run_study(parse_config(doc), progress=False)
     df = r.store.read()
     assert len(df) == 2 and (df["status"] == "ok").all(), df["error"].tolist()
+    assert set(df["dataset"]) == {f"local:{default.LOCAL_TABLE_NAME}"}  # a name, not a temporary path
 
 
 def test_tiny_study_on_real_mirror_data(tmp_path, mirror):
