@@ -11,7 +11,8 @@
 4. one cheap study cell (``run_cell``: Linear Regression, 100 training architectures, 625
    test) against its raw fit + predict + Kendall tau.
 
-Timings are the best of ``--repeats`` (a shared machine adds noise, rarely subtracts); the
+Each path and its baseline run alternately; the best of ``--repeats`` calls (x10 for the join,
+x30 for the cell) is kept (a shared machine adds noise, rarely subtracts); the
 ratio is what to compare between machines. No data mirror is needed (synthetic tables).
 """
 
@@ -31,13 +32,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def best_of(fn: Callable[[], object], repeats: int) -> float:
-    times = []
+def side_by_side(ours: Callable[[], object], base: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Best time of each, the two called alternately, so that load changes hit both alike."""
+    best = [float("inf"), float("inf")]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        for k, fn in enumerate((ours, base)):
+            t0 = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return best[0], best[1]
 
 
 def line(what: str, ours: float, base: float, target: float | None, base_name: str) -> None:
@@ -53,8 +56,9 @@ def _run(args: list[str]) -> None:
 
 def startup(repeats: int) -> None:
     py = sys.executable
-    ours = best_of(lambda: _run([py, "-m", "hwpred.cli", "--help"]), repeats)
-    bare = best_of(lambda: _run([py, "-c", "pass"]), repeats)
+    ours, bare = side_by_side(
+        lambda: _run([py, "-m", "hwpred.cli", "--help"]), lambda: _run([py, "-c", "pass"]), repeats
+    )
     line("hwpred --help", ours, bare, None, "python -c pass")
     print(f"{'':<34} absolute {ours:.3f} s (target < 0.2 s on an idle machine)")
     code = (
@@ -102,13 +106,8 @@ def join(repeats: int) -> None:
         b._index = None  # a fresh table each time: include building the key index
         a.join(b)
 
-    line(
-        "MetricTable.join (15,625 rows)",
-        best_of(ours, repeats),
-        best_of(lambda: numpy_key_join(a, b), repeats),
-        2.0,
-        "numpy key join",
-    )
+    t_ours, t_base = side_by_side(ours, lambda: numpy_key_join(a, b), 10 * repeats)
+    line("MetricTable.join (15,625 rows)", t_ours, t_base, 2.0, "numpy key join")
 
 
 def forest(repeats: int) -> None:
@@ -126,13 +125,8 @@ def forest(repeats: int) -> None:
     theirs = RandomForestRegressor(**{k: v for k, v in ours._make_model().get_params().items()})
     theirs.fit(X[train], (y[train] - ours.y_mean_) / ours.y_std_)
     np.testing.assert_allclose(theirs.predict(X) * ours.y_std_ + ours.y_mean_, ours.predict(archs), rtol=1e-9)
-    line(
-        "rf predict, 15,625 cells",
-        best_of(lambda: ours.predict(archs), repeats),
-        best_of(lambda: theirs.predict(X), repeats),
-        1.2,
-        "sklearn predict",
-    )
+    t_ours, t_base = side_by_side(lambda: ours.predict(archs), lambda: theirs.predict(X), repeats)
+    line("rf predict, 15,625 cells", t_ours, t_base, 1.2, "sklearn predict")
 
 
 def study_cell(repeats: int) -> None:
@@ -160,13 +154,8 @@ def study_cell(repeats: int) -> None:
             p = create("lin_reg", random_state=0).fit(archs[tr], yy[tr])
             kendall_tau(yy[test_idx], p.predict(archs[test_idx]))
 
-        line(
-            "study cell (lin_reg, n=100)",
-            best_of(lambda: run_cell(cell), repeats),
-            best_of(raw, repeats),
-            1.3,
-            "fit + predict + tau",
-        )
+        t_ours, t_base = side_by_side(lambda: run_cell(cell), raw, 30 * repeats)
+    line("study cell (lin_reg, n=100)", t_ours, t_base, 1.3, "fit + predict + tau")
 
 
 def main() -> None:
