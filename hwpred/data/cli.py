@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
     fe.set_defaults(func=_cmd_fetch)
 
     sh = sub.add_parser("show", help="size, columns and summary statistics of a dataset")
-    sh.add_argument("name", metavar="NAME")
+    sh.add_argument("name", metavar="NAME", help="dataset name, e.g. help:raspi4 (see 'hwpred data list')")
     sh.add_argument("--all-columns", action="store_true", help="show every column of the underlying table")
     sh.add_argument("--head", type=int, default=0, metavar="N", help="also print the first N rows")
     sh.set_defaults(func=_cmd_show)

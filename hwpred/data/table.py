@@ -194,20 +194,30 @@ class MetricTable:
         clash = set(self.columns) & set(other.columns)
         if clash:
             raise DataError(f"both tables have column(s) {sorted(clash)}; rename one side before joining")
-        other_idx = {a: i for i, a in enumerate(other.arch_tuples)}
-        mine, theirs = [], []
-        for i, a in enumerate(self.arch_tuples):
-            j = other_idx.get(a)
-            if j is not None:
-                mine.append(i)
-                theirs.append(j)
-        if not mine:
+        theirs, found = other._find(self.archs)  # sorted row keys: no Python object per row
+        mine = np.flatnonzero(found)
+        if not len(mine):
             raise DataError(f"the two {self.space} tables share no architecture")
-        mine_a, theirs_a = np.asarray(mine), np.asarray(theirs)
-        cols = {k: v[mine_a] for k, v in self.columns.items()}
-        cols.update({k: v[theirs_a] for k, v in other.columns.items()})
+        theirs = theirs[mine]
+        cols = {k: v[mine] for k, v in self.columns.items()}
+        cols.update({k: v[theirs] for k, v in other.columns.items()})
         meta = {"joined": [self.meta, other.meta]}
-        return MetricTable(self.space, self.archs[mine_a], cols, meta, {**self.units, **other.units})
+        return MetricTable._checked_rows(
+            self.space, self.archs[mine], cols, meta, {**self.units, **other.units}
+        )
+
+    @classmethod
+    def _checked_rows(
+        cls, space: str, archs: np.ndarray, columns: dict[str, np.ndarray], meta: dict, units: dict[str, str]
+    ) -> MetricTable:
+        """A table from rows and columns taken out of validated tables (valid, unique, finite
+        already), skipping the per-row checks of ``__post_init__``, which would dominate a join."""
+        table = cls.__new__(cls)
+        table.space, table.archs, table.columns = space, archs, columns
+        table.meta = dict(meta)
+        table.units = {k: v for k, v in units.items() if k in columns}
+        table._index = None
+        return table
 
     def rename(self, mapping: Mapping[str, str]) -> MetricTable:
         cols = {mapping.get(k, k): v for k, v in self.columns.items()}

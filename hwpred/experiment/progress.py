@@ -1,15 +1,18 @@
 """One progress convention for every long loop: on a terminal, a rich bar on standard error
-("<label> done/total <units>", elapsed time, ETA, failures); in a log (standard error is not a
-terminal), a plain time-stamped line every ``every_s`` seconds and at the end. ``enabled=False``
-(the CLI's quiet mode) shows nothing."""
+("<label> done/total <units>", elapsed time, ETA, failures); when standard error is not a
+terminal (piped, a log file, CI), no bar but an INFO log record on the ``hwpred.progress`` logger
+every ``every_s`` seconds and at the end. ``enabled=False`` (``--no-progress``, ``hwpred -q``)
+shows nothing."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
+import logging
 import sys
 import time
 from collections.abc import Iterator
+
+log = logging.getLogger("hwpred.progress")
 
 
 class _Bar:
@@ -45,12 +48,10 @@ class _Bar:
                 self._last = now
                 rate = (self.done - self._start_done) / max(now - self._t0, 1e-9) * 60
                 fails = f", {self.failed} failed" if self.failed else ""
-                print(
-                    f"[{_dt.datetime.now(_dt.UTC):%H:%M:%S}] {self.label}: {self.done}/{self.total} "
-                    f"{self.unit_name}, {rate:.1f}/min{fails} {note}".rstrip(),
-                    file=sys.stderr,
-                    flush=True,
+                line = (
+                    f"{self.label}: {self.done}/{self.total} {self.unit_name}, {rate:.1f}/min{fails} {note}"
                 )
+                log.info("%s", line.rstrip())
 
     def describe(self, text: str) -> None:
         """Replace the label shown before the bar."""

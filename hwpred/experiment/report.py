@@ -44,6 +44,56 @@ def save_figure(fig, stem: str | Path, dpi: int = 130, tight: bool = False) -> t
     return paths, base64.b64encode(png.getvalue()).decode()
 
 
+#: qualitative colours, every one a different hue or lightness class: tab10, then Dark2, then Set1's
+#: ones not close to either (18 distinct colours before any repeats, one per predictor family)
+_DISTINCT = [
+    f"tab:{c}" for c in ("blue", "orange", "green", "red", "purple", "brown", "pink", "gray", "olive", "cyan")
+] + ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#000080"]
+
+
+#: column-name endings -> (quantity, unit), for labels of tables that carry no unit metadata
+_QUANTITIES = {
+    "latency_ms": ("latency", "ms"),
+    "energy_mj": ("energy", "mJ"),
+    "test_acc": ("test accuracy", "%"),
+    "valid_acc": ("validation accuracy", "%"),
+    "accuracy": ("accuracy", "%"),
+}
+
+
+def column_quantity(column: str) -> tuple[str, str] | None:
+    """(quantity, unit) named by a MetricTable column ``<source>/<metric>``, if its ending says."""
+    metric = column.rpartition("/")[2]
+    for suffix, qu in _QUANTITIES.items():
+        if metric == suffix or metric.endswith("_" + suffix):
+            return qu
+    return None
+
+
+def readable_label(column: str) -> str:
+    """An axis label in words with its unit: ``raspi4/latency_ms`` -> "raspi4 latency (ms)"."""
+    qu = column_quantity(column)
+    if qu is None:
+        return column
+    return f"{column.rpartition('/')[0]} {qu[0]} ({qu[1]})".strip()
+
+
+def distinct_colours(keys) -> dict:
+    """One colour per key, in order, none two shades of one hue (tab20's pairs are)."""
+    return {k: _DISTINCT[i % len(_DISTINCT)] for i, k in enumerate(keys)}
+
+
+def plain_log_axis(axis, values=None) -> None:
+    """A log axis without minor tick labels; with ``values``, ticks exactly at them, as integers."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    if values is not None:
+        axis.set_major_locator(FixedLocator(list(values)))
+        axis.set_ticklabels([f"{int(v)}" for v in values])
+        axis.set_minor_locator(NullLocator())
+    axis.set_minor_formatter(NullFormatter())
+
+
 def write_text(path: str | Path, text: str) -> Path:
     path = Path(path)
     atomic_write_bytes(path, text.encode())

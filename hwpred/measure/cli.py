@@ -65,7 +65,7 @@ def add_parser(subparsers) -> None:
         help="onnxruntime: folder of exported models (default ~/.hwpred/cache/onnx)",
     )
     g.add_argument("--threads", type=int, default=1, help="CPU threads (torch.set_num_threads)")
-    g.add_argument("--batch-size", type=int, default=1)
+    g.add_argument("--batch-size", type=int, default=1, help="inputs per timed forward")
     g.add_argument(
         "--input-size",
         default=None,
@@ -136,7 +136,7 @@ def add_parser(subparsers) -> None:
     )
     o.add_argument("--overwrite", action="store_true", help="replace an existing output and its journal")
     o.add_argument("--checkpoint-every", type=int, default=250, help="write the partial table every N jobs")
-    o.add_argument("--no-progress", action="store_true")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI; also: hwpred -q)")
     x = p.add_argument_group("export and import")
     x.add_argument("--format", default="onnx", choices=("onnx",), help="for 'export': the model format")
     x.add_argument(

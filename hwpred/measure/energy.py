@@ -6,19 +6,20 @@ machines — containers, laptops without permissions, AMD boards without powerca
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 POWERCAP_ROOT = Path("/sys/class/powercap")
 _REPORTED: set[str] = set()
+log = logging.getLogger(__name__)
 
 
 def _report_once(key: str, message: str) -> None:
     if key not in _REPORTED:
         _REPORTED.add(key)
-        print(f"hwpred measure: {message}", file=sys.stderr)
+        log.info("%s", message)
 
 
 @dataclass

@@ -20,16 +20,16 @@ def add_parser(sub) -> None:
     )
     t.add_argument("--dataset", required=True, help="named dataset, e.g. help:raspi4")
     t.add_argument("--family", default="xgb", help="predictor short name (see hwpred.predictors.available())")
-    t.add_argument("--train-size", type=int, default=1000)
+    t.add_argument("--train-size", type=int, default=1000, help="architectures to fit on (seeded sample)")
     t.add_argument("--trials", type=int, default=0, help="Optuna trials (0 = default hyper-parameters)")
     t.add_argument("--storage", default=None, help="Optuna RDB URL to keep (and share) the trials in")
     t.add_argument("--study-name", default=None, help="the Optuna study's name in --storage")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", required=True, type=Path)
+    t.add_argument("--seed", type=int, default=0, help="seed of the training sample and the predictor")
+    t.add_argument("--out", required=True, type=Path, help="folder to save the fitted predictor in")
     t.set_defaults(func=_train)
 
     s = nsub.add_parser("search", help="NSGA-II (or random search) with fitted predictors as objectives")
-    s.add_argument("--space", default="nb201")
+    s.add_argument("--space", default="nb201", help="search space (nb201, transnas_macro)")
     s.add_argument(
         "--accuracy",
         required=True,
@@ -49,11 +49,16 @@ def add_parser(sub) -> None:
         metavar="INDEX=BOUND",
         help="constraint on hardware predictor INDEX (0-based), e.g. 0=12.5 (latency <= 12.5)",
     )
-    s.add_argument("--generations", type=int, default=40)
-    s.add_argument("--population", type=int, default=50)
-    s.add_argument("--algorithm", choices=["nsga2", "random"], default="nsga2")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", required=True, type=Path)
+    s.add_argument("--generations", type=int, default=40, help="NSGA-II generations")
+    s.add_argument("--population", type=int, default=50, help="population size (candidates per generation)")
+    s.add_argument(
+        "--algorithm",
+        choices=["nsga2", "random"],
+        default="nsga2",
+        help="NSGA-II, or random search as a baseline",
+    )
+    s.add_argument("--seed", type=int, default=0, help="seed of the search")
+    s.add_argument("--out", required=True, type=Path, help="folder for the selected candidates")
     s.set_defaults(func=_search)
 
     v = nsub.add_parser(
@@ -64,7 +69,7 @@ def add_parser(sub) -> None:
     src.add_argument("--table", help="named dataset with the measured metric, e.g. help:raspi4")
     src.add_argument("--measure", metavar="DEVICE", help="measure now with the harness on DEVICE (cpu, cuda)")
     v.add_argument("--accuracy", help="ground-truth accuracy dataset (default: the one the search used)")
-    v.add_argument("--repeats", type=int, default=20)
+    v.add_argument("--repeats", type=int, default=20, help="with --measure: timed forwards per candidate")
     v.set_defaults(func=_verify)
 
 

@@ -10,6 +10,7 @@ _EXPORTS = {
     "NotDifferentiableError": "base",
     "Predictor": "base",
     "PredictorError": "base",
+    "PredictorNotFittedError": "base",
     "FAMILIES": "registry",
     "available": "registry",
     "create": "registry",

@@ -1,5 +1,11 @@
 """The predictor contract (scikit-learn's estimator contract, plus encoding and tuning facts).
 
+:class:`Predictor` is a scikit-learn regressor (``RegressorMixin``, ``BaseEstimator``): ``clone``,
+``Pipeline``, ``cross_val_score`` and ``GridSearchCV`` work on it, and its default ``score`` is
+R² (``hwpred.metrics.kendall_tau_scorer`` ranks instead). Its inputs are architectures (an
+(n, positions) int array of op indices, op tuples or arch strings), not arbitrary feature
+matrices; ``docs/predictors.md`` lists which of scikit-learn's estimator checks apply.
+
 A family subclasses :class:`Predictor`, lists its hyper-parameters as keyword arguments of
 ``__init__`` (stored unchanged, nothing else done there), and implements ``_fit(X, z)`` and
 ``_predict(X) -> z`` on the *encoded* architectures and *standardised* targets. The base class
@@ -8,13 +14,18 @@ validates input, encodes, standardises y, restores the unit, and saves/loads.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import DataConversionWarning
+from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
 from .._io import atomic_folder
 from ..encoders import encode
@@ -30,10 +41,25 @@ class NotDifferentiableError(PredictorError):
     pass
 
 
+class PredictorNotFittedError(PredictorError, _SklearnNotFitted):
+    """``predict`` before ``fit``; also scikit-learn's ``NotFittedError``, which its tools expect."""
+
+
 FORMAT_VERSION = 1
 
 
-class Predictor:
+@functools.cache
+def _init_param_names(cls: type) -> tuple[str, ...]:
+    # inspect.signature costs ~40 us; a study cell asks several times
+    sig = inspect.signature(cls.__init__)
+    return tuple(
+        p.name
+        for p in sig.parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    )
+
+
+class Predictor(RegressorMixin, BaseEstimator):
     #: registry short name, e.g. "xgb"
     name: ClassVar[str] = ""
     #: human-readable family name
@@ -51,13 +77,8 @@ class Predictor:
     # ---- scikit-learn style parameters --------------------------------------------------------
     @classmethod
     def param_names(cls) -> list[str]:
-        """The hyper-parameters: the keyword arguments of ``__init__``."""
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        ]
+        """The hyper-parameters: the keyword arguments of ``__init__`` (read once per class)."""
+        return list(_init_param_names(cls))
 
     _param_names = param_names  # the private spelling hwpred.study still calls
 
@@ -71,6 +92,12 @@ class Predictor:
                 raise PredictorError(f"{self.name}: unknown hyper-parameter {k!r}; valid: {sorted(valid)}")
             setattr(self, k, v)
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True  # arch strings are accepted beside op-index arrays
+        tags.target_tags.single_output = True
+        return tags
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -104,13 +131,22 @@ class Predictor:
     def check_training_data(self, archs, y) -> tuple[np.ndarray, np.ndarray]:
         """(archs as an (n, positions) int array, y as floats), or a PredictorError saying why
         :meth:`fit` cannot learn from them: a length mismatch, too few samples, NaN/inf, constant y."""
+        if y is None:
+            raise PredictorError(f"{self.name} requires y to be passed, but the target y is None")
         a = self._archs(archs)
-        y = np.asarray(y, dtype=np.float64).ravel()
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it is flattened",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+        y = y.ravel()
         if len(a) != len(y):
             raise PredictorError(f"{self.name}: {len(a)} architectures but {len(y)} targets")
         if len(y) < self.min_samples:
             raise PredictorError(
-                f"{self.name}: needs at least {self.min_samples} training samples, got {len(y)}"
+                f"{self.name}: needs at least {self.min_samples} training samples, got {len(y)} sample(s)"
             )
         if not np.all(np.isfinite(y)):
             raise PredictorError(
@@ -124,6 +160,7 @@ class Predictor:
         a, y = self.check_training_data(archs, y)
         self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y))
         self.n_train_ = len(y)
+        self.n_features_in_ = int(a.shape[1])  # positions of the space (scikit-learn's convention)
         self._fit(self._encode(a), (y - self.y_mean_) / self.y_std_, a)
         self.fitted_ = True
         return self
@@ -138,7 +175,7 @@ class Predictor:
 
     def _check_fitted(self):
         if not getattr(self, "fitted_", False):
-            raise PredictorError(f"{self.name}: predict called before fit")
+            raise PredictorNotFittedError(f"{self.name}: predict called before fit")
 
     # ---- to implement ------------------------------------------------------------------------
     def _fit(self, X, z: np.ndarray, archs: np.ndarray) -> None:

@@ -55,26 +55,43 @@ class PackedTrees:
             parts["value"].append(t.value[:, 0, 0].astype(np.float64))
             roots.append(offset)
             offset += n
-        return cls(
+        packed = cls(
             **{k: np.concatenate(v) for k, v in parts.items()},
             roots=np.asarray(roots, dtype=np.int64),
             n_features=int(n_features),
         )
+        from ._native_trees import NativeTrees
+
+        # the fitted trees are scikit-learn's already: predict with them until a save/load round trip
+        packed.__dict__["_native_cache"] = NativeTrees([est.tree_ for est in trees], packed.roots)
+        return packed
 
     def leaf_values(self, X: np.ndarray, trees: np.ndarray | None = None) -> np.ndarray:
         """(n_samples, n_trees) leaf outputs; the split test is scikit-learn's ``float32(x) <= threshold``.
 
-        ``trees`` (indices) evaluates only those trees, e.g. NGBoost's location trees.
-
-        Walks all (sample, tree) pairs at once and drops pairs from the active set as they reach a
-        leaf, so the cost follows the real path lengths rather than the deepest tree.
+        ``trees`` (indices) evaluates only those trees, e.g. NGBoost's location trees. The walk runs
+        in scikit-learn's compiled tree code when the arrays can be handed to it (see
+        :mod:`._native_trees`), else in numpy; both reach the same leaves, so the values are identical.
         """
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise PredictorError(
                 f"trees were fitted on {self.n_features} features, got input of shape {X.shape}"
             )
-        roots = self.roots if trees is None else self.roots[np.asarray(trees, dtype=np.int64)]
+        idx = np.arange(len(self.roots)) if trees is None else np.asarray(trees, dtype=np.int64)
+        native = self._native()
+        if native is not None:
+            leaves = native.leaves(np.ascontiguousarray(X), idx)
+        else:
+            leaves = self.walk(X, self.roots[idx])
+        return self.value[leaves]
+
+    def walk(self, X: np.ndarray, roots: np.ndarray) -> np.ndarray:
+        """(n_samples, len(roots)) global leaf indices, in numpy.
+
+        Walks all (sample, tree) pairs at once and drops pairs from the active set as they reach a
+        leaf, so the cost follows the real path lengths rather than the deepest tree.
+        """
         n, t = X.shape[0], len(roots)
         leaf = self.left < 0
         child = np.stack([self.left, self.right], axis=1).ravel()
@@ -88,7 +105,16 @@ class PackedTrees:
             nxt = child[2 * nd + go_right]
             cur[active] = nxt
             active = active[~leaf[nxt]]
-        return self.value[cur].reshape(n, t)
+        return cur.reshape(n, t)
+
+    def _native(self):
+        """scikit-learn trees rebuilt from these arrays (cached), or None where that is not possible."""
+        cached = self.__dict__.get("_native_cache")
+        if cached is None:
+            from ._native_trees import NativeTrees
+
+            cached = self.__dict__["_native_cache"] = NativeTrees.build(self) or False
+        return cached or None
 
     def save(self, path: Path) -> None:
         np.savez(

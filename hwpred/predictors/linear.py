@@ -183,4 +183,14 @@ class BayesianLinearPredictor(_LinearBase):
 
     def _extra_state(self, model) -> dict[str, Any]:
         # noise and weight precisions (standardised units): useful provenance of the evidence fit
-        return {"alpha": float(model.alpha_), "lambda": float(model.lambda_)}
+        return {"alpha": float(model.alpha_), "lambda": float(model.lambda_), "n_iter": int(model.n_iter_)}
+
+    @property
+    def n_iter_(self) -> int:
+        """Evidence-maximisation iterations run (scikit-learn exposes this for every ``max_iter``)."""
+        try:
+            return int(self.extra_["n_iter"])
+        except (AttributeError, KeyError):
+            raise AttributeError(
+                "n_iter_ is known after fit (and in predictors saved since it exists)"
+            ) from None

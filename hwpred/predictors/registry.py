@@ -126,6 +126,7 @@ def load_predictor_folder(folder: str | os.PathLike) -> Predictor:
         _paths_stay_inside(
             folder, [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_symlink()], "file"
         )
+        pred.n_features_in_ = pred._space().num_positions
         pred._load_state(folder, doc.get("state", {}))
     except PredictorError:
         raise

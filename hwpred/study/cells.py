@@ -13,6 +13,7 @@ one cell per (dataset, seed) and are scored on the same test set minus those arc
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass
@@ -78,10 +79,20 @@ def _load(name: str) -> Dataset:
 
 # ---- splits ------------------------------------------------------------------------------------
 def split(n: int, test_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(test indices, training pool in draw order) for a dataset of n rows and a seed."""
+    """(test indices, training pool in draw order) for a dataset of n rows and a seed.
+
+    Read-only arrays, cached: every predictor and training size of a (dataset, seed) shares them,
+    and drawing the permutation would otherwise be a sizeable part of a cheap cell.
+    """
     if not 0 < test_size < n:
         raise ValueError(f"test_size {test_size} must be in (0, {n})")
-    perm = np.random.default_rng(np.random.SeedSequence([int(seed), _SPLIT_SALT])).permutation(n)
+    return _split(int(n), int(test_size), int(seed))
+
+
+@functools.lru_cache(maxsize=256)
+def _split(n: int, test_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    perm = np.random.default_rng(np.random.SeedSequence([seed, _SPLIT_SALT])).permutation(n)
+    perm.setflags(write=False)
     return perm[:test_size], perm[test_size:]
 
 

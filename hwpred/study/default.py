@@ -14,11 +14,14 @@ table's 25, batch 1, one thread, 10 timed forwards each); it is stored under
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import HwpredError
+
+log = logging.getLogger(__name__)
 
 #: the study on the mirror's real tables
 MIRROR_STUDY: dict[str, Any] = {
@@ -91,9 +94,11 @@ def _local_cpu_dataset() -> str:
         policy=RepeatPolicy(repeats=10, warmup=2),
         energy=False,
     )
-    print(
-        f"no data mirror (HWPRED_DATA_MIRROR unset): measuring {len(archs)} NAS-Bench-201 cells on this CPU "
-        f"into {out} (once; an interrupted run resumes)"
+    log.info(
+        "no data mirror (HWPRED_DATA_MIRROR unset): measuring %d NAS-Bench-201 cells on this CPU "
+        "into %s (once; an interrupted run resumes)",
+        len(archs),
+        out,
     )
     res = measure_space(cfg, archs=archs, out=out, resume=True)
     if not res.complete:
@@ -102,4 +107,9 @@ def _local_cpu_dataset() -> str:
             "run `hwpred study default` again to finish measuring it"
         )
     column = next(c for c in res.table.columns if c.endswith("/latency_ms"))
-    return f"file:{out}#{column}"
+    from ..data.names import register_local
+
+    # a registered name, not file:<path>: reports name the dataset, not a (possibly temporary) path
+    return register_local(
+        LOCAL_TABLE_NAME, out, column=column, description="CPU latency table of the default study"
+    )

@@ -23,10 +23,13 @@ import pandas as pd
 
 from ..errors import DataError
 from ..experiment.report import (
+    column_quantity,
+    distinct_colours,
     figure_html,
     html_page,
     lines_block,
     markdown_table,
+    plain_log_axis,
     pyplot,
     save_figure,
     writable_folder,
@@ -75,16 +78,13 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _colours(predictors: list[str]) -> dict[str, tuple]:
-    import matplotlib
-
+def _colours(predictors: list[str]) -> dict[str, str]:
     from ..predictors import available
 
     order = [p for p in available() if p in predictors] + sorted(
         p for p in predictors if p not in available()
     )
-    cmap = matplotlib.colormaps["tab20"]
-    return {p: cmap(i % 20) for i, p in enumerate(order)}
+    return distinct_colours(order)
 
 
 _MARKERS = "osD^v<>pP*Xhd"
@@ -149,12 +149,12 @@ def _plot_metric(
         ax.set_xscale("log")
         if logy:
             ax.set_yscale("log")
-        if xs:
-            ax.set_xticks(xs)
-            ax.set_xticklabels([str(int(v)) for v in xs], rotation=45, fontsize=7)
-            ax.minorticks_off() if not logy else None
+        plain_log_axis(ax.xaxis, xs or None)  # the sizes themselves, no stray minor labels
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        if logy:
+            plain_log_axis(ax.yaxis)
         ax.set_title(ds, fontsize=10)
-        ax.set_xlabel("training-set size")
+        ax.set_xlabel("training-set size (architectures)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=11)
@@ -163,25 +163,49 @@ def _plot_metric(
     return fig
 
 
-def _fmt_table(summary: pd.DataFrame) -> pd.DataFrame:
+def dataset_units(names) -> dict[str, str]:
+    """Each study dataset's unit (e.g. ``ms``), "" where the dataset cannot be read here (a store
+    copied from another machine still reports, with the unit left unnamed)."""
+    from .cells import study_dataset
+
+    units = {}
+    for name in names:
+        try:
+            ds = study_dataset(name)
+        except Exception:  # a missing or unreadable table only costs the unit label
+            units[name] = ""
+            continue
+        units[name] = ds.unit or (column_quantity(ds.column) or ("", ""))[1]
+    return units
+
+
+def _fmt_table(summary: pd.DataFrame, units: dict[str, str] | None = None) -> pd.DataFrame:
+    """The Markdown/HTML table: RMSE in the datasets' unit (in the header when they share one)."""
+
     def pm(m, s, nd=3):
         return f"{m:.{nd}f} ± {s:.{nd}f}"
 
+    units = units or {}
+    shared = set(units.get(d, "") for d in summary["dataset"])
+    one_unit = shared.pop() if len(shared) == 1 else None
+    rmse_header = f"RMSE ({one_unit})" if one_unit else "RMSE (dataset unit)"
     rows = []
     for _, r in summary.iterrows():
+        unit_col = {} if one_unit is not None else {"unit": units.get(r["dataset"], "") or "?"}
         rows.append(
             {
                 "dataset": r["dataset"],
+                **unit_col,
                 "predictor": r["predictor"] + (" (ref)" if r["reference"] else ""),
                 "train size": int(r["train_size"]),
                 "seeds": int(r["n_seeds"]),
                 "Kendall tau": pm(r["kendall_tau_mean"], r["kendall_tau_std"]),
                 "Spearman": pm(r["spearman_mean"], r["spearman_std"]),
-                "RMSE": pm(r["rmse_mean"], r["rmse_std"], 4),
+                rmse_header: pm(r["rmse_mean"], r["rmse_std"], 4),
                 "dev std": pm(r["dev_std_mean"], r["dev_std_std"]),
-                "fit s": pm(r["fit_time_s_mean"], r["fit_time_s_std"], 3),
-                "tuning s": f"{r['tuning_time_s_mean']:.2f}",
-                "query ms": f"{1000 * r['query_time_s_mean']:.2f}",
+                "fit (s)": pm(r["fit_time_s_mean"], r["fit_time_s_std"], 3),
+                "tuning (s)": f"{r['tuning_time_s_mean']:.2f}",
+                "query (ms)": f"{1000 * r['query_time_s_mean']:.2f}",
                 "failed": int(r["n_failed"]),
             }
         )
@@ -220,7 +244,7 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
             f"{df['error'].iloc[0]})"
         )
     table_csv = write_csv(summary, out / "summary.csv")
-    pretty = _fmt_table(summary)
+    pretty = _fmt_table(summary, dataset_units(summary["dataset"].unique()))
     write_text(out / "summary.md", markdown_table(pretty) + "\n")
 
     figures, embedded = {}, {}
@@ -228,14 +252,16 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
         (
             "kendall_tau",
             dict(
-                value="kendall_tau", ylabel="Kendall tau (test set)", title="Kendall tau vs training-set size"
+                value="kendall_tau",
+                ylabel="Kendall tau on the test set (dimensionless)",
+                title="Kendall tau vs training-set size",
             ),
         ),
         (
             "kendall_tau_centred",
             dict(
                 value="kendall_tau",
-                ylabel="Kendall tau - predictor average",
+                ylabel="Kendall tau - predictor average (dimensionless)",
                 title="Kendall tau centred on the average of the predictors",
                 centred=True,
             ),

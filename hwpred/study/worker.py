@@ -177,13 +177,13 @@ def run_cell(cell: Cell) -> dict[str, Any]:
     try:
         ds = study_dataset(cell.dataset)
         rec["space"] = ds.space
-        archs, y = ds.arrays()
+        # the cached table's own arrays (no copy per cell): only fancy-indexed subsets leave here
+        archs, y = ds.table.archs, ds.table.column(ds.column)
         test_idx, pool = split(len(ds), cell.test_size, cell.seed)
         if cell.reference:
             tr_archs = reference_archs(cell.predictor, ds.space)
             tr_y = ds.lookup(tr_archs)
-            taken = {tuple(int(v) for v in a) for a in tr_archs}
-            test_idx = np.array([i for i in test_idx if tuple(int(v) for v in archs[i]) not in taken])
+            test_idx = test_idx[~np.isin(test_idx, ds.table.rows_of(tr_archs))]
         else:
             tr = pool[: cell.train_size]
             tr_archs, tr_y = archs[tr], y[tr]

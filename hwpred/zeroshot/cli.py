@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
         "--data", default="digits", help="batch: digits (default, embedded), noise, cifar10, cifar100"
     )
     s.add_argument("--data-root", default=None, help="torchvision CIFAR folder (or HWPRED_CIFAR_ROOT)")
-    s.add_argument("--batch-size", type=int, default=128)
+    s.add_argument("--batch-size", type=int, default=128, help="images in the scoring batch")
     s.add_argument(
         "--image-size", type=int, default=None, help="input side (default 32 for nb201, 64 for macro)"
     )
@@ -53,7 +53,8 @@ def add_parser(subparsers) -> None:
         default=1,
         help="processes scoring in parallel (e.g. the number of cores); values do not change",
     )
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI; also: hwpred -q)")
+    s.add_argument("--quiet", dest="no_progress", action="store_true", help=argparse.SUPPRESS)  # old spelling
     s.set_defaults(func=_score)
 
     se = sub.add_parser("select", help="simulate Pareto selection with a zero-shot score as the accuracy")
@@ -67,12 +68,15 @@ def add_parser(subparsers) -> None:
     se.add_argument("--hardware", default="help:raspi4", help="comma-separated hardware datasets")
     se.add_argument("--sizes", default="50,100,all", help="subset sizes (candidates per trial)")
     se.add_argument("--noise", default="0,0.1,0.2,0.3,0.5,0.7,1.0", help="hardware noise standard deviations")
-    se.add_argument("--trials", type=int, default=200)
-    se.add_argument("--seed", type=int, default=0)
-    se.add_argument("--name", default="zeroshot-selection")
+    se.add_argument("--trials", type=int, default=200, help="random candidate subsets per grid point")
+    se.add_argument("--seed", type=int, default=0, help="seed of the subsets and of the hardware noise")
+    se.add_argument("--name", default="zeroshot-selection", help="study name (its folder under --out)")
     se.add_argument("--out", default=None, help="output folder (default results/zeroshot-selection)")
-    se.add_argument("--workers", type=int, default=1)
-    se.add_argument("--quiet", action="store_true")
+    se.add_argument("--workers", type=int, default=1, help="worker processes (values do not change)")
+    se.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI; also: hwpred -q)")
+    se.add_argument(
+        "--quiet", dest="no_progress", action="store_true", help=argparse.SUPPRESS
+    )  # old spelling
     se.set_defaults(func=_select)
 
     ls = sub.add_parser("list", help="list the scores and data batches")
@@ -144,7 +148,7 @@ def _score(args: argparse.Namespace) -> int:
                 image_size=args.image_size,
                 limit=args.limit,
                 cache_dir=False if args.no_cache else args.cache,
-                progress=not args.quiet,
+                progress=not args.no_progress,
                 data_root=args.data_root,
                 workers=args.workers,
                 threads=args.threads,
@@ -192,7 +196,7 @@ def _select(args: argparse.Namespace) -> int:
         output=Path(args.out) if args.out else default_output(),
         name=args.name,
     )
-    rep = run_selection_study(study, progress=not args.quiet, workers=args.workers)
+    rep = run_selection_study(study, progress=not args.no_progress, workers=args.workers)
     print(format_report(rep))
     print("\nwrote " + ", ".join(str(f) for f in rep.files))
     return 0

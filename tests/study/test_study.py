@@ -357,6 +357,9 @@ def test_report_writes_figures_table_and_self_contained_html(tmp_path, table_pat
     page = rep.html.read_text()
     assert page.count("data:image/png;base64,") == 3 and "<img" in page and 'src="http' not in page
     assert "lin_reg" in page and "lut" in page
+    md = (rep.out / "summary.md").read_text().splitlines()
+    assert md[0].startswith("| dataset | predictor |") and "RMSE (ms)" in md[0] and md[1].startswith("|---|")
+    assert all(line.count("|") == md[0].count("|") for line in md)  # a real Markdown table
     s = rep.summary
     row = s[(s.predictor == "lin_reg") & (s.train_size == 60)].iloc[0]
     df = r.store.read()
@@ -416,6 +419,7 @@ def test_default_study_measures_a_cpu_table_and_runs(tmp_path, monkeypatch):
     r = run_study(parse_config(doc), progress=False)
     df = r.store.read()
     assert len(df) == 2 and (df["status"] == "ok").all(), df["error"].tolist()
+    assert set(df["dataset"]) == {f"local:{default.LOCAL_TABLE_NAME}"}  # a name, not a temporary path
 
 
 def test_tiny_study_on_real_mirror_data(tmp_path, mirror):

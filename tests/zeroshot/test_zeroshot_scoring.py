@@ -36,7 +36,7 @@ def test_cli_score_command_on_limit_5(tmp_path, capsys):
             "5",
             "--out",
             str(out),
-            "--quiet",
+            "--no-progress",
         ]
     )
     assert rc == 0
@@ -263,7 +263,7 @@ def test_cli_select_reports_a_missing_score_column(tmp_path, capsys):
             "synflow/digits",
             "--out",
             str(tmp_path / "o"),
-            "--quiet",
+            "--no-progress",
         ]
     )
     assert rc == 2 and "score column 'synflow/digits' is not in" in capsys.readouterr().err
