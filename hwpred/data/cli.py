@@ -68,7 +68,13 @@ def _command_line_hints(name: str):
         raise DataError(exc.message(f"`hwpred data fetch --upstream {name}`")) from None
 
 
-_STATUS_STYLE = {"cached": "green", "mirror": "green", "local": "green", "download": "yellow"}
+_STATUS_STYLE = {
+    "shipped": "green",
+    "cached": "green",
+    "mirror": "green",
+    "local": "green",
+    "download": "yellow",
+}
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -111,7 +117,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     con.print(table)
     con.print(footer)
     con.print(
-        "status: cached = imported here; mirror = copied on first use; download = "
+        "status: shipped = inside the package (loads anywhere); cached = imported here; mirror = copied on first use; download = "
         "`hwpred data fetch --upstream NAME`; manual = no URL or checksum known (see the manifest)"
     )
     return 0
@@ -145,6 +151,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     from .names import describe, load_dataset, load_table
 
+    if args.head < 0:
+        raise DataError(f"--head must be 0 or more rows, got {args.head}")
     with _command_line_hints(args.name):
         ds = load_dataset(args.name)
         table = load_table(args.name, all_columns=True) if args.all_columns else ds.table

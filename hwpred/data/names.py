@@ -47,6 +47,7 @@ from .cache import build_tables, is_current, spec_table, table_path
 from .fetching import ensure_file, file_available, file_status
 from .locations import hwpred_home
 from .manifests import catalog
+from .shipped import is_shipped
 from .sources import NamedSpec
 from .table import Dataset, MetricTable
 
@@ -233,7 +234,11 @@ def dataset_names() -> list[str]:
 
 
 def _spec_available(spec: NamedSpec) -> bool:
-    return table_path(spec.table_key).is_file() or all(file_available(f, spec.manifest) for f in spec.files)
+    return (
+        is_shipped(spec)
+        or table_path(spec.table_key).is_file()
+        or all(file_available(f, spec.manifest) for f in spec.files)
+    )
 
 
 def describe(name: str) -> dict:
@@ -265,18 +270,24 @@ def describe(name: str) -> dict:
         "upstream": m.upstream,
         "manifest": m.source_path,
         "available": _spec_available(spec),
+        "shipped": is_shipped(spec),
         "cached": table_path(spec.table_key).is_file(),
         "description": spec.description,
     }
 
 
 #: how far a file is from loading, best first (a dataset is as far as its farthest file)
-STATUSES = ("cached", "mirror", "download", "manual")
+STATUSES = ("shipped", "cached", "mirror", "download", "manual")
+#: statuses that load with no download
+AVAILABLE = ("shipped", "cached", "mirror")
 
 
 def dataset_status(spec: NamedSpec) -> str:
-    """``cached`` (imported, or its files cached), ``mirror`` (copied from it on first load),
-    ``download`` (``fetch(name, upstream=True)`` gets it) or ``manual`` (no URL or checksum known)."""
+    """``shipped`` (its table is inside the package), ``cached`` (imported, or its files cached),
+    ``mirror`` (copied from it on first load), ``download`` (``fetch(name, upstream=True)`` gets
+    it) or ``manual`` (no URL or checksum known)."""
+    if is_shipped(spec):
+        return "shipped"
     if table_path(spec.table_key).is_file():
         return "cached"
     return max((file_status(f, spec.manifest) for f in spec.files), key=STATUSES.index, default="manual")
@@ -298,7 +309,7 @@ def list_datasets() -> list[dict]:
             {
                 "name": spec.name,
                 "status": status,
-                "available": status in ("cached", "mirror"),
+                "available": status in AVAILABLE,
                 "description": spec.description,
                 "unit": spec.unit,
                 "manifest": spec.manifest,
@@ -357,12 +368,17 @@ def fetch(
     """Copy from the mirror (first) or, with ``upstream=True``, download from the manifest's pinned
     URL when the mirror has no good copy; verify sha256, cache, and import.
 
+    A shipped table needs nothing: its name is skipped unless its files are at hand (mirror or
+    cache), ``upstream`` or ``force``.
+
     ``name`` is a dataset name, a manifest id (``help-nb201``), a prefix (``help:*``) or ``all``.
     Returns the cached file paths. Nothing is left half-written if a check fails.
     """
     if name.startswith(("local:", "file:")):
         raise DataError(f"{name} is a local file, nothing to fetch; load it directly")
     specs = _specs_for(name)
+    if not upstream and not force:  # a shipped table needs no files, unless they are at hand
+        specs = [s for s in specs if not is_shipped(s) or all(file_available(f, s.manifest) for f in s.files)]
     done_files: dict[str, Path] = {}
     built: set[str] = set()
     for spec in specs:

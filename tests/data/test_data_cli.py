@@ -35,7 +35,7 @@ def test_list_shows_every_name_with_availability(mirror, capsys):
     ):
         assert name in out
     line = next(ln for ln in out.splitlines() if ln.startswith("help:raspi4 "))
-    assert line.split()[1] in ("mirror", "cached")
+    assert line.split()[1] == "shipped"  # inside the package: loads with or without the mirror
     line = next(ln for ln in out.splitlines() if ln.startswith("hw-nas-bench:cifar10-edgegpu_latency "))
     assert line.split()[1] == "manual"  # no checksum known: never loaded
     assert main(["data", "list", "help:", "--available"]) == 0

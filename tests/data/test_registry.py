@@ -21,7 +21,7 @@ from hwpred.data import (
     load_table,
     register_local,
 )
-from hwpred.data.cache import table_path
+from hwpred.data.shipped import shipped_path
 from hwpred.data.sources import help as help_src
 from hwpred.errors import ConfigError, DataError
 from hwpred.spaces import NB201
@@ -45,9 +45,9 @@ def test_every_help_device_loads_as_a_dataset(mirror):
         archs, y = ds.arrays()
         assert isinstance(ds, Dataset) and ds.column == f"{dev}/latency_ms" and ds.unit == "ms"
         assert archs.shape == (15625, 6) and len(y) == 15625 and np.all(y > 0)
-    # the fast cached read gives exactly what the validating reader gives
+    # the fast read of a shipped (or cached) table gives exactly what the validating reader gives
     fast = load_table("help:pixel3")
-    slow = MetricTable.read_parquet(table_path("help-nb201/pixel3"))
+    slow = MetricTable.read_parquet(shipped_path("help-nb201/pixel3"))
     assert np.array_equal(fast.archs, slow.archs)
     assert np.array_equal(fast.column("pixel3/latency_ms"), slow.column("pixel3/latency_ms"))
     assert fast.units == slow.units and fast.meta == slow.meta
