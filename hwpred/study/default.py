@@ -1,55 +1,72 @@
-"""The embedded default study (``hwpred study default``): runs with no download.
+"""The embedded default study (``hwpred study default``): real data, no download, no measuring.
 
-Which data it uses, in order:
+It runs on the HELP latency tables shipped inside the package (:mod:`hwpred.data.shipped`), so it
+needs neither the data mirror nor the network, and finishes in about a minute on two cores. The
+devices are chosen to be of different kinds, because which family wins depends on the device:
 
-1. the real tables of the data mirror when ``HWPRED_DATA_MIRROR`` is set (three HELP devices);
-2. otherwise a small latency table that the measurement harness measures on this CPU (once;
-   later runs reuse it);
-3. otherwise (no mirror, no harness in this build) a clear error saying how to get data.
+- ``help:pixel3``: a phone (the only HELP phone table not rounded to whole milliseconds);
+- ``help:raspi4``: an embedded ARM board;
+- ``help:gold_6226``: a desktop/server CPU (Intel Xeon Gold 6226);
+- ``help:titan_rtx_256``: a desktop GPU at batch 256 (NVIDIA Titan RTX);
+- ``help:fpga``: an accelerator (Xilinx ZC706 FPGA, simulated).
 
-Measuring the fallback table takes a few minutes on a laptop CPU (300 cells plus the lookup
-table's 25, batch 1, one thread, 10 timed forwards each); it is stored under
-``$HWPRED_HOME/study/`` and reused.
+The families are the fast ones (each fit well under a second at 1,000 architectures) plus the
+lookup-table reference; sizes go from 10 to 1,000 measurements, three seeds, 1,000 held-out
+architectures per test set.
+
+``hwpred study default --measure-here`` instead measures a small latency table on this CPU with
+the harness (once; later runs reuse it) and studies that: two passes of the same protocol, so
+that :func:`table_noise` can say how repeatable the table is (the test-retest Kendall tau of the
+two passes bounds what any predictor can reach on it). Measuring takes several minutes (300 cells
+plus the lookup table's 25, batch 1, one thread, 10 timed forwards each, twice); the table is
+stored under ``$HWPRED_HOME/study/`` and registered as ``local:study-default-cpu``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 from ..errors import HwpredError
 
 log = logging.getLogger(__name__)
 
-#: the study on the mirror's real tables
-MIRROR_STUDY: dict[str, Any] = {
+#: the predictor families of the default study: each fits well under a second at 1,000 archs
+FAST_FAMILIES = ["lin_reg", "ridge_reg", "bayes_lin_reg", "svmr", "rf", "xgb", "lgb", "lut"]
+
+#: the study on the shipped real tables
+SHIPPED_STUDY: dict[str, Any] = {
     "name": "default",
-    "description": "Default study on three real HELP latency tables (Raspberry Pi 4, Pixel 3, Xeon Gold 6226)",
-    "datasets": ["help:raspi4", "help:pixel3", "help:gold_6226"],
-    "predictors": ["lin_reg", "ridge_reg", "bayes_lin_reg", "rf", "xgb", "lgb", "svmr", "minimlp", "lut"],
-    "train_sizes": [25, 55, 124, 276, 614],
-    "test_size": 625,
+    "description": "Default study on five shipped HELP latency tables of different kinds of device: "
+    "a phone (Pixel 3), an embedded board (Raspberry Pi 4), a server CPU (Xeon Gold 6226), "
+    "a GPU (Titan RTX, batch 256) and an FPGA",
+    "datasets": ["help:pixel3", "help:raspi4", "help:gold_6226", "help:titan_rtx_256", "help:fpga"],
+    "predictors": FAST_FAMILIES,
+    "train_sizes": [10, 25, 50, 100, 250, 1000],
+    "test_size": 1000,
     "seeds": [0, 1, 2],
     "tuning": {"n_trials": 0},
 }
 
-#: how many architectures the harness measures for the fallback table
+#: how many architectures the harness measures for the ``--measure-here`` table
 LOCAL_TABLE_SIZE = 300
 LOCAL_TABLE_NAME = "study-default-cpu"
+#: the file's stem: a two-pass protocol, so not the one-pass table earlier versions measured
+LOCAL_TABLE_FILE = "study-default-cpu-2pass"
 
 
-def default_config_dict(output: str | os.PathLike) -> dict[str, Any]:
-    mirror = os.environ.get("HWPRED_DATA_MIRROR")
-    if mirror and Path(mirror).is_dir():
-        return {**MIRROR_STUDY, "output": str(output)}
+def default_config_dict(output: str | os.PathLike, measure_here: bool = False) -> dict[str, Any]:
+    """The default study's config: on the shipped tables, or (``measure_here``) on a table
+    measured on this CPU first."""
+    if not measure_here:
+        return {**SHIPPED_STUDY, "output": str(output)}
     dataset = _local_cpu_dataset()
     return {
         "name": "default-cpu",
         "description": f"Default study on {LOCAL_TABLE_SIZE} NAS-Bench-201 cells measured on this CPU",
         "datasets": [dataset],
-        "predictors": ["lin_reg", "ridge_reg", "bayes_lin_reg", "rf", "xgb", "lgb", "svmr", "lut"],
+        "predictors": list(FAST_FAMILIES),
         "train_sizes": [25, 55, 100, 175],
         "test_size": 100,
         "seeds": [0, 1, 2],
@@ -58,20 +75,30 @@ def default_config_dict(output: str | os.PathLike) -> dict[str, Any]:
     }
 
 
+def table_noise(name: str) -> dict:
+    """How repeatable a two-pass measured table is: Kendall tau, Spearman rho and median relative
+    difference between its two passes (:func:`hwpred.measure.repeatability.pass_agreement`)."""
+    from ..data.names import load_dataset
+    from ..measure.repeatability import pass_agreement
+
+    ds = load_dataset(name)
+    return {"column": ds.column, **pass_agreement(ds.table, ds.column)}
+
+
 def _local_cpu_dataset() -> str:
     """Measure (once, resumable) a CPU latency table with the harness; the study's dataset name for it.
 
     The table holds LOCAL_TABLE_SIZE random NAS-Bench-201 cells plus the lookup table's reference
-    architectures, at batch 1 on one thread; an interrupted measurement resumes where it stopped.
+    architectures, at batch 1 on one thread, in two passes; an interrupted measurement resumes
+    where it stopped.
     """
     try:
         from ..measure import MeasureConfig, RepeatPolicy, measure_space
     except ImportError:
         raise HwpredError(
-            "no data for the default study: HWPRED_DATA_MIRROR is not set and this build has no measurement "
-            "harness (hwpred.measure) to measure a table on this CPU. Either point HWPRED_DATA_MIRROR at the "
-            "data mirror folder, or run a study on your own table with `hwpred study run CONFIG` and "
-            'datasets: ["file:<table.parquet>#<column>"]'
+            "--measure-here: this build has no measurement harness (hwpred.measure) to measure a table "
+            "on this CPU. Run `hwpred study default` without it (the shipped tables), or a study on "
+            'your own table with `hwpred study run CONFIG` and datasets: ["file:<table.parquet>#<column>"]'
         ) from None
     import numpy as np
 
@@ -79,7 +106,7 @@ def _local_cpu_dataset() -> str:
     from ..predictors.lut import LookupTablePredictor
     from ..spaces import NB201
 
-    out = hwpred_home() / "study" / f"{LOCAL_TABLE_NAME}.parquet"
+    out = hwpred_home() / "study" / f"{LOCAL_TABLE_FILE}.parquet"
     archs = list(LookupTablePredictor.required_archs("nb201"))
     seen = set(archs)
     for a in NB201.random(LOCAL_TABLE_SIZE + len(archs), np.random.default_rng(0)):
@@ -93,10 +120,11 @@ def _local_cpu_dataset() -> str:
         threads=1,
         policy=RepeatPolicy(repeats=10, warmup=2),
         energy=False,
+        two_pass=True,
     )
     log.info(
-        "no data mirror (HWPRED_DATA_MIRROR unset): measuring %d NAS-Bench-201 cells on this CPU "
-        "into %s (once; an interrupted run resumes)",
+        "measuring %d NAS-Bench-201 cells on this CPU, two passes, into %s "
+        "(once; an interrupted run resumes)",
         len(archs),
         out,
     )
@@ -104,7 +132,7 @@ def _local_cpu_dataset() -> str:
     if not res.complete:
         raise HwpredError(
             f"the CPU table {out} is incomplete ({len(res.table)} of {len(archs)} cells); "
-            "run `hwpred study default` again to finish measuring it"
+            "run `hwpred study default --measure-here` again to finish measuring it"
         )
     column = next(c for c in res.table.columns if c.endswith("/latency_ms"))
     from ..data.names import register_local

@@ -36,6 +36,7 @@ from ..experiment.report import (
     write_csv,
     write_text,
 )
+from .answer import dataset_label, headline
 from .store import ResultStore, open_store
 
 METRICS = [
@@ -58,6 +59,7 @@ class Report:
     table_csv: Path
     summary: pd.DataFrame
     health: object = None  # the store's Health: verified, damaged and missing cells
+    headline: tuple[str, ...] = ()  # what was studied and its answer (:mod:`.answer`), the report's opening
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
@@ -244,8 +246,13 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
             f"{df['error'].iloc[0]})"
         )
     table_csv = write_csv(summary, out / "summary.csv")
-    pretty = _fmt_table(summary, dataset_units(summary["dataset"].unique()))
-    write_text(out / "summary.md", markdown_table(pretty) + "\n")
+    order = [d["name"] if isinstance(d, dict) else str(d) for d in meta.get("config", {}).get("datasets", [])]
+    lines = tuple(headline(df, summary, order=order))
+    units = dataset_units(summary["dataset"].unique())
+    # shown under short labels (a file: table by its file name, not its possibly temporary path)
+    shown = summary.assign(dataset=summary["dataset"].map(dataset_label))
+    pretty = _fmt_table(shown, {dataset_label(k): v for k, v in units.items()})
+    write_text(out / "summary.md", "\n\n".join(lines) + "\n\n" + markdown_table(pretty) + "\n")
 
     figures, embedded = {}, {}
     specs = [
@@ -272,12 +279,12 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
         ),
     ]
     for stem, kw in specs:
-        fig = _plot_metric(summary, **kw)
+        fig = _plot_metric(shown, **kw)
         figures[stem], embedded[stem] = save_figure(fig, out / stem)
 
     failed = df[df["status"] != "ok"]
-    html_path = write_text(out / "report.html", _html(meta, df, pretty, embedded, failed, health))
-    return Report(out, html_path, figures, table_csv, summary, health)
+    html_path = write_text(out / "report.html", _html(meta, df, pretty, embedded, failed, health, lines))
+    return Report(out, html_path, figures, table_csv, summary, health, lines)
 
 
 def _html(
@@ -287,6 +294,7 @@ def _html(
     images: dict[str, str],
     failed: pd.DataFrame,
     health,
+    lines: tuple[str, ...] = (),
 ) -> str:
     esc = html.escape
     name = meta.get("name", "study")
@@ -299,7 +307,8 @@ def _html(
     cfg = json.dumps(meta.get("config", {}), indent=1)
     body = (
         f"<h1>Predictor study <code>{esc(name)}</code></h1>\n"
-        f"<p>{len(df)} cells ({int((df['status'] == 'ok').sum())} ok, {len(failed)} failed) on "
+        + "".join(f"<p><b>{esc(ln)}</b></p>\n" if i else f"<p>{esc(ln)}</p>\n" for i, ln in enumerate(lines))
+        + f"<p>{len(df)} cells ({int((df['status'] == 'ok').sum())} ok, {len(failed)} failed) on "
         f"{df['dataset'].nunique()} dataset(s), {df['predictor'].nunique()} predictor(s), "
         f"{df['seed'].nunique()} seed(s). Config hash <code>{esc(str(meta.get('config_hash')))}</code>; "
         f"hosts: {esc(hosts)}.</p>\n<p>Store: {esc(health.summary('cells'))}.</p>\n"

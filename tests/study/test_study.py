@@ -118,19 +118,19 @@ def test_registry_dataset_without_data_is_missing_not_malformed(tmp_path, table_
     monkeypatch.setenv("HWPRED_DATA_MIRROR", str(tmp_path / "empty-mirror"))
     monkeypatch.setenv("HWPRED_HOME", str(tmp_path / "home"))
     clear_cache()
-    with pytest.raises(ConfigError, match="'help:raspi4' is not available here"):
-        validate(parse_config(_cfg(table_path, tmp_path, datasets=["help:raspi4"])))
+    with pytest.raises(ConfigError, match="'nats:cifar10' is not available here"):  # fetch-only
+        validate(parse_config(_cfg(table_path, tmp_path, datasets=["nats:cifar10"])))
     v = validate(
         parse_config(
             _cfg(
                 table_path,
                 tmp_path,
                 missing_datasets="skip",
-                datasets=["help:raspi4", f"file:{table_path}#cpu/latency_ms"],
+                datasets=["nats:cifar10", f"file:{table_path}#cpu/latency_ms"],
             )
         )
     )
-    assert list(v.skipped) == ["help:raspi4"]
+    assert list(v.skipped) == ["nats:cifar10"]
     assert [d.name for d in v.datasets] == [f"file:{table_path}#cpu/latency_ms"]
 
 
@@ -358,6 +358,9 @@ def test_report_writes_figures_table_and_self_contained_html(tmp_path, table_pat
     assert page.count("data:image/png;base64,") == 3 and "<img" in page and 'src="http' not in page
     assert "lin_reg" in page and "lut" in page
     md = (rep.out / "summary.md").read_text().splitlines()
+    assert md[0].startswith("Studied: 2 predictor families") and rep.headline[0] == md[0]
+    md = md[md.index("") + 1 :]  # after the opening: what was studied and one answer
+    md = md[md.index("") + 1 :]
     assert md[0].startswith("| dataset | predictor |") and "RMSE (ms)" in md[0] and md[1].startswith("|---|")
     assert all(line.count("|") == md[0].count("|") for line in md)  # a real Markdown table
     s = rep.summary
@@ -387,39 +390,46 @@ def test_cli_run_report_and_errors(tmp_path, table_path, capsys):
     assert main(["study", "report", str(tmp_path / "nothing-here")]) == 2
 
 
-def test_default_study_without_mirror_or_harness_says_how_to_get_data(tmp_path, monkeypatch):
+def test_default_study_measure_here_without_harness_says_how_to_get_data(tmp_path, monkeypatch):
     import sys
 
     from hwpred.study.default import default_config_dict
 
-    monkeypatch.delenv("HWPRED_DATA_MIRROR", raising=False)
     monkeypatch.setitem(sys.modules, "hwpred.measure", None)  # a build without the harness
-    with pytest.raises(HwpredError, match="HWPRED_DATA_MIRROR is not set and this build has no measurement"):
-        default_config_dict(tmp_path)
+    with pytest.raises(HwpredError, match="--measure-here: this build has no measurement harness"):
+        default_config_dict(tmp_path, measure_here=True)
 
 
-def test_default_study_uses_mirror_tables_when_set(tmp_path, monkeypatch):
+def test_default_study_uses_shipped_tables_without_mirror(tmp_path, monkeypatch):
+    from hwpred.data.names import describe
     from hwpred.study.default import default_config_dict
 
-    monkeypatch.setenv("HWPRED_DATA_MIRROR", str(tmp_path))
+    monkeypatch.delenv("HWPRED_DATA_MIRROR", raising=False)
     cfg = parse_config(default_config_dict(tmp_path / "o"))
-    assert [d.name for d in cfg.datasets] == ["help:raspi4", "help:pixel3", "help:gold_6226"]
-    assert "lut" in [p.name for p in cfg.predictors]
+    names = [d.name for d in cfg.datasets]
+    assert names == ["help:pixel3", "help:raspi4", "help:gold_6226", "help:titan_rtx_256", "help:fpga"]
+    assert all(describe(n)["shipped"] for n in names)
+    assert "lut" in [p.name for p in cfg.predictors] and max(cfg.datasets[0].train_sizes) == 1000
+    assert len(cfg.seeds) == 3
+    validate(cfg)  # every dataset loads here, with no mirror
 
 
 @pytest.mark.slow
 def test_default_study_measures_a_cpu_table_and_runs(tmp_path, monkeypatch):
-    """No mirror: the harness measures a small table here, then the default study runs on it."""
+    """--measure-here: the harness measures a small two-pass table here, the study runs on it, and
+    the table's noise (test-retest tau of its passes) can be read back."""
     from hwpred.study import default, run_study
 
     monkeypatch.delenv("HWPRED_DATA_MIRROR", raising=False)
     monkeypatch.setattr(default, "LOCAL_TABLE_SIZE", 60)
-    doc = default.default_config_dict(tmp_path)
+    doc = default.default_config_dict(tmp_path, measure_here=True)
     doc.update(predictors=["ridge_reg", "lut"], train_sizes=[20], test_size=30, seeds=[0])
     r = run_study(parse_config(doc), progress=False)
     df = r.store.read()
     assert len(df) == 2 and (df["status"] == "ok").all(), df["error"].tolist()
     assert set(df["dataset"]) == {f"local:{default.LOCAL_TABLE_NAME}"}  # a name, not a temporary path
+    noise = default.table_noise(f"local:{default.LOCAL_TABLE_NAME}")
+    assert -1.0 <= noise["tau"] <= 1.0 and noise["median_rel_diff"] >= 0.0
 
 
 def test_tiny_study_on_real_mirror_data(tmp_path, mirror):
