@@ -202,13 +202,7 @@ def is_current(spec: NamedSpec) -> bool:
 
 
 def spec_table(spec: NamedSpec, columns: Iterable[str] | None) -> MetricTable:
-    """The spec's table (only ``columns``): the package's shipped copy when it has a current one,
-    else the cache's, built from the verified upstream files first when it is not current."""
-    from .shipped import shipped_table
-
-    table = shipped_table(spec, columns)
-    if table is not None:
-        return table
+    """The spec's table (only ``columns``), built into the cache first when it is not current."""
     current = stamp(spec)
     path = table_path(spec.table_key)
     table = _verified_read(spec, columns)

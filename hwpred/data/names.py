@@ -47,7 +47,7 @@ from .cache import build_tables, is_current, spec_table, table_path
 from .fetching import ensure_file, file_available, file_status
 from .locations import hwpred_home
 from .manifests import catalog
-from .shipped import is_shipped
+from .shipped import is_shipped, shipped_table
 from .sources import NamedSpec
 from .table import Dataset, MetricTable
 
@@ -171,7 +171,8 @@ def _resolve(name: str, all_columns: bool = False) -> tuple[MetricTable, str]:
         spec = get_spec(base)
         column = col or spec.column
         cols = None if (all_columns or spec.columns is None) else list(dict.fromkeys([*spec.columns, column]))
-        table = spec_table(spec, cols)
+        # the package's shipped copy when it has a current one, else the cache (built on first use)
+        table = shipped_table(spec, cols) or spec_table(spec, cols)
     if column not in table.columns:
         raise DataError(f"{name}: no column {column!r}; columns: {', '.join(table.columns)}")
     return table, column

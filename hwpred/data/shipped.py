@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .._resources import resource_dir
+from .cache import matches_record, read_table_file, stamp
 from .sources import NamedSpec
 from .table import MetricTable
 
@@ -44,16 +45,12 @@ def shipped_path(table_key: str) -> Path:
 
 def is_shipped(spec: NamedSpec) -> bool:
     """Whether the package holds a current table for ``spec`` (built from its manifest's files)."""
-    from .cache import matches_record, stamp
-
     path = shipped_path(spec.table_key)
     return spec.manifest in SHIPPED_MANIFESTS and path.is_file() and matches_record(path, stamp(spec))
 
 
 def shipped_table(spec: NamedSpec, columns: Iterable[str] | None) -> MetricTable | None:
     """The shipped table for ``spec`` (only ``columns``), or None when none is shipped or it is stale."""
-    from .cache import read_table_file, stamp
-
     path = shipped_path(spec.table_key)
     if spec.manifest not in SHIPPED_MANIFESTS or not path.is_file():
         return None

@@ -89,10 +89,37 @@ def answers(
     return out
 
 
+#: how many candidates the cost of a tau is quoted for
+COST_CANDIDATES = 1000
+
+
+def cost_of_tau(tau: float, dataset: str, candidates: int = COST_CANDIDATES) -> str:
+    """ "; that tau costs about X pp of MRA at N candidates" from the simulation lookup
+    (``hwpred.simulation.expect``), for the dataset's own simulated pairs when the grid has them,
+    else over all its pairs; "" when this build has no lookup or its summary cannot be read."""
+    try:
+        from ..simulation.expect import expected_cost
+    except ImportError:
+        return ""
+    from ..errors import HwpredError
+
+    tau = min(max(tau, 0.0), 1.0)
+    for hardware, scope in ((dataset, f"{dataset}'s simulated pairs"), (None, "all simulated pairs")):
+        try:
+            mra = expected_cost(tau, candidates, hardware=hardware).metrics["mra_all"]
+        except (HwpredError, KeyError):
+            continue
+        return f"; that tau costs about {mra.mean:.2f} pp of MRA at {candidates:,} candidates ({scope})"
+    return ""
+
+
 def _sentence(a: DeviceAnswer) -> str:
     words = _device_words(a.dataset)
     where = f"{dataset_label(a.dataset)}" + (f" ({words})" if words else "")
-    head = f"With {a.largest_size:,} measurements, {a.best_family} reaches Kendall tau {a.best_tau:.3f} on {where}"
+    head = (
+        f"With {a.largest_size:,} measurements, {a.best_family} reaches Kendall tau {a.best_tau:.3f} "
+        f"on {where}{cost_of_tau(a.best_tau, a.dataset)}"
+    )
     if a.first_size is None:
         return f"{head}; no family reaches tau {a.target:g} with {a.largest_size:,} or fewer."
     return (

@@ -154,10 +154,11 @@ def _default(args) -> int:
         name = doc["datasets"][0]
         n = table_noise(name)
         Console(stderr=True).print(
-            f"{name} is a measured table: its two passes agree with Kendall tau {n['tau']:.3f} "
-            f"(Spearman {n['spearman']:.3f}, median relative difference {100 * n['median_rel_diff']:.1f}%), "
-            "so no predictor can rank its cells much better than that; the shipped tables "
-            "(`hwpred study default`) are far less noisy.",
+            f"How noisy {name} is: its two measurement passes agree with Kendall tau {n['tau']:.3f} "
+            f"(Spearman {n['spearman']:.3f}, median relative difference {100 * n['median_rel_diff']:.1f}%). "
+            "Every test tau above is scored against one noisy pass, so read it against that "
+            "agreement rather than against 1; the published tables of `hwpred study default` "
+            "are far less noisy.",
             highlight=False,
         )
     return code

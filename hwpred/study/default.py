@@ -17,7 +17,7 @@ architectures per test set.
 ``hwpred study default --measure-here`` instead measures a small latency table on this CPU with
 the harness (once; later runs reuse it) and studies that: two passes of the same protocol, so
 that :func:`table_noise` can say how repeatable the table is (the test-retest Kendall tau of the
-two passes bounds what any predictor can reach on it). Measuring takes several minutes (300 cells
+two passes: each predictor is scored against one noisy pass, so its tau is read against that). Measuring takes several minutes (300 cells
 plus the lookup table's 25, batch 1, one thread, 10 timed forwards each, twice); the table is
 stored under ``$HWPRED_HOME/study/`` and registered as ``local:study-default-cpu``.
 """

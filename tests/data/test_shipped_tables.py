@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,3 +114,15 @@ def test_shipped_values_equal_the_mirror_import(mirror):
             assert ours.units == theirs.units
             extra = {"hwpred_cache", "shipped"}
             assert {k: v for k, v in ours.meta.items() if k not in extra} == theirs.meta
+
+
+def test_package_stays_small_enough_for_a_wheel():
+    """The wheel must stay under 15 MB; the package's files, uncompressed, bound its size."""
+    import hwpred
+
+    root = shipped_dir().parents[1]
+    assert root == Path(hwpred.__file__).parent
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    assert size < 15e6, f"the hwpred package holds {size / 1e6:.1f} MB"
+    tables = sum(p.stat().st_size for p in shipped_dir().rglob("*") if p.is_file())
+    assert tables < 6e6

@@ -98,3 +98,39 @@ def test_full_default_study_answers_every_device(tmp_path, monkeypatch):
     assert len(lines) == 1 + len(doc["datasets"])
     assert all(ln.startswith("With 1,000 measurements") for ln in lines[1:])
     assert headline(run.store.read(), write_report(run.store_dir).summary)[0] == lines[0]
+
+
+def test_answer_quotes_the_cost_of_its_tau_when_the_simulation_lookup_exists(monkeypatch):
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    from hwpred.errors import ConfigError
+
+    @dataclass
+    class _M:
+        mean: float
+
+    asked = []
+
+    def expected_cost(tau, candidates, hardware=None):
+        asked.append((tau, candidates, hardware))
+        if hardware is not None:
+            raise ConfigError(f"no simulated pair has hardware {hardware!r}")
+        return types.SimpleNamespace(metrics={"mra_all": _M(1.5)})
+
+    fake = types.ModuleType("hwpred.simulation.expect")
+    fake.expected_cost = expected_cost
+    monkeypatch.setitem(sys.modules, "hwpred.simulation.expect", fake)
+    s = _summary([("help:a", "ridge_reg", 100, 0.7), ("help:a", "ridge_reg", 1000, 0.9)])
+    lines = headline(pd.DataFrame({"status": ["ok"], "seed": [0]}), s)
+    assert "; that tau costs about 1.50 pp of MRA at 1,000 candidates (all simulated pairs);" in lines[1]
+    assert asked == [(0.9, 1000, "help:a"), (0.9, 1000, None)]  # the device's own pairs first
+
+
+def test_cost_of_tau_from_the_published_lookup():
+    pytest.importorskip("hwpred.simulation.expect", reason="this build has no simulation lookup")
+    from hwpred.study.answer import cost_of_tau
+
+    words = cost_of_tau(0.9, "help:raspi4")
+    assert words.startswith("; that tau costs about ") and "pp of MRA at 1,000 candidates" in words
