@@ -141,6 +141,9 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
                     progress=lambda rel: prog.update(task, description=f"fetching {rel}"),
                 )
             total += len(paths)
+            if not paths:  # every table it names ships in the package, and no raw file is at hand
+                con.print(f"[green]ok[/green] {name}: shipped in the package, nothing to fetch")
+                continue
             con.print(f"[green]ok[/green] {name}: {len(paths)} file(s) verified and cached, tables imported")
     con.print(f"{total} file(s) in {os.environ.get('HWPRED_HOME') or '~/.hwpred'}/cache")
     return 0

@@ -26,8 +26,9 @@ the device-runtime-task (``pi5-onnx/cifar100/energy_mj``) or the dataset/task
 (``cifar10/test_acc`` in percent, ``cifar10/val_acc``, ``cifar10/synflow``,
 ``class_scene/inference_time``). Units are also stored per column in the table.
 
-Registry names come from the manifests (:mod:`.manifests`); their files are fetched and verified
-by :mod:`.fetching` and converted once into :mod:`.cache`. ``local:`` names are kept in the index
+Registry names come from the manifests (:mod:`.manifests`). A name whose table ships in the package
+(:mod:`.shipped`: HELP and NAS-Bench-Suite-Zero) loads from there; the others' files are fetched
+and verified by :mod:`.fetching` and converted once into :mod:`.cache`. ``local:`` names are kept in the index
 ``$HWPRED_HOME/local.json``.
 """
 

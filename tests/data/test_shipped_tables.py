@@ -62,6 +62,13 @@ def test_listing_marks_shipped_and_fetch_only(offline):
     assert fetch("help:raspi4") == []  # nothing to fetch for a shipped table
 
 
+def test_fetch_command_says_a_shipped_name_needs_nothing(offline, capsys):
+    from hwpred.cli import main
+
+    assert main(["data", "fetch", "help:pixel3"]) == 0
+    assert "help:pixel3: shipped in the package, nothing to fetch" in capsys.readouterr().out
+
+
 def test_licences_citations_and_upstream_checksums_ship_beside_the_tables():
     ms = catalog()[0]
     for mid, licence in SHIPPED_MANIFESTS.items():

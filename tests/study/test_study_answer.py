@@ -94,10 +94,13 @@ def test_full_default_study_answers_every_device(tmp_path, monkeypatch):
     doc = default_config_dict(tmp_path / "res")
     run = run_study(parse_config(doc), workers=2, progress=False)
     assert run.stats.failed == 0
-    lines = write_report(run.store_dir).headline
+    rep = write_report(run.store_dir)
+    lines = rep.headline
     assert len(lines) == 1 + len(doc["datasets"])
     assert all(ln.startswith("With 1,000 measurements") for ln in lines[1:])
-    assert headline(run.store.read(), write_report(run.store_dir).summary)[0] == lines[0]
+    # in the config's order: the phone first
+    assert "on help:pixel3 (Google Pixel 3 phone)" in lines[1]
+    assert list(headline(run.store.read(), rep.summary, order=doc["datasets"])) == list(lines)
 
 
 def test_answer_quotes_the_cost_of_its_tau_when_the_simulation_lookup_exists(monkeypatch):
