@@ -19,7 +19,10 @@ from .errors import HwpredError
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("hwpred.data.cli", "list, fetch and inspect the named benchmark datasets"),
     "study": ("hwpred.study.cli", "run the large-scale predictor study and report it"),
-    "measure": ("hwpred.measure.cli", "measure device latency (and energy) tables on CPU or CUDA"),
+    "measure": (
+        "hwpred.measure.cli",
+        "measure device latency (and energy) tables on CPU or CUDA, in torch or ONNX Runtime",
+    ),
     "simulate": ("hwpred.simulation.cli", "simulate predictor-guided Pareto selection (MRA, hypervolume)"),
     "zeroshot": ("hwpred.zeroshot.cli", "training-free (zero-shot) accuracy proxies"),
     "nas": ("hwpred.nas.cli", "use a fitted predictor in a multi-objective NAS and verify the result"),
