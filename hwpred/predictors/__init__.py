@@ -12,6 +12,8 @@ _EXPORTS = {
     "PredictorError": "base",
     "FAMILIES": "registry",
     "available": "registry",
+    "available_transfer": "registry",
+    "TRANSFER_FAMILIES": "registry",
     "create": "registry",
     "get_class": "registry",
     "load_predictor_folder": "registry",
