@@ -42,6 +42,9 @@ HYPERS = (
 )
 
 
+_CHUNK = 2048
+
+
 def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     d = (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2.0 * a @ b.T
     return np.maximum(d, 0.0)
@@ -81,18 +84,23 @@ class TransferGPPredictor(TransferPredictor):
         return {"ops_kernel": trial.suggest_categorical("ops_kernel", [True, False])}
 
     # ---- kernel --------------------------------------------------------------------------------
-    def _kernel(self, theta: np.ndarray, Fa, Aa, Fb, Ab, ca, cb) -> np.ndarray:
-        h = dict(zip((n for n, _, _ in HYPERS), np.exp(theta), strict=True))
+    def _parts(self, Fa, Aa, Fb, Ab) -> tuple[np.ndarray, ...]:
+        """The kernel's hyper-parameter-free pieces (computed once per fit, not per likelihood step)."""
         k = Fa.shape[1]
-        out = h["consensus"] ** 2 * np.outer(ca, cb) + h["const"] ** 2
-        out = out + h["linear"] ** 2 * (Fa @ Fb.T) / k
-        out = out + h["rbf"] ** 2 * np.exp(-0.5 * _sqdist(Fa, Fb) / (h["rbf_scale"] ** 2 * k))
-        if self.ops_kernel:
-            out = out + h["ops"] ** 2 * np.exp(-_hamming(Aa, Ab) / h["ops_scale"])
+        ham = _hamming(Aa, Ab) if self.ops_kernel else None
+        return np.outer(Fa @ self.w0_, Fb @ self.w0_), (Fa @ Fb.T) / k, _sqdist(Fa, Fb) / k, ham
+
+    def _kernel(self, theta: np.ndarray, parts) -> np.ndarray:
+        h = dict(zip((n for n, _, _ in HYPERS), np.exp(theta), strict=True))
+        cc, lin, sq, ham = parts
+        out = h["consensus"] ** 2 * cc + h["const"] ** 2 + h["linear"] ** 2 * lin
+        out = out + h["rbf"] ** 2 * np.exp(-0.5 * sq / h["rbf_scale"] ** 2)
+        if ham is not None:
+            out = out + h["ops"] ** 2 * np.exp(-ham / h["ops_scale"])
         return out
 
-    def _neg_log_posterior(self, theta, F, A, c, z) -> float:
-        K = self._kernel(theta, F, A, F, A, c, c) + np.exp(2 * theta[-1]) * np.eye(len(z))
+    def _neg_log_posterior(self, theta, parts, z) -> float:
+        K = self._kernel(theta, parts) + np.exp(2 * theta[-1]) * np.eye(len(z))
         try:
             L = cho_factor(K, lower=True)
         except np.linalg.LinAlgError:
@@ -103,37 +111,41 @@ class TransferGPPredictor(TransferPredictor):
         sd = np.array([s for _, _, s in HYPERS])
         return float(nll + 0.5 * (((theta - mu) / sd) ** 2).sum())
 
+    def _condition(self) -> None:
+        parts = self._parts(self.train_F_, self.train_A_, self.train_F_, self.train_A_)
+        K = self._kernel(self.theta_, parts) + np.exp(2 * self.theta_[-1]) * np.eye(len(self.train_z_))
+        self.chol_ = cho_factor(K, lower=True)
+        self.alpha_ = cho_solve(self.chol_, self.train_z_)
+
     def _fit_features(self, F, z, archs) -> None:
         self.w0_ = consensus_weights(self.features_)
         self.theta_ = np.array([m for _, m, _ in HYPERS])
         self.train_F_, self.train_A_ = F, np.asarray(archs, dtype=np.int64)
         self.train_z_ = z
         if len(z) == 0:
-            self.alpha_ = np.zeros(0)
             return
-        c = F @ self.w0_
         if len(z) >= 3:  # fewer points cannot inform eight hyper-parameters beyond their priors
+            parts = self._parts(F, self.train_A_, F, self.train_A_)
             res = minimize(
                 self._neg_log_posterior,
                 self.theta_,
-                args=(F, self.train_A_, c, z),
+                args=(parts, z),
                 method="L-BFGS-B",
                 bounds=[(m - 3 * s, m + 3 * s) for _, m, s in HYPERS],
             )
             self.theta_ = res.x
-        K = self._kernel(self.theta_, F, self.train_A_, F, self.train_A_, c, c)
-        self.chol_ = cho_factor(K + np.exp(2 * self.theta_[-1]) * np.eye(len(z)), lower=True)
-        self.alpha_ = cho_solve(self.chol_, z)
+        self._condition()
 
     def _cross(self, F: np.ndarray, A: np.ndarray) -> np.ndarray:
-        return self._kernel(
-            self.theta_, F, A, self.train_F_, self.train_A_, F @ self.w0_, self.train_F_ @ self.w0_
-        )
+        return self._kernel(self.theta_, self._parts(F, A, self.train_F_, self.train_A_))
 
     def _predict_features(self, F) -> np.ndarray:
         if len(self.train_z_) == 0:  # the prior mean is zero: rank by the consensus
             return F @ self.w0_
-        return self._cross(F, self._query_archs) @ self.alpha_
+        A, out = self._query_archs, np.empty(len(F))
+        for i in range(0, len(F), _CHUNK):  # bounded memory for the whole space x 1,000 points
+            out[i : i + _CHUNK] = self._cross(F[i : i + _CHUNK], A[i : i + _CHUNK]) @ self.alpha_
+        return out
 
     def predict(self, archs) -> np.ndarray:
         self._query_archs = self._archs(archs)
@@ -168,14 +180,10 @@ class TransferGPPredictor(TransferPredictor):
         }
 
     def _load_family_state(self, folder: Path, state: dict) -> None:
-        A = np.asarray(state["train_archs"], dtype=np.int64).reshape(-1, self._space().num_positions)
-        z = np.asarray(state["train_z"], dtype=np.float64)
         self.w0_ = consensus_weights(self.features_)
         self.theta_ = np.asarray(state["theta"], dtype=np.float64)
-        self.train_A_, self.train_z_ = A, z
-        self.train_F_ = self._features(A) if len(A) else np.zeros((0, self.features_.shape[1]))
-        if len(z):
-            c = self.train_F_ @ self.w0_
-            K = self._kernel(self.theta_, self.train_F_, A, self.train_F_, A, c, c)
-            self.chol_ = cho_factor(K + np.exp(2 * self.theta_[-1]) * np.eye(len(z)), lower=True)
-            self.alpha_ = cho_solve(self.chol_, z)
+        self.train_A_ = np.asarray(state["train_archs"], dtype=np.int64).reshape(-1, self._space().num_positions)
+        self.train_z_ = np.asarray(state["train_z"], dtype=np.float64)
+        self.train_F_ = self._features(self.train_A_) if len(self.train_A_) else self.features_[:0]
+        if len(self.train_z_):
+            self._condition()
