@@ -77,7 +77,9 @@ def main() -> None:
     for p in args.protocols.split(","):
         for f in fams:
             cells = [
-                f"{np.mean(table[(p, f, n)]):.3f} ± {np.std(table[(p, f, n)]):.3f}" if table[(p, f, n)] else "-"
+                f"{np.mean(table[(p, f, n)]):.3f} ± {np.std(table[(p, f, n)]):.3f}"
+                if table[(p, f, n)]
+                else "-"
                 for n in sizes
             ]
             print(f"| {p} | {f} | " + " | ".join(cells) + " |")
@@ -95,7 +97,11 @@ def main() -> None:
         for f in fams:
             v = [np.mean(per_target[(p, f, x)]) for x in targets if per_target[(p, f, x)]]
             if v:
-                print(f"| {f} | {np.mean(v):.3f} | {np.min(v):.3f} | " + " | ".join(f"{x:.3f}" for x in v) + " |")
+                print(
+                    f"| {f} | {np.mean(v):.3f} | {np.min(v):.3f} | "
+                    + " | ".join(f"{x:.3f}" for x in v)
+                    + " |"
+                )
 
     print("\ncold fit (10 samples) + whole-space predict, help:raspi4 with sources help-all, one thread")
     for f in fams:

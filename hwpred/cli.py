@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "hwpred.simulation.cli",
     "hwpred.zeroshot.cli",
     "hwpred.nas.cli",
+    "hwpred.predictors.transfer.cli",
 ]
 
 

@@ -82,7 +82,9 @@ class TransferPredictor(Predictor):
 
     def _set_sources(self, bundle: SourceBundle) -> None:
         if bundle.space != self._space().name:
-            raise SourceError(f"{self.name}: sources are {bundle.space} tables, predictor space is {self.space}")
+            raise SourceError(
+                f"{self.name}: sources are {bundle.space} tables, predictor space is {self.space}"
+            )
         self.sources_ = bundle
         self.features_ = self._bundle_features(bundle)
 
@@ -112,6 +114,7 @@ class TransferPredictor(Predictor):
         if self.y_std_ == 0.0:
             self.y_std_ = 1.0
         self.n_train_ = len(y)
+        self.train_archs_ = a
         self._fit_features(self.features_[rows], (t - self.y_mean_) / self.y_std_, a)
         self.fitted_ = True
         return self
@@ -164,8 +167,15 @@ class TransferPredictor(Predictor):
             self.sources = given
 
     def _state(self, folder: Path) -> dict:
-        return {"sources": self.sources_.save(folder), "family": self._family_state(folder)}
+        return {
+            "sources": self.sources_.save(folder),
+            "train_archs": self.train_archs_,
+            "family": self._family_state(folder),
+        }
 
     def _load_state(self, folder: Path, state: dict) -> None:
         self._set_sources(SourceBundle.load(folder, state["sources"]))
+        self.train_archs_ = np.asarray(state["train_archs"], dtype=np.int64).reshape(
+            -1, self._space().num_positions
+        )
         self._load_family_state(folder, state.get("family", {}))

@@ -182,7 +182,9 @@ class TransferGPPredictor(TransferPredictor):
     def _load_family_state(self, folder: Path, state: dict) -> None:
         self.w0_ = consensus_weights(self.features_)
         self.theta_ = np.asarray(state["theta"], dtype=np.float64)
-        self.train_A_ = np.asarray(state["train_archs"], dtype=np.int64).reshape(-1, self._space().num_positions)
+        self.train_A_ = np.asarray(state["train_archs"], dtype=np.int64).reshape(
+            -1, self._space().num_positions
+        )
         self.train_z_ = np.asarray(state["train_z"], dtype=np.float64)
         self.train_F_ = self._features(self.train_A_) if len(self.train_A_) else self.features_[:0]
         if len(self.train_z_):

@@ -250,7 +250,7 @@ def resolve_sources(sources, space: str, target: str | None = None) -> SourceBun
     items = _items(sources, target)
     loaded = [_load_source(it, space) for it in items]
     archs = loaded[0][1]
-    for label, a, _ in loaded[1:]:  # intersection of the architectures, by op tuple
+    for _label, a, _ in loaded[1:]:  # intersection of the architectures, by op tuple
         t = MetricTable(space, a, {})
         archs = archs[t._find(archs)[1]]
     if len(archs) == 0:
