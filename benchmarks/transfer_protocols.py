@@ -23,19 +23,21 @@ from hwpred.predictors.transfer import embedding
 from hwpred.predictors.transfer.protocol import run_protocol
 
 
-def factory(family: str):
-    if family in available_transfer():
-        return lambda sources, target: create(family, sources=sources, target=target)
-    return lambda sources, target: create(family)
+def factory(family: str, params: dict | None = None):
+    """``make(sources, target)`` for a family; ``family:label`` names a variant given in ``params``."""
+    name, kw = family.split(":", 1)[0], dict((params or {}).get(family, {}))
+    if name in available_transfer():
+        return lambda sources, target: create(name, sources=sources, target=target, **kw)
+    return lambda sources, target: create(name, **kw)
 
 
-def cold_time(family: str, target: str = "help:raspi4", n: int = 10) -> float:
+def cold_time(family: str, params: dict, target: str = "help:raspi4", n: int = 10) -> float:
     """Seconds for one fit on n samples + a whole-space predict, with nothing cached."""
     from hwpred.data import load_dataset
 
     archs, y = load_dataset(target).arrays()
     embedding._PRETRAINED.clear()
-    pred = factory(family)(["help-all"], target)
+    pred = factory(family, params)(["help-all"], target)
     t0 = time.perf_counter()
     pred.fit(archs[:n], y[:n])
     pred.predict(archs)
@@ -51,11 +53,18 @@ def main() -> None:
     ap.add_argument("--strategy", default="random", help="random, kcenter or doptimal")
     ap.add_argument("--detail-size", type=int, default=10, help="sample count of the per-target table")
     ap.add_argument("--out", default=None, help="write every trial as JSON here")
+    ap.add_argument(
+        "--params",
+        default="{}",
+        help='JSON hyper-parameters per family label, e.g. \'{"gp:noprior": {"lengthscale_prior": false}}\'',
+    )
+    ap.add_argument("--no-timing", action="store_true", help="skip the cold fit + predict timing")
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    fams = {f: factory(f) for f in args.families.split(",")}
+    params = json.loads(args.params)
+    fams = {f: factory(f, params) for f in args.families.split(",")}
     sizes = [int(s) for s in args.sizes.split(",")]
     trials = []
     for protocol in args.protocols.split(","):
@@ -103,9 +112,10 @@ def main() -> None:
                     + " |"
                 )
 
-    print("\ncold fit (10 samples) + whole-space predict, help:raspi4 with sources help-all, one thread")
-    for f in fams:
-        print(f"  {f:16s} {cold_time(f):7.2f} s")
+    if not args.no_timing:
+        print("\ncold fit (10 samples) + whole-space predict, help:raspi4 with sources help-all, one thread")
+        for f in fams:
+            print(f"  {f:16s} {cold_time(f, params):7.2f} s")
 
 
 if __name__ == "__main__":
