@@ -23,6 +23,7 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="PNG path (an SVG is written beside it)")
     args = ap.parse_args()
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -40,8 +41,10 @@ def main() -> None:
         ax.plot(lim, lim, color="grey", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("measured latency (ms)")
-        ax.set_ylabel("predicted latency (ms)")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel(f"measured {args.column}")
+        ax.set_ylabel(f"predicted {args.column}")
         ax.set_title(
             f"{pred.name}, {pred.n_train_} measured\n{keep.sum()} held out: Spearman "
             f"{spearman(y[keep], y_hat):.3f}, tau {kendall_tau(y[keep], y_hat):.3f}",
