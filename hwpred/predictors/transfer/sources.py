@@ -214,14 +214,28 @@ def _table_column(obj):
     )
 
 
-def _load_source(item, space: str):
+#: registry sources loaded in this process: a protocol fits thousands of times on the same 9-26
+#: tables, and reading them again would cost more than the fit
+_NAMED: dict[str, object] = {}
+
+
+def _load_named(name: str):
     from ...data import load_dataset
 
+    if name in _NAMED:
+        return _NAMED[name]
+    try:
+        ds = load_dataset(name)
+    except HwpredError as exc:
+        raise SourceError(f"source {name}: {exc}") from None
+    if not name.startswith(("local:", "file:")):  # files on disk may be rewritten; registry tables not
+        _NAMED[name] = ds
+    return ds
+
+
+def _load_source(item, space: str):
     if isinstance(item, str):
-        try:
-            ds = load_dataset(item)
-        except HwpredError as exc:
-            raise SourceError(f"source {item}: {exc}") from None
+        ds = _load_named(item)
         t, col, label = ds.table, ds.column, item
     else:
         t, col = _table_column(item)
@@ -250,18 +264,21 @@ def resolve_sources(sources, space: str, target: str | None = None) -> SourceBun
     items = _items(sources, target)
     loaded = [_load_source(it, space) for it in items]
     archs = loaded[0][1]
-    for _label, a, _ in loaded[1:]:  # intersection of the architectures, by op tuple
-        t = MetricTable(space, a, {})
-        archs = archs[t._find(archs)[1]]
+    same = all(a.shape == archs.shape and np.array_equal(a, archs) for _, a, _ in loaded[1:])
+    if not same:  # intersection of the architectures, by op tuple (never by row order)
+        for _label, a, _ in loaded[1:]:
+            archs = archs[MetricTable(space, a, {})._find(archs)[1]]
     if len(archs) == 0:
         raise SourceError(f"the sources {labels} share no architecture")
     cols, sums = [], []
     for label, a, v in loaded:
-        try:
-            rows = MetricTable(space, a, {}).rows_of(archs)
-        except DataError as exc:  # pragma: no cover - archs is the intersection
-            raise SourceError(f"source {label}: {exc}") from None
-        cols.append(v[rows])
+        if same:
+            cols.append(v)
+        else:
+            try:
+                cols.append(v[MetricTable(space, a, {}).rows_of(archs)])
+            except DataError as exc:  # pragma: no cover - archs is the intersection
+                raise SourceError(f"source {label}: {exc}") from None
         sums.append(_checksum(a, v))
     return SourceBundle(space, archs, np.stack(cols, axis=1), labels, sums)
 
