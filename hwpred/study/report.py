@@ -90,6 +90,12 @@ def _colours(predictors: list[str]) -> dict[str, str]:
 _MARKERS = "osD^v<>pP*Xhd"
 
 
+def _transfer_names() -> set[str]:
+    from ..predictors import available_transfer
+
+    return set(available_transfer())
+
+
 def _panels(n: int):
     plt = pyplot()
     cols = min(3, n)
@@ -121,12 +127,20 @@ def _plot_metric(
             sd = s[f"{value}_std"].to_numpy(float)
             if centred:
                 y = y - avg.reindex(s["train_size"]).to_numpy(float)
+            transfer = p in _transfer_names()
             (ln,) = ax.plot(
-                x, y, marker=_MARKERS[i % len(_MARKERS)], ms=3.5, lw=1.3, color=colours[p], label=p
+                x,
+                y,
+                marker=_MARKERS[i % len(_MARKERS)],
+                ms=3.5,
+                lw=1.8 if transfer else 1.3,
+                ls="--" if transfer else "-",  # transfer families (sources = other devices) dashed
+                color=colours[p],
+                label=p,
             )
             if len(s) > 1 and not logy and len(preds) <= 6:  # bands of many families hide the lines
                 ax.fill_between(x, y - sd, y + sd, color=colours[p], alpha=0.10, lw=0)
-            handles[p] = ln
+            handles[f"{p} (transfer)" if transfer else p] = ln
         refs = sub[sub["reference"].astype(bool)]
         xs = sorted(learn["train_size"].unique()) if not learn.empty else sorted(sub["train_size"].unique())
         for p, r in refs.groupby("predictor"):
