@@ -101,37 +101,49 @@ def _log_neighbours(sizes: np.ndarray, candidates: float) -> tuple[int, int, flo
     return lo, hi, w
 
 
-def _along_tau(curve: pd.DataFrame, tau: float, metric: str) -> tuple[float, float, bool]:
-    """(mean, sd) of ``metric`` at ``tau`` on one size's curve; True when clamped to its ends."""
-    c = curve[np.isfinite(curve["kendall_tau_mean"])].sort_values("kendall_tau_mean")
-    x = c["kendall_tau_mean"].to_numpy(float)
-    outside = bool(tau < x[0] or tau > x[-1])
-    mean = float(np.interp(tau, x, c[f"{metric}_mean"].to_numpy(float)))
-    sd = float(np.interp(tau, x, c[f"{metric}_sd"].fillna(0.0).to_numpy(float)))
-    return mean, sd, outside
+@dataclass
+class _Curves:
+    """One pair's curves: per subset size, tau ascending and each metric's mean and sd along it."""
 
+    sizes: np.ndarray
+    tau: list[np.ndarray]
+    values: list[dict[str, tuple[np.ndarray, np.ndarray]]]
 
-def _pair_expectation(cells: pd.DataFrame, tau: float, candidates: int) -> tuple[dict, set[str]]:
-    sizes = np.array(sorted(cells["subset_size"].unique()), dtype=float)
-    notes: set[str] = set()
-    if candidates < sizes[0] or candidates > sizes[-1]:
-        notes.add(
-            f"candidates {candidates} outside the grid's {int(sizes[0])}-{int(sizes[-1])}: at the nearest size"
-        )
-    lo, hi, w = _log_neighbours(sizes, candidates)
-    out = {}
-    for m in METRICS:
-        vals = []
-        for s in (sizes[lo], sizes[hi]):
-            mean, sd, outside = _along_tau(cells[cells["subset_size"] == s], tau, m)
-            if outside:
-                x = cells.loc[cells["subset_size"] == s, "kendall_tau_mean"]
+    @classmethod
+    def of(cls, cells: pd.DataFrame) -> _Curves:
+        sizes, taus, values = [], [], []
+        for size, c in cells.groupby("subset_size", sort=True):
+            c = c[np.isfinite(c["kendall_tau_mean"])].sort_values("kendall_tau_mean")
+            sizes.append(float(size))
+            taus.append(c["kendall_tau_mean"].to_numpy(float))
+            values.append(
+                {
+                    m: (c[f"{m}_mean"].to_numpy(float), c[f"{m}_sd"].fillna(0.0).to_numpy(float))
+                    for m in METRICS
+                }
+            )
+        return cls(np.array(sizes), taus, values)
+
+    def at(self, tau: float, candidates: int) -> tuple[dict, set[str]]:
+        notes: set[str] = set()
+        sizes = self.sizes
+        if candidates < sizes[0] or candidates > sizes[-1]:
+            notes.add(
+                f"candidates {candidates} outside the grid's {int(sizes[0])}-{int(sizes[-1])}: at the nearest size"
+            )
+        lo, hi, w = _log_neighbours(sizes, candidates)
+        out = {m: [0.0, 0.0] for m in METRICS}
+        for i, wi in ((lo, 1.0 - w), (hi, w)):
+            x = self.tau[i]
+            if tau < x[0] or tau > x[-1]:
                 notes.add(
-                    f"tau {tau:g} outside the simulated {x.min():.2f}-{x.max():.2f} at {int(s)} candidates: at the nearest end"
+                    f"tau {tau:g} outside the simulated {x[0]:.2f}-{x[-1]:.2f} at {int(sizes[i])} "
+                    "candidates: at the nearest end"
                 )
-            vals.append((mean, sd))
-        out[m] = ((1 - w) * vals[0][0] + w * vals[1][0], (1 - w) * vals[0][1] + w * vals[1][1])
-    return out, notes
+            for m, (mean, sd) in self.values[i].items():
+                out[m][0] += wi * float(np.interp(tau, x, mean))
+                out[m][1] += wi * float(np.interp(tau, x, sd))
+        return {m: tuple(v) for m, v in out.items()}, notes
 
 
 class Lookup:
@@ -150,6 +162,7 @@ class Lookup:
         if self.cells.empty:
             raise DataError(f"{path} holds no cells selected by the true accuracy without accuracy noise")
         self.where = f"simulation summary {path.name}"
+        self.curves = {pair: _Curves.of(c) for pair, c in self.cells.groupby("pair")}
         self.label = f"{meta.get('name', path.stem)} (config {meta.get('config_hash', '?')})"
 
     def has_hardware(self, name: str) -> bool:
@@ -163,8 +176,8 @@ class Lookup:
             _select(self.cells, "hardware", hardware, self.where), "accuracy", accuracy, self.where
         )
         per_pair, notes = {}, set()
-        for pair, c in cells.groupby("pair"):
-            per_pair[pair], n = _pair_expectation(c, tau, candidates)
+        for pair in cells["pair"].unique():
+            per_pair[pair], n = self.curves[pair].at(tau, candidates)
             notes |= n
         metrics = {}
         for m in METRICS:

@@ -112,5 +112,10 @@ def _report(args) -> int:
     from .report import write_report
 
     rep = write_report(args.dir, out=args.out)
+    if rep.cost is not None and len(rep.cost):
+        from .report import format_costs
+
+        print("selection cost of each predictor's Kendall tau (candidates: expected loss):")
+        print(format_costs(rep.cost))
     print(rep.html)
     return 0

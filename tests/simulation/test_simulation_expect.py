@@ -247,3 +247,28 @@ def test_cell_summary_counts_only_finite_values():
     )
     c = cell_summary(df)
     assert c["mra_all_count"].iloc[0] == 2 and c["trials"].iloc[0] == 3 and c["mra_all_mean"].iloc[0] == 2.0
+
+
+def test_study_report_states_each_predictors_selection_cost(grid):
+    from hwpred.study.report import format_costs, predictor_costs
+
+    _, rep = grid
+    look = Lookup(rep.tables["cells"])
+    summary = pd.DataFrame(
+        {
+            "dataset": ["toy:a", "help:elsewhere"],
+            "predictor": ["xgb", "ridge"],
+            "train_size": [100, 50],
+            "kendall_tau_mean": [0.8, 0.3],
+        }
+    )
+    cost = predictor_costs(summary, candidates=(50, 150), lookup=look)
+    assert len(cost) == 4
+    mine = cost[(cost["dataset"] == "toy:a") & (cost["candidates"] == 150)].iloc[0]
+    assert mine["mra_pareto_expected"] == pytest.approx(
+        look.expect(0.8, 150, hardware="toy:a").metrics["mra_pareto"].mean
+    )
+    assert mine["lookup_pairs"] == "1 pair of toy:a"
+    other = cost[cost["dataset"] == "help:elsewhere"]
+    assert (other["lookup_pairs"] == "all 2 pairs").all() and other["outside_grid"].all()
+    assert "toy:a xgb n=100 tau 0.800 -> 50: MRA_pareto" in format_costs(cost)
