@@ -410,6 +410,10 @@ def simulate_selection(
     ``eval_*``: the benchmark's measured values. Pass a prepared ``front`` to reuse its sorts.
     Returns the selection mask (original order) and the per-trial metrics.
     """
+    if front is None and all(np.ndim(x) == 1 for x in (select_acc, select_hw, eval_acc, eval_hw)):
+        from .single import simulate_one  # one selection: the compiled path, the same numbers
+
+        return simulate_one(select_acc, select_hw, eval_acc, eval_hw, ref_hw)
     if front is None:
         front = TrueFront(eval_acc, eval_hw, ref_hw)
     selected = pareto_mask(select_acc, select_hw)
