@@ -20,6 +20,7 @@ import pandas as pd
 
 from .._io import atomic_write_bytes
 from ..errors import DataError
+from .unit import RESULT_COLUMNS
 
 #: per-cell statistics (mean, sd over trials, count of finite values)
 METRICS = (
@@ -35,16 +36,8 @@ METRICS = (
     "n_verified",
     "n_front",
 )
-CELL_KEYS = [
-    "pair",
-    "accuracy",
-    "hardware",
-    "selection_accuracy",
-    "subset_size",
-    "subset_all",
-    "noise_std",
-    "acc_noise_std",
-]
+#: what names a cell: every result column before the trial number
+CELL_KEYS = RESULT_COLUMNS[: RESULT_COLUMNS.index("trial")]
 _PACKAGES = ("hwpred", "numpy", "scipy", "pandas", "pyarrow", "numba")
 
 

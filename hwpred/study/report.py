@@ -89,7 +89,7 @@ def predictor_costs(summary: pd.DataFrame, candidates=COST_CANDIDATES, lookup=No
                     "kendall_tau": tau,
                     "candidates": c,
                     **{f"{k}_expected": v.mean for k, v in e.metrics.items()},
-                    "lookup_pairs": f"{len(e.pairs)} pairs of {r.dataset}"
+                    "lookup_pairs": f"{len(e.pairs)} pair{'s' * (len(e.pairs) != 1)} of {r.dataset}"
                     if hw
                     else f"all {len(e.pairs)} pairs",
                     "outside_grid": bool(e.notes) or not 0.0 <= tau <= 1.0,

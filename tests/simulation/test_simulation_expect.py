@@ -13,7 +13,7 @@ from hwpred.data import MetricTable
 from hwpred.errors import ConfigError, DataError
 from hwpred.simulation import NoiseModel, expected_cost, make_pair, make_report, parse_config, run_simulation
 from hwpred.simulation.expect import Lookup, published_summary
-from hwpred.simulation.summary import cell_summary, pooled_sd, read_summary
+from hwpred.simulation.summary import METRICS, cell_summary, pooled_sd, read_summary
 from hwpred.spaces import NB201
 
 N = 300
@@ -217,34 +217,17 @@ def test_subset_max_reference_is_1_1_x_the_subsets_largest_metric(tmp_path):
 
 
 def test_cell_summary_counts_only_finite_values():
-    df = pd.DataFrame(
-        {
-            "pair": ["p"] * 3,
-            "accuracy": ["a"] * 3,
-            "hardware": ["h"] * 3,
-            "selection_accuracy": [None] * 3,
-            "subset_size": [2] * 3,
-            "subset_all": [False] * 3,
-            "noise_std": [0.5] * 3,
-            "acc_noise_std": [0.0] * 3,
-            **{
-                m: [1.0, np.nan, 3.0]
-                for m in (
-                    "kendall_tau",
-                    "mra_all",
-                    "mra_pareto",
-                    "hv_fraction",
-                    "hv",
-                    "hv_true",
-                    "hw_gap_all",
-                    "hw_gap_pareto",
-                    "n_selected",
-                    "n_verified",
-                    "n_front",
-                )
-            },
-        }
-    )
+    keys = {
+        "pair": "p",
+        "accuracy": "a",
+        "hardware": "h",
+        "selection_accuracy": None,
+        "subset_size": 2,
+        "subset_all": False,
+        "noise_std": 0.5,
+        "acc_noise_std": 0.0,
+    }
+    df = pd.DataFrame({**{k: [v] * 3 for k, v in keys.items()}, **{m: [1.0, np.nan, 3.0] for m in METRICS}})
     c = cell_summary(df)
     assert c["mra_all_count"].iloc[0] == 2 and c["trials"].iloc[0] == 3 and c["mra_all_mean"].iloc[0] == 2.0
 
