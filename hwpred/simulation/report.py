@@ -322,17 +322,11 @@ def make_report(
             )
 
     def markers(pair: str) -> pd.DataFrame | None:
-        """Real predictors on one pair's curve: its own hardware table, one training-set size."""
         if marker_size is None:
             return None
-        acc, hw = pair.split(" (select by")[0].split(" x ", 1)
-        return placed[
-            placed["matched_pair"]
-            & (placed["dataset"] == hw)
-            & (placed["accuracy"] == acc)
-            & (placed["train_size"] == train_size)
-            & (placed["subset_size"] == marker_size)
-        ]
+        from .mapping import pair_markers
+
+        return pair_markers(placed, pair, train_size, marker_size)
 
     figure(
         "mra_vs_tau",

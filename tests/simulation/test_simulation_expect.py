@@ -255,3 +255,25 @@ def test_study_report_states_each_predictors_selection_cost(grid):
     other = cost[cost["dataset"] == "help:elsewhere"]
     assert (other["lookup_pairs"] == "all 2 pairs").all() and other["outside_grid"].all()
     assert "toy:a xgb n=100 tau 0.800 -> 50: MRA_pareto" in format_costs(cost)
+
+
+def test_real_predictor_markers_come_from_the_pairs_own_table_and_one_training_size(grid):
+    from hwpred.simulation.mapping import pair_markers, place_predictors
+
+    store, _ = grid
+    study = pd.DataFrame(
+        {
+            "dataset": ["toy:a", "toy:a", "toy:a", "toy:b", "help:other"],
+            "predictor": ["xgb", "xgb", "ridge", "xgb", "xgb"],
+            "train_size": [100, 20, 100, 100, 100],
+            "seed": [0, 0, 0, 0, 0],
+            "kendall_tau": [0.9, 0.6, 0.7, 0.8, 0.5],
+            "dev_std": [0.2, 0.8, 0.5, 0.3, 0.9],
+        }
+    )
+    placed = place_predictors(store.read(), study)
+    mine = pair_markers(placed, "toy:acc x toy:a", 100, 150)
+    assert sorted(mine["predictor"]) == ["ridge", "xgb"]
+    assert (mine["dataset"] == "toy:a").all() and (mine["train_size"] == 100).all()
+    assert mine.loc[mine["predictor"] == "xgb", "kendall_tau"].iloc[0] == 0.9  # not averaged with n=20
+    assert pair_markers(placed, "toy:acc x toy:b", 20, 150).empty
