@@ -54,6 +54,12 @@ def add_parser(subparsers) -> None:
     )
     rep.add_argument("--per-pair", action="store_true", help="also one set of figures per pair")
     rep.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="only the per-cell summary of the complete pairs and the pooled grid figures, "
+        "one part at a time (for a large grid, finished or not)",
+    )
+    rep.add_argument(
         "--train-size",
         type=int,
         default=None,
@@ -138,6 +144,12 @@ def _report(args: argparse.Namespace) -> int:
 
         cells, meta = read_summary(args.dir)
         for name, path in write_grid_report(cells, meta, args.out or args.dir.parent / "report").items():
+            print(f"{name}: {path}")
+        return 0
+    if args.summary_only:
+        from .summary import summary_report
+
+        for name, path in summary_report(args.dir, args.out).items():
             print(f"{name}: {path}")
         return 0
 

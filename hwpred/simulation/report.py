@@ -261,7 +261,7 @@ def make_report(
     from .summary import cell_summary, summary_meta, write_summary
 
     cells = cell_summary(df)
-    cells_meta = summary_meta(store.read_meta() or {}, df, cells)
+    cells_meta = summary_meta(store.read_meta() or {}, len(df), cells)
     if subset_sizes:
         want = {str(v) for v in subset_sizes}
         keep = df["subset_size"].astype(str).isin(want) | (df["subset_all"] & ("all" in want))

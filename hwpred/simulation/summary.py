@@ -72,6 +72,88 @@ def cell_summary(results: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _merge(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Two partial summaries of the same cells (index) into one: counts add, means and sds
+    combine exactly as over the union of trials (Chan et al.'s pairwise update)."""
+    out = a.copy()
+    for m in METRICS:
+        na, nb = a[f"{m}_count"], b[f"{m}_count"]
+        n = na + nb
+        ma, mb = a[f"{m}_mean"].fillna(0.0), b[f"{m}_mean"].fillna(0.0)
+        m2 = (a[f"{m}_sd"].fillna(0.0) ** 2 * (na - 1).clip(lower=0)) + (
+            b[f"{m}_sd"].fillna(0.0) ** 2 * (nb - 1).clip(lower=0)
+        )
+        delta = mb - ma
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = ma + delta * nb / n
+            m2 = m2 + delta**2 * na * nb / n
+            out[f"{m}_mean"] = mean.where(n > 0)
+            out[f"{m}_sd"] = np.sqrt(m2 / (n - 1)).where(n > 1)
+        out[f"{m}_count"] = n
+    out["trials"] = a["trials"] + b["trials"]
+    return out
+
+
+def summarise_store(store) -> tuple[pd.DataFrame, int]:
+    """The per-cell summary of a (possibly unfinished) store, one part file at a time, so a
+    grid of millions of rows never sits in memory at once. Returns the cells and the rows read."""
+    acc: pd.DataFrame | None = None
+    rows = 0
+    for name in sorted(store.part_files()):
+        table = store.read_part(name)
+        if table is None:
+            continue
+        part = cell_summary(table.to_pandas()).set_index(CELL_KEYS)
+        rows += int(part["trials"].sum())
+        if acc is None:
+            acc = part
+            continue
+        both = acc.index.intersection(part.index)
+        new = part.index.difference(acc.index)
+        if len(both):
+            acc.loc[both] = _merge(acc.loc[both], part.loc[both])
+        if len(new):
+            acc = pd.concat([acc, part.loc[new]])
+    if acc is None:
+        raise DataError(
+            f"{store.root} holds no finished simulation results yet; run `hwpred simulate run` first"
+        )
+    return acc.sort_index().reset_index(), rows
+
+
+def complete_pairs(cells: pd.DataFrame, config: dict) -> tuple[pd.DataFrame, list[str]]:
+    """Only the pairs with every configured cell and every trial; and the names of the others."""
+    want = (
+        len(config.get("subset_sizes", ()))
+        * len(config.get("noise_stds", ()))
+        * len(config.get("accuracy_noise_stds", (0.0,)))
+    )
+    g = cells.groupby("pair")
+    ok = (g.size() == want) & (g["trials"].min() == int(config.get("trials", -1)))
+    keep = ok[ok].index
+    return cells[cells["pair"].isin(keep)].reset_index(drop=True), sorted(ok[~ok].index)
+
+
+def summary_report(store_dir, out: str | os.PathLike | None = None) -> dict[str, Path]:
+    """``cells.parquet`` + ``cells.json`` of a store's complete pairs (the pairs still missing
+    a part are named in the sidecar) and the pooled grid figures, reading one part at a time."""
+    from .figures import write_grid_report
+    from .store import SimulationStore
+
+    store = SimulationStore.open(store_dir)
+    meta = store.read_meta() or {}
+    cells, rows = summarise_store(store)
+    done, unfinished = complete_pairs(cells, meta.get("config", {}))
+    if done.empty:
+        raise DataError(f"{store.root}: no pair is complete yet ({len(unfinished)} under way)")
+    side = summary_meta(meta, int(done["trials"].sum()), done)
+    side["pairs_unfinished"] = unfinished
+    target = Path(out) if out else store.root / "report"
+    written = dict(zip(("cells", "cells_meta"), write_summary(done, side, target / "cells.parquet")))
+    written.update(write_grid_report(done, side, target))
+    return written
+
+
 def write_summary(cells: pd.DataFrame, meta: dict, path: str | os.PathLike) -> tuple[Path, Path]:
     """``path`` (Parquet) and its sidecar ``path.with_suffix('.json')``, both written atomically."""
     p = Path(path)
@@ -86,7 +168,7 @@ def write_summary(cells: pd.DataFrame, meta: dict, path: str | os.PathLike) -> t
     return p, side
 
 
-def summary_meta(store_meta: dict, results: pd.DataFrame, cells: pd.DataFrame) -> dict:
+def summary_meta(store_meta: dict, rows: int, cells: pd.DataFrame) -> dict:
     """What a published summary says about itself: config, hash, software, size."""
     cfg = store_meta.get("config", {})
     return {
@@ -94,7 +176,7 @@ def summary_meta(store_meta: dict, results: pd.DataFrame, cells: pd.DataFrame) -
         "config_hash": store_meta.get("config_hash"),
         "config": cfg,
         "software": software_versions(),
-        "rows_summarised": int(len(results)),
+        "rows_summarised": int(rows),
         "cells": int(len(cells)),
         "pairs": int(cells["pair"].nunique()),
         # every configured pair x size x noise level with every trial

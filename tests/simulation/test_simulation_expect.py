@@ -277,3 +277,34 @@ def test_real_predictor_markers_come_from_the_pairs_own_table_and_one_training_s
     assert (mine["dataset"] == "toy:a").all() and (mine["train_size"] == 100).all()
     assert mine.loc[mine["predictor"] == "xgb", "kendall_tau"].iloc[0] == 0.9  # not averaged with n=20
     assert pair_markers(placed, "toy:acc x toy:b", 20, 150).empty
+
+
+def test_summary_one_part_at_a_time_equals_the_summary_of_all_rows(grid, tmp_path):
+    from hwpred.simulation.summary import summarise_store
+
+    store, rep = grid
+    whole, _ = read_summary(rep.tables["cells"])
+    parts, rows = summarise_store(store)
+    assert rows == len(store.read()) and len(parts) == len(whole)
+    for c in ("mra_pareto_mean", "kendall_tau_sd", "hv_fraction_mean", "n_selected_count", "trials"):
+        assert np.allclose(
+            parts[c].to_numpy(float), whole[c].to_numpy(float), rtol=1e-12, atol=1e-12, equal_nan=True
+        )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hwpred.cli",
+            "simulate",
+            "report",
+            str(store.root),
+            "--summary-only",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    cells, meta = read_summary(tmp_path / "cells.parquet")
+    assert len(cells) == len(whole) and meta["pairs_unfinished"] == [] and (tmp_path / "grid.md").is_file()
