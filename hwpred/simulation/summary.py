@@ -72,53 +72,48 @@ def cell_summary(results: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _merge(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """Two partial summaries of the same cells (index) into one: counts add, means and sds
-    combine exactly as over the union of trials (Chan et al.'s pairwise update)."""
-    out = a.copy()
+def _merge(parts: pd.DataFrame) -> pd.DataFrame:
+    """Partial summaries of the same cells (rows sharing the cell keys) into one per cell:
+    counts add, means and sds combine exactly as over the union of the trials."""
+    g = parts.groupby(CELL_KEYS, sort=True)
+    out = pd.DataFrame({"trials": g["trials"].sum()})
     for m in METRICS:
-        na, nb = a[f"{m}_count"], b[f"{m}_count"]
-        n = na + nb
-        ma, mb = a[f"{m}_mean"].fillna(0.0), b[f"{m}_mean"].fillna(0.0)
-        m2 = (a[f"{m}_sd"].fillna(0.0) ** 2 * (na - 1).clip(lower=0)) + (
-            b[f"{m}_sd"].fillna(0.0) ** 2 * (nb - 1).clip(lower=0)
-        )
-        delta = mb - ma
+        n = parts[f"{m}_count"].astype(float)
+        mean = parts[f"{m}_mean"].fillna(0.0)
+        ss = (n - 1).clip(lower=0) * parts[f"{m}_sd"].fillna(0.0) ** 2
+        tmp = pd.DataFrame({"n": n, "s": n * mean, "ss": ss})
+        tmp[CELL_KEYS] = parts[CELL_KEYS]
+        sums = tmp.groupby(CELL_KEYS, sort=True)[["n", "s", "ss"]].sum()
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = ma + delta * nb / n
-            m2 = m2 + delta**2 * na * nb / n
-            out[f"{m}_mean"] = mean.where(n > 0)
-            out[f"{m}_sd"] = np.sqrt(m2 / (n - 1)).where(n > 1)
-        out[f"{m}_count"] = n
-    out["trials"] = a["trials"] + b["trials"]
-    return out
+            grand = sums["s"] / sums["n"]
+            tmp["dev"] = (
+                n * (mean - grand.reindex(pd.MultiIndex.from_frame(parts[CELL_KEYS])).to_numpy()) ** 2
+            )
+            between = tmp.groupby(CELL_KEYS, sort=True)["dev"].sum()
+            out[f"{m}_mean"] = grand.where(sums["n"] > 0)
+            out[f"{m}_sd"] = np.sqrt((sums["ss"] + between) / (sums["n"] - 1)).where(sums["n"] > 1)
+        out[f"{m}_count"] = sums["n"].astype("int64")
+    return out[[c for c in _summary_columns() if c in out.columns or c == "trials"]].reset_index()
+
+
+def _summary_columns() -> list[str]:
+    return [f"{m}_{k}" for m in METRICS for k in ("mean", "sd", "count")] + ["trials"]
 
 
 def summarise_store(store) -> tuple[pd.DataFrame, int]:
     """The per-cell summary of a (possibly unfinished) store, one part file at a time, so a
     grid of millions of rows never sits in memory at once. Returns the cells and the rows read."""
-    acc: pd.DataFrame | None = None
-    rows = 0
+    parts = []
     for name in sorted(store.part_files()):
         table = store.read_part(name)
-        if table is None:
-            continue
-        part = cell_summary(table.to_pandas()).set_index(CELL_KEYS)
-        rows += int(part["trials"].sum())
-        if acc is None:
-            acc = part
-            continue
-        both = acc.index.intersection(part.index)
-        new = part.index.difference(acc.index)
-        if len(both):
-            acc.loc[both] = _merge(acc.loc[both], part.loc[both])
-        if len(new):
-            acc = pd.concat([acc, part.loc[new]])
-    if acc is None:
+        if table is not None:
+            parts.append(cell_summary(table.to_pandas()))
+    if not parts:
         raise DataError(
             f"{store.root} holds no finished simulation results yet; run `hwpred simulate run` first"
         )
-    return acc.sort_index().reset_index(), rows
+    cells = _merge(pd.concat(parts, ignore_index=True))
+    return cells, int(cells["trials"].sum())
 
 
 def complete_pairs(cells: pd.DataFrame, config: dict) -> tuple[pd.DataFrame, list[str]]:
@@ -161,7 +156,11 @@ def write_summary(cells: pd.DataFrame, meta: dict, path: str | os.PathLike) -> t
     import io
 
     buf = io.BytesIO()
-    cells.to_parquet(buf, index=False, compression="zstd")
+    small = cells.copy()
+    for c in small.columns:  # 7 significant digits are more than 1,000 trials resolve
+        if small[c].dtype == np.float64 and c != "noise_std" and c != "acc_noise_std":
+            small[c] = small[c].astype(np.float32)
+    small.to_parquet(buf, index=False, compression="zstd", compression_level=19)
     atomic_write_bytes(p, buf.getvalue())
     side = p.with_suffix(".json")
     atomic_write_bytes(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
