@@ -288,7 +288,11 @@ def test_summary_one_part_at_a_time_equals_the_summary_of_all_rows(grid, tmp_pat
     assert rows == len(store.read()) and len(parts) == len(whole)
     for c in ("mra_pareto_mean", "kendall_tau_sd", "hv_fraction_mean", "n_selected_count", "trials"):
         assert np.allclose(
-            parts[c].to_numpy(float), whole[c].to_numpy(float), rtol=1e-12, atol=1e-12, equal_nan=True
+            parts[c].to_numpy(float),
+            whole[c].to_numpy(float),
+            rtol=1e-6,
+            atol=1e-9,
+            equal_nan=True,  # stored as float32
         )
     out = subprocess.run(
         [
