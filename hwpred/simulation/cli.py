@@ -60,6 +60,14 @@ def add_parser(subparsers) -> None:
         "one part at a time (for a large grid, finished or not)",
     )
     rep.add_argument(
+        "--equivalence-trials",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --summary-only: N random subsets per size for 'perfectly measured candidates worth "
+        "a predictor on all' (loads the pairs)",
+    )
+    rep.add_argument(
         "--train-size",
         type=int,
         default=None,
@@ -149,7 +157,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.summary_only:
         from .summary import summary_report
 
-        for name, path in summary_report(args.dir, args.out).items():
+        for name, path in summary_report(args.dir, args.out, args.equivalence_trials).items():
             print(f"{name}: {path}")
         return 0
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
+from .figures import main_cells
 from .summary import read_summary
 
 #: the lookup's metrics: summary column prefix -> label
@@ -157,10 +158,7 @@ class Lookup:
                 "written by `hwpred simulate report`"
             )
         cells, meta = read_summary(path)
-        sel = cells["selection_accuracy"] == ""
-        self.cells = cells[sel & (cells["acc_noise_std"] == cells.loc[sel, "acc_noise_std"].min())]
-        if self.cells.empty:
-            raise DataError(f"{path} holds no cells selected by the true accuracy without accuracy noise")
+        self.cells = main_cells(cells)
         self.where = f"simulation summary {path.name}"
         self.curves = {pair: _Curves.of(c) for pair, c in self.cells.groupby("pair")}
         self.label = f"{meta.get('name', path.stem)} (config {meta.get('config_hash', '?')})"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..experiment.report import markdown_table, markdown_to_html, pyplot, save_figure, write_csv, write_text
@@ -20,8 +19,10 @@ _LOW, _HIGH = 0.1, 0.9
 
 
 def main_cells(cells: pd.DataFrame) -> pd.DataFrame:
-    """Cells selected by the true accuracy without accuracy noise (the seed study's grid)."""
-    c = cells[cells["selection_accuracy"].fillna("") == ""]
+    """Cells without accuracy noise, selected by the true accuracy (the seed study's grid), or
+    by a proxy where the summary holds only proxy-selected cells (the zero-shot grid)."""
+    sel = cells["selection_accuracy"].fillna("")
+    c = cells[sel == ""] if (sel == "").any() else cells
     return c[c["acc_noise_std"] == c["acc_noise_std"].min()]
 
 
@@ -96,58 +97,6 @@ def fig_hv_vs_candidates_pooled(agg: pd.DataFrame, title: str, stem: Path) -> Fi
     return save_figure(fig, stem, dpi=110, tight=True)
 
 
-def equivalent_candidates(cells: pd.DataFrame) -> pd.DataFrame:
-    """How many perfectly measured candidates give the hypervolume that all candidates give
-    with a predictor of each noise level (per pair, then median and range over pairs).
-
-    Both sides are absolute hypervolumes of true values: the noise-free selection on m random
-    candidates (its subset's true front) against the noisy selection on the whole space;
-    ``m`` is interpolated in log(m) along the noise-free curve over subset sizes.
-    """
-    rows = []
-    main = main_cells(cells)
-    for pair, c in main.groupby("pair"):
-        exact = c[(c["noise_std"] == 0.0) & ~c["subset_all"]].sort_values("subset_size")
-        whole = c[c["subset_all"]]
-        if exact.empty or whole.empty:
-            continue
-        n_all = int(whole["subset_size"].iloc[0])
-        hv_exact = whole.loc[whole["noise_std"] == 0.0, "hv_mean"]
-        xs = np.log(np.append(exact["subset_size"].to_numpy(float), n_all))
-        ys = np.append(exact["hv_mean"].to_numpy(float), hv_exact.to_numpy(float)[:1])
-        ys = np.maximum.accumulate(ys)  # the exact front's hypervolume grows with the subset
-        for r in whole.itertuples(index=False):
-            hv = float(r.hv_mean)
-            below = bool(hv < ys[0])
-            m = float(np.exp(np.interp(hv, ys, xs))) if not below else float(exact["subset_size"].iloc[0])
-            rows.append(
-                {
-                    "pair": pair,
-                    "noise_std": r.noise_std,
-                    "kendall_tau": r.kendall_tau_mean,
-                    "hv_all": hv,
-                    "equivalent_candidates": m,
-                    "below_smallest_size": below,
-                    "n_all": n_all,
-                }
-            )
-    per_pair = pd.DataFrame(rows)
-    if per_pair.empty:
-        return per_pair
-    g = per_pair.groupby("noise_std")
-    return pd.DataFrame(
-        {
-            "kendall_tau": g["kendall_tau"].mean(),
-            "candidates_median": g["equivalent_candidates"].median(),
-            "candidates_p10": g["equivalent_candidates"].quantile(_LOW),
-            "candidates_p90": g["equivalent_candidates"].quantile(_HIGH),
-            "pairs_below_smallest_size": g["below_smallest_size"].sum().astype(int),
-            "pairs": g.size(),
-            "n_all": g["n_all"].median(),
-        }
-    ).reset_index()
-
-
 def fig_equivalent_candidates(eq: pd.DataFrame, title: str, stem: Path) -> Figure:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
@@ -186,8 +135,14 @@ def fig_equivalent_candidates(eq: pd.DataFrame, title: str, stem: Path) -> Figur
     return save_figure(fig, stem, dpi=110, tight=True)
 
 
-def write_grid_report(cells: pd.DataFrame, meta: dict, out: Path) -> dict[str, Path]:
-    """The pooled figures, their tables and ``grid.md``/``grid.html`` of a per-cell summary."""
+def write_grid_report(
+    cells: pd.DataFrame, meta: dict, out: Path, exact: pd.DataFrame | None = None
+) -> dict[str, Path]:
+    """The pooled figures, their tables and ``grid.md``/``grid.html`` of a per-cell summary;
+    with ``exact`` (:func:`~.equivalence.exact_subsets` of its pairs), the measured candidates
+    worth a predictor on all."""
+    from .equivalence import equivalent_candidates
+
     out.mkdir(parents=True, exist_ok=True)
     main = main_cells(cells)
     n_pairs = main["pair"].nunique()
@@ -201,7 +156,7 @@ def write_grid_report(cells: pd.DataFrame, meta: dict, out: Path) -> dict[str, P
     ):
         written[key] = saved[0][0]
         images[saved[0][0].name] = saved[1]
-    eq = equivalent_candidates(cells)
+    eq = equivalent_candidates(cells, exact) if exact is not None else pd.DataFrame()
     if not eq.empty:
         written["equivalent_candidates"] = write_csv(eq, out / "equivalent_candidates.csv")
         saved = fig_equivalent_candidates(eq, title, out / "equivalent_candidates")

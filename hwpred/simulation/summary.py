@@ -129,9 +129,16 @@ def complete_pairs(cells: pd.DataFrame, config: dict) -> tuple[pd.DataFrame, lis
     return cells[cells["pair"].isin(keep)].reset_index(drop=True), sorted(ok[~ok].index)
 
 
-def summary_report(store_dir, out: str | os.PathLike | None = None) -> dict[str, Path]:
+def summary_report(
+    store_dir, out: str | os.PathLike | None = None, equivalence_trials: int = 0
+) -> dict[str, Path]:
     """``cells.parquet`` + ``cells.json`` of a store's complete pairs (the pairs still missing
-    a part are named in the sidecar) and the pooled grid figures, reading one part at a time."""
+    a part are named in the sidecar) and the pooled grid figures, reading one part at a time.
+
+    ``equivalence_trials`` > 0 loads the pairs (selected by the true accuracy) and computes,
+    over that many random subsets per size, the hypervolume of perfectly measured candidates
+    (:mod:`hwpred.simulation.equivalence`), written as ``exact_subsets.csv``.
+    """
     from .figures import write_grid_report
     from .store import SimulationStore
 
@@ -145,8 +152,32 @@ def summary_report(store_dir, out: str | os.PathLike | None = None) -> dict[str,
     side["pairs_unfinished"] = unfinished
     target = Path(out) if out else store.root / "report"
     written = dict(zip(("cells", "cells_meta"), write_summary(done, side, target / "cells.parquet")))
-    written.update(write_grid_report(done, side, target))
+    exact = None
+    if equivalence_trials > 0:
+        exact = _exact_subsets(done, meta.get("config", {}), equivalence_trials)
+        target.mkdir(parents=True, exist_ok=True)
+        exact.to_csv(target / "exact_subsets.csv", index=False)
+        written["exact_subsets"] = target / "exact_subsets.csv"
+    written.update(write_grid_report(done, side, target, exact))
     return written
+
+
+def _exact_subsets(cells: pd.DataFrame, config: dict, trials: int) -> pd.DataFrame:
+    from .equivalence import exact_subsets
+    from .grid import parse_config
+    from .pairs import load_pair
+
+    doc = {k: v for k, v in config.items() if k != "format"}
+    doc["noise_model"] = {k: v for k, v in doc.get("noise_model", {}).items() if k != "v"}
+    doc["output"] = "."
+    cfg = parse_config(doc, "the store's config")
+    cache: dict = {}
+    keys = cells.loc[cells["selection_accuracy"] == "", ["accuracy", "hardware"]].drop_duplicates()
+    frames = [
+        exact_subsets(load_pair(a, h, accuracy_scale=cfg.accuracy_scale, cache=cache), cfg, trials)
+        for a, h in keys.itertuples(index=False)
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def write_summary(cells: pd.DataFrame, meta: dict, path: str | os.PathLike) -> tuple[Path, Path]:

@@ -69,7 +69,7 @@ def test_summary_has_mean_sd_count_per_cell(grid):
     assert c["kendall_tau_sd"].iloc[0] == pytest.approx(one["kendall_tau"].std())
     assert meta["config_hash"] == store.read_meta()["config_hash"] and meta["complete"]
     assert {"numpy", "numba", "hwpred"} <= set(meta["software"])
-    assert "equivalent_candidates" in rep.tables and rep.figures["grid_mra_vs_tau"].is_file()
+    assert rep.figures["grid_mra_vs_tau"].is_file() and rep.figures["grid_hv_vs_candidates"].is_file()
 
 
 def test_lookup_at_a_grid_point_returns_that_cell(grid):
@@ -312,3 +312,20 @@ def test_summary_one_part_at_a_time_equals_the_summary_of_all_rows(grid, tmp_pat
     assert out.returncode == 0, out.stderr
     cells, meta = read_summary(tmp_path / "cells.parquet")
     assert len(cells) == len(whole) and meta["pairs_unfinished"] == [] and (tmp_path / "grid.md").is_file()
+
+
+def test_perfectly_measured_candidates_use_the_whole_spaces_reference(grid, tmp_path):
+    from hwpred.simulation.equivalence import equivalent_candidates, exact_subsets
+
+    store, rep = grid
+    cells, _ = read_summary(rep.tables["cells"])
+    pair = _pair(0, "toy:a")
+    exact = exact_subsets(pair, _cfg(tmp_path), trials=12)
+    rows = store.read()
+    whole0 = rows[(rows["pair"] == pair.key) & rows["subset_all"] & (rows["noise_std"] == 0.0)]
+    assert exact.loc[exact["subset_size"] == N, "hv_exact"].iloc[0] == pytest.approx(whole0["hv"].mean())
+    assert list(exact["subset_size"]) == [N, 50, 150]
+    eq = equivalent_candidates(cells, exact)
+    assert eq.loc[eq["noise_std"] == 0.0, "candidates_median"].iloc[0] == pytest.approx(N)
+    noisy = eq[eq["noise_std"] == 1.0]["candidates_median"].iloc[0]
+    assert 1 <= noisy < N  # a noisy predictor on all is worth fewer measured candidates
