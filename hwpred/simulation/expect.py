@@ -129,22 +129,35 @@ class _Curves:
         notes: set[str] = set()
         sizes = self.sizes
         if candidates < sizes[0] or candidates > sizes[-1]:
-            notes.add(
-                f"candidates {candidates} outside the grid's {int(sizes[0])}-{int(sizes[-1])}: at the nearest size"
-            )
+            notes.add(("candidates", int(sizes[0]), int(sizes[-1])))
         lo, hi, w = _log_neighbours(sizes, candidates)
         out = {m: [0.0, 0.0] for m in METRICS}
         for i, wi in ((lo, 1.0 - w), (hi, w)):
             x = self.tau[i]
             if tau < x[0] or tau > x[-1]:
-                notes.add(
-                    f"tau {tau:g} outside the simulated {x[0]:.2f}-{x[-1]:.2f} at {int(sizes[i])} "
-                    "candidates: at the nearest end"
-                )
+                notes.add(("tau", int(sizes[i]), round(float(x[0]), 2), round(float(x[-1]), 2)))
             for m, (mean, sd) in self.values[i].items():
                 out[m][0] += wi * float(np.interp(tau, x, mean))
                 out[m][1] += wi * float(np.interp(tau, x, sd))
         return {m: tuple(v) for m, v in out.items()}, notes
+
+
+def _notes(raw: set, tau: float, candidates: int) -> list[str]:
+    """One line per kind of request beyond the grid, over all the pairs it concerns."""
+    out = []
+    sizes = [n for n in raw if n[0] == "candidates"]
+    if sizes:
+        lo, hi = min(n[1] for n in sizes), max(n[2] for n in sizes)
+        out.append(f"candidates {candidates} outside the grid's {lo}-{hi}: values at the nearest size")
+    for size in sorted({n[1] for n in raw if n[0] == "tau"}):
+        ends = [n for n in raw if n[0] == "tau" and n[1] == size]
+        lows = sorted({n[2] for n in ends})
+        low = f"{lows[0]:.2f}" if len(lows) == 1 else f"{lows[0]:.2f}-{lows[-1]:.2f}"
+        out.append(
+            f"tau {tau:g} outside the simulated taus at {size} candidates (lowest {low}, highest 1.00): "
+            "values at the nearest end"
+        )
+    return out
 
 
 class Lookup:
@@ -184,7 +197,9 @@ class Lookup:
             metrics[m] = MetricExpectation(
                 float(means.mean()), float(np.sqrt(np.mean(sds**2))), float(means.min()), float(means.max())
             )
-        return Expectation(tau, candidates, sorted(per_pair), metrics, sorted(notes), self.label)
+        return Expectation(
+            tau, candidates, sorted(per_pair), metrics, _notes(notes, tau, candidates), self.label
+        )
 
 
 def expected_cost(
