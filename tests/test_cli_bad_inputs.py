@@ -119,6 +119,17 @@ def _cases(f: dict[str, str]) -> dict[str, list[list[str]]]:
             ["--accuracy", NOPE, "--predictor", f["empty-dir"], "--out", out],
             ["--accuracy", "nats:cifar10", "--predictor", NOPE, "--out", out, "--generations", "0"],
         ],
+        "transfer choose": [
+            ["--sources", "nosuch", "--n", "5", "--out", out + ".txt"],
+            ["--sources", "help-all", "--n", "0", "--out", out + ".txt"],
+            ["--strategy", "psychic", "--n", "5", "--out", out + ".txt"],
+        ],
+        "transfer fit": [
+            ["nosuch", "--table", f["table.parquet"], "--out", out],
+            ["transfer_ridge", "--table", NOPE + ".parquet", "--out", out],
+            ["transfer_ridge", "--table", f["noise.parquet"], "--out", out],
+        ],
+        "transfer predict": [[NOPE, "--out", out + ".parquet"], [f["empty-dir"], "--out", out + ".parquet"]],
         "nas verify": [[NOPE, "--table", "help:raspi4"], [f["empty-dir"], "--table", "help:raspi4"]],
     }
 

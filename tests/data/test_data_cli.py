@@ -96,7 +96,9 @@ def test_bad_input_is_one_line_and_exit_2(env, capsys, case):
         err = capsys.readouterr().err.strip()
         # progress lines (time-stamped INFO logs) may come first; the error itself is one line
         errors = [ln for ln in err.splitlines() if "error:" in ln]
-        assert len(errors) == 1 and err.splitlines()[-1].startswith("hwpred: error:") and "Traceback" not in err
+        assert (
+            len(errors) == 1 and err.splitlines()[-1].startswith("hwpred: error:") and "Traceback" not in err
+        )
     assert cache_leftovers(env) == []
     assert not any((env.home / "cache").rglob("*.parquet"))
 
