@@ -91,6 +91,13 @@ def _cases(f: dict[str, str]) -> dict[str, list[list[str]]]:
         "simulate report": [[NOPE], [f["empty-dir"]]],
         "simulate map": [[NOPE, NOPE], [f["empty-dir"], f["noise.parquet"]]],
         "simulate check": [[NOPE], [f["a-file"]]],
+        "simulate expect": [
+            ["--tau", "1.5", "--candidates", "1000"],
+            ["--tau", "0.8", "--candidates", "0"],
+            ["--tau", "0.8", "--candidates", "100", "--hardware", "help:nosuch"],
+            ["--tau", "0.8", "--candidates", "100", "--summary", NOPE + ".parquet"],
+            ["--tau", "abc", "--candidates", "100"],
+        ],
         "zeroshot score": [
             ["--space", "nosuch", "--out", out + ".parquet"],
             ["--archs", f["archs-bad.txt"], "--out", out + ".parquet"],
