@@ -19,10 +19,17 @@ from .errors import HwpredError
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("hwpred.data.cli", "list, fetch and inspect the named benchmark datasets"),
     "study": ("hwpred.study.cli", "run the large-scale predictor study and report it"),
-    "measure": ("hwpred.measure.cli", "measure device latency (and energy) tables on CPU or CUDA"),
+    "measure": (
+        "hwpred.measure.cli",
+        "measure device latency (and energy) tables on CPU or CUDA, in torch or ONNX Runtime",
+    ),
     "simulate": ("hwpred.simulation.cli", "simulate predictor-guided Pareto selection (MRA, hypervolume)"),
     "zeroshot": ("hwpred.zeroshot.cli", "training-free (zero-shot) accuracy proxies"),
     "nas": ("hwpred.nas.cli", "use a fitted predictor in a multi-objective NAS and verify the result"),
+    "transfer": (
+        "hwpred.predictors.transfer.cli",
+        "few-shot predictors for a new device from other devices' tables",
+    ),
 }
 #: the modules, in the order the groups are listed (kept for callers of the former name)
 COMMAND_MODULES = [module for module, _ in COMMANDS.values()]

@@ -91,6 +91,13 @@ def _cases(f: dict[str, str]) -> dict[str, list[list[str]]]:
         "simulate report": [[NOPE], [f["empty-dir"]]],
         "simulate map": [[NOPE, NOPE], [f["empty-dir"], f["noise.parquet"]]],
         "simulate check": [[NOPE], [f["a-file"]]],
+        "simulate expect": [
+            ["--tau", "1.5", "--candidates", "1000"],
+            ["--tau", "0.8", "--candidates", "0"],
+            ["--tau", "0.8", "--candidates", "100", "--hardware", "help:nosuch"],
+            ["--tau", "0.8", "--candidates", "100", "--summary", NOPE + ".parquet"],
+            ["--tau", "abc", "--candidates", "100"],
+        ],
         "zeroshot score": [
             ["--space", "nosuch", "--out", out + ".parquet"],
             ["--archs", f["archs-bad.txt"], "--out", out + ".parquet"],
@@ -119,6 +126,17 @@ def _cases(f: dict[str, str]) -> dict[str, list[list[str]]]:
             ["--accuracy", NOPE, "--predictor", f["empty-dir"], "--out", out],
             ["--accuracy", "nats:cifar10", "--predictor", NOPE, "--out", out, "--generations", "0"],
         ],
+        "transfer choose": [
+            ["--sources", "nosuch", "--n", "5", "--out", out + ".txt"],
+            ["--sources", "help-all", "--n", "0", "--out", out + ".txt"],
+            ["--strategy", "psychic", "--n", "5", "--out", out + ".txt"],
+        ],
+        "transfer fit": [
+            ["nosuch", "--table", f["table.parquet"], "--out", out],
+            ["transfer_ridge", "--table", NOPE + ".parquet", "--out", out],
+            ["transfer_ridge", "--table", f["noise.parquet"], "--out", out],
+        ],
+        "transfer predict": [[NOPE, "--out", out + ".parquet"], [f["empty-dir"], "--out", out + ".parquet"]],
         "nas verify": [[NOPE, "--table", "help:raspi4"], [f["empty-dir"], "--table", "help:raspi4"]],
     }
 

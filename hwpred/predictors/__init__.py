@@ -13,6 +13,8 @@ _EXPORTS = {
     "PredictorNotFittedError": "base",
     "FAMILIES": "registry",
     "available": "registry",
+    "available_transfer": "registry",
+    "TRANSFER_FAMILIES": "registry",
     "create": "registry",
     "get_class": "registry",
     "load_predictor_folder": "registry",

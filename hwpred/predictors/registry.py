@@ -31,16 +31,32 @@ FAMILIES: dict[str, str] = {
     "lut": "hwpred.predictors.lut:LookupTablePredictor",
 }
 
+# transfer families: fitted on a few target samples, with other devices' complete tables of the
+# same space as a ``sources`` hyper-parameter (kept apart: the classic contract tests and the
+# 18-family study grids iterate over FAMILIES)
+TRANSFER_FAMILIES: dict[str, str] = {
+    "transfer_ridge": "hwpred.predictors.transfer.refreg:TransferRidgePredictor",
+    "transfer_gp": "hwpred.predictors.transfer.gp:TransferGPPredictor",
+    "transfer_net": "hwpred.predictors.transfer.embedding:DeviceEmbeddingPredictor",
+}
+
 
 def available() -> list[str]:
     return list(FAMILIES)
 
 
+def available_transfer() -> list[str]:
+    """The transfer families (``create(name, sources=[...])``)."""
+    return list(TRANSFER_FAMILIES)
+
+
 def get_class(name: str) -> type[Predictor]:
-    try:
-        target = FAMILIES[name]
-    except KeyError:
-        raise PredictorError(f"unknown predictor {name!r}; available: {', '.join(FAMILIES)}") from None
+    target = FAMILIES.get(name) or TRANSFER_FAMILIES.get(name)
+    if target is None:
+        raise PredictorError(
+            f"unknown predictor {name!r}; available: {', '.join(FAMILIES)}; "
+            f"transfer: {', '.join(TRANSFER_FAMILIES)}"
+        )
     module, cls = target.split(":")
     return getattr(importlib.import_module(module), cls)
 

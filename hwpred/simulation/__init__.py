@@ -30,6 +30,13 @@ _EXPORTS = {
     "plan": "run",
     "run_simulation": "run",
     "make_report": "report",
+    "Expectation": "expect",
+    "expected_cost": "expect",
+    "published_summary": "expect",
+    "cell_summary": "summary",
+    "read_summary": "summary",
+    "TauReference": "tau",
+    "kendall_tau_rows": "tau",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,4 +1,4 @@
-"""``hwpred simulate run CONFIG`` / ``hwpred simulate report DIR`` / ``hwpred simulate map DIR STUDY``."""
+"""``hwpred simulate run CONFIG`` / ``report DIR`` / ``map DIR STUDY`` / ``expect --tau T --candidates N``."""
 
 from __future__ import annotations
 
@@ -39,7 +39,12 @@ def add_parser(subparsers) -> None:
     r.set_defaults(func=_run)
 
     rep = sub.add_parser("report", help="figures + summary.md/html of a simulation store")
-    rep.add_argument("dir", type=Path, help="the store folder (<output>/<name>) or its output folder")
+    rep.add_argument(
+        "dir",
+        type=Path,
+        help="the store folder (<output>/<name>) or its output folder; or a cells.parquet summary "
+        "(then only the pooled grid figures)",
+    )
     rep.add_argument("--out", type=Path, default=None, help="where to write (default: DIR/report)")
     rep.add_argument(
         "--predictors",
@@ -49,6 +54,26 @@ def add_parser(subparsers) -> None:
         "to place on the curves",
     )
     rep.add_argument("--per-pair", action="store_true", help="also one set of figures per pair")
+    rep.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="only the per-cell summary of the complete pairs and the pooled grid figures, "
+        "one part at a time (for a large grid, finished or not)",
+    )
+    rep.add_argument(
+        "--equivalence-trials",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --summary-only: N random subsets per size for 'perfectly measured candidates worth "
+        "a predictor on all' (loads the pairs)",
+    )
+    rep.add_argument(
+        "--train-size",
+        type=int,
+        default=None,
+        help="training-set size of the real predictors drawn on each pair's curve (default: the largest)",
+    )
     rep.add_argument(
         "--subset-sizes",
         nargs="+",
@@ -64,6 +89,21 @@ def add_parser(subparsers) -> None:
     m.add_argument("--subset-size", type=int, action="append", default=None, help="only these subset sizes")
     m.add_argument("--out", type=Path, default=None, help="write the table as CSV here")
     m.set_defaults(func=_map)
+    e = sub.add_parser(
+        "expect",
+        help="expected MRA and hypervolume of a predictor's Kendall tau (lookup in the published grid)",
+        description="Expected MRA_all, MRA_pareto and hypervolume fraction of a Pareto selection among "
+        "N candidates with a hardware predictor of a given Kendall tau, interpolated from the published "
+        "simulation summary (or --summary).",
+    )
+    e.add_argument("--tau", type=float, required=True, help="the predictor's Kendall tau, in [0, 1]")
+    e.add_argument("--candidates", type=int, required=True, help="architectures the selection chooses from")
+    e.add_argument(
+        "--hardware", default=None, help="hardware dataset (or pattern, e.g. 'help:*'); default: all"
+    )
+    e.add_argument("--accuracy", default=None, help="accuracy dataset (or pattern); default: all")
+    e.add_argument("--summary", type=Path, default=None, help="a cells.parquet from `hwpred simulate report`")
+    e.set_defaults(func=_expect)
 
     from ..experiment.check_cli import add_check_parser
 
@@ -74,6 +114,16 @@ def add_parser(subparsers) -> None:
         ("dir", {"type": Path, "help": "the store folder (<output>/<name>) or its output folder"}),
     )
     p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
+
+
+def _expect(args: argparse.Namespace) -> int:
+    from .expect import expected_cost, format_expectation
+
+    res = expected_cost(
+        args.tau, args.candidates, hardware=args.hardware, accuracy=args.accuracy, summary=args.summary
+    )
+    print(format_expectation(res))
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -113,6 +163,21 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .report import make_report
 
+    if args.dir.suffix == ".parquet":
+        from .figures import write_grid_report
+        from .summary import read_summary
+
+        cells, meta = read_summary(args.dir)
+        for name, path in write_grid_report(cells, meta, args.out or args.dir.parent / "report").items():
+            print(f"{name}: {path}")
+        return 0
+    if args.summary_only:
+        from .summary import summary_report
+
+        for name, path in summary_report(args.dir, args.out, args.equivalence_trials).items():
+            print(f"{name}: {path}")
+        return 0
+
     study = None
     if args.predictors is not None:
         from .mapping import load_study_results
@@ -124,7 +189,12 @@ def _report(args: argparse.Namespace) -> int:
     for line in store_health(SimulationStore.open(args.dir)).lines("parts"):
         print(line, file=sys.stderr)
     rep = make_report(
-        args.dir, args.out, predictors=study, per_pair=args.per_pair, subset_sizes=args.subset_sizes
+        args.dir,
+        args.out,
+        predictors=study,
+        per_pair=args.per_pair,
+        subset_sizes=args.subset_sizes,
+        train_size=args.train_size,
     )
     for name, path in rep.figures.items():
         print(f"{name}: {path} (+ .svg)")

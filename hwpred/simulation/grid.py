@@ -53,10 +53,14 @@ _TOP_KEYS = {
     "example",
     "workers",
     "missing_datasets",
+    "hv_reference",
 }
 _REQUIRED = ("name", "pairs", "subset_sizes", "noise_stds", "trials", "output")
 _PAIR_KEYS = {"accuracy", "hardware", "selection_accuracy"}
-_NOISE_KEYS = {"weights", "shift_max", "wide_scale", "uniform_half_width", "repeat"}
+_NOISE_KEYS = {"weights", "shift_max", "wide_scale", "uniform_half_width", "repeat", "variant"}
+#: hypervolume reference metric: 1.1 x the largest metric on the subset's true front (hwpred's
+#: default: dominated outliers do not move it) or in the whole subset (the seed study's code)
+HV_REFERENCES = ("front-max", "subset-max")
 _EXAMPLE_KEYS = {"pair", "subset_size", "noise_std", "trial"}
 _EXAMPLE_NAME = {"accuracy": "nats:cifar10", "hardware": "help:raspi4"}
 
@@ -99,6 +103,7 @@ class SimulationConfig:
     example: ExampleSpec = field(default_factory=ExampleSpec)
     workers: int = 1
     missing_datasets: str = "error"
+    hv_reference: str = "front-max"
     description: str = ""
     source: str = "<dict>"
 
@@ -107,8 +112,15 @@ class SimulationConfig:
         return self.output / self.name
 
     def result_fields(self) -> dict:
-        """What changes the numbers (not where or how fast it runs)."""
-        return {
+        """What changes the numbers (not where or how fast it runs).
+
+        Options added after the format was fixed enter only when they differ from their
+        default, so the stores of existing configs keep their hash.
+        """
+        noise = asdict(self.noise_model)
+        if noise["variant"] == "fixed-shape":
+            del noise["variant"]
+        fields = {
             "name": self.name,
             "pairs": [asdict(p) for p in self.pairs],
             "subset_sizes": list(self.subset_sizes),
@@ -118,10 +130,13 @@ class SimulationConfig:
             "seed": self.seed,
             "trials_per_part": self.trials_per_part,
             "accuracy_scale": self.accuracy_scale,
-            "noise_model": asdict(self.noise_model),
+            "noise_model": noise,
             "example": asdict(self.example),
             "format": FORMAT_VERSION,
         }
+        if self.hv_reference != "front-max":
+            fields["hv_reference"] = self.hv_reference
+        return fields
 
     @property
     def config_hash(self) -> str:
@@ -261,6 +276,7 @@ def parse_config(doc: Mapping[str, Any], source: str = "<dict>") -> SimulationCo
         missing_datasets=as_choice(
             doc.get("missing_datasets", "error"), "missing_datasets", source, ("error", "skip")
         ),
+        hv_reference=as_choice(doc.get("hv_reference", "front-max"), "hv_reference", source, HV_REFERENCES),
         description=str(doc.get("description", "")),
         source=source,
     )

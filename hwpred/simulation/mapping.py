@@ -123,3 +123,16 @@ def place_predictors(sim: pd.DataFrame, study: pd.DataFrame, subset_sizes=None) 
             )
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def pair_markers(placed: pd.DataFrame, pair: str, train_size: int, subset_size: int) -> pd.DataFrame:
+    """The real predictors that belong on one pair's curve: fitted on that pair's own hardware
+    table, at one training-set size, read at one subset size (never pooled over tables)."""
+    acc, hw = pair.split(" (select by")[0].split(" x ", 1)
+    return placed[
+        placed["matched_pair"]
+        & (placed["dataset"] == hw)
+        & (placed["accuracy"] == acc)
+        & (placed["train_size"] == int(train_size))
+        & (placed["subset_size"] == int(subset_size))
+    ]

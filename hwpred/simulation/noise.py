@@ -7,6 +7,17 @@ architectures share the same mistake. The model reproduces that as a three-part 
 predictor), drawn 15 times fewer than needed with each draw repeated 15 times, then
 standardised and scaled to the requested standard deviation. ``v`` is a standard deviation;
 its value does not matter after standardisation, only the shape does.
+
+Two variants, by name (``variant``):
+
+- ``fixed-shape`` (the default): c ~ U(0, 2v), so the mixture has one shape at every noise
+  level and the requested std is a pure scale. A curve against the noise std (or Kendall tau)
+  then shows the effect of the error's size alone, and a real predictor's deviation std can be
+  read on the same axis whatever its size.
+- ``seed-code``: the seed study's code, c ~ U(0, 2 std) on components of unit sd (v = 1)
+  before the rescaling to std. The shift grows with the requested std, so at small std the
+  mixture is nearly one centred bulk and at std 1 it matches ``fixed-shape``; its shape, not
+  only its size, changes along a curve.
 """
 
 from __future__ import annotations
@@ -17,6 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+
+#: the named noise variants (see the module docstring)
+VARIANTS = ("fixed-shape", "seed-code")
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,7 @@ class NoiseModel:
     uniform_half_width: float = 15.0  # third component U(-h v, h v)
     repeat: int = 15  # each draw is used for this many architectures
     v: float = 1.0
+    variant: str = "fixed-shape"  # or "seed-code": shift c ~ U(0, shift_max * std) (see module docstring)
 
     def __post_init__(self):
         w = np.asarray(self.weights, dtype=np.float64)
@@ -38,15 +53,20 @@ class NoiseModel:
             )
         if int(self.repeat) != self.repeat or self.repeat < 1:
             raise ConfigError(f"noise repeat must be a positive integer, got {self.repeat}")
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"noise variant {self.variant!r} is unknown; use one of {', '.join(VARIANTS)}")
         if self.v <= 0 or self.shift_max < 0 or self.wide_scale <= 0 or self.uniform_half_width <= 0:
             raise ConfigError("noise model scales must be positive (shift_max may be 0)")
 
-    def raw(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Unstandardised draws: ceil(n / repeat) mixture values, each repeated, shuffled, cut to n."""
+    def raw(self, n: int, rng: np.random.Generator, std: float = 1.0) -> np.ndarray:
+        """Unstandardised draws: ceil(n / repeat) mixture values, each repeated, shuffled, cut to n.
+
+        ``std`` (the level the draws will be scaled to) only sets the shift of ``seed-code``.
+        """
         if n < 0:
             raise ValueError("n must be >= 0")
         k = -(-n // self.repeat)
-        c = rng.uniform(0.0, self.shift_max * self.v)
+        c = rng.uniform(0.0, self.shift_max * (std if self.variant == "seed-code" else self.v))
         comp = np.searchsorted(np.cumsum(self.weights)[:2], rng.random(k), side="right")
         vals = np.empty(k)
         m0, m1, m2 = comp == 0, comp == 1, comp == 2
@@ -67,7 +87,7 @@ class NoiseModel:
         check_std(std)
         if std == 0.0 or n == 0:
             return np.zeros(n)
-        x = self.raw(n, rng)
+        x = self.raw(n, rng, std)
         x = x - x.mean()
         s = x.std()
         if not np.isfinite(s) or s <= 1e-12 * max(1.0, float(np.abs(x).max(initial=0.0))):

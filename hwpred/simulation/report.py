@@ -98,8 +98,15 @@ def fig_mra_vs_noise(agg: pd.DataFrame, all_sizes: set[int], title: str, stem: P
 
 
 def fig_mra_vs_tau(
-    agg: pd.DataFrame, all_sizes: set[int], title: str, stem: Path, placed: pd.DataFrame | None = None
+    agg: pd.DataFrame,
+    all_sizes: set[int],
+    title: str,
+    stem: Path,
+    placed: pd.DataFrame | None = None,
+    marker_note: tuple = (None, None),
 ) -> Figure:
+    """``placed``: real predictors of this pair's hardware table (``marker_note``: the subset
+    size their values are read at and their training-set size)."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for ax, m, label in (
@@ -121,7 +128,11 @@ def fig_mra_vs_tau(
                 s=70,
                 c="k",
                 zorder=5,
-                label="real predictors" if m == "mra_pareto" else None,
+                label=(
+                    f"real predictors ({marker_note[1]} training archs, at {marker_note[0]} candidates)"
+                    if m == "mra_pareto"
+                    else None
+                ),
             )
             for r in placed.itertuples(index=False):
                 ax.annotate(
@@ -233,13 +244,24 @@ def make_report(
     per_pair: bool = False,
     mapping_sizes=None,
     subset_sizes=None,
+    train_size: int | None = None,
 ) -> Report:
     """Write figures, tables and summary.md/summary.html for a (possibly unfinished) store.
 
     ``subset_sizes`` (ints, or "all") limits the figures and tables to those subset sizes.
+    Real predictors (``predictors``, the study's results) are drawn on a pair's curve only
+    when they were fitted on that pair's hardware table, at ``train_size`` training
+    architectures (default: the largest in the results). The per-cell summary
+    (``cells.parquet`` + ``cells.json``) and, for several pairs, the pooled grid figures
+    (:mod:`hwpred.simulation.figures`) are written too.
     """
     store = SimulationStore.open(store_dir)
     df = store.read()
+    from .figures import write_grid_report
+    from .summary import cell_summary, summary_meta, write_summary
+
+    cells = cell_summary(df)
+    cells_meta = summary_meta(store.read_meta() or {}, len(df), cells)
     if subset_sizes:
         want = {str(v) for v in subset_sizes}
         keep = df["subset_size"].astype(str).isin(want) | (df["subset_all"] & ("all" in want))
@@ -253,6 +275,10 @@ def make_report(
     out = Path(out_dir) if out_dir else store.root / "report"
     out.mkdir(parents=True, exist_ok=True)
     rep = Report(out)
+    rep.tables["cells"], _ = write_summary(cells, cells_meta, out / "cells.parquet")
+    if cells["pair"].nunique() > 1:
+        for key, path in write_grid_report(cells, cells_meta, out).items():
+            (rep.figures if path.suffix == ".png" else rep.tables)[key] = path
     images: dict[str, str] = {}  # PNG name -> base64, embedded in summary.html
 
     def figure(key: str, saved: Figure) -> None:
@@ -284,14 +310,35 @@ def make_report(
         write_csv(placed, rep.tables["predictors"])
 
     figure("mra_vs_noise", fig_mra_vs_noise(by_noise, all_sizes, title, out / "mra_vs_noise"))
-    placed_plot = None
+    marker_size = None
     if placed is not None and len(placed):
-        size_for_plot = 1000 if (placed["subset_size"] == 1000).any() else int(placed["subset_size"].max())
-        placed_plot = placed[placed["subset_size"] == size_for_plot]
-        placed_plot = placed_plot.groupby(["predictor"], as_index=False)[
-            ["kendall_tau", "mra_all_at_tau", "mra_pareto_at_tau"]
-        ].mean()
-    figure("mra_vs_tau", fig_mra_vs_tau(by_noise, all_sizes, title, out / "mra_vs_tau", placed_plot))
+        marker_size = 1000 if (placed["subset_size"] == 1000).any() else int(placed["subset_size"].max())
+        if train_size is None:
+            train_size = int(placed["train_size"].max())
+        elif not (placed["train_size"] == int(train_size)).any():
+            raise DataError(
+                f"the study results have no training-set size {train_size}; they have "
+                f"{sorted(placed['train_size'].unique().tolist())}"
+            )
+
+    def markers(pair: str) -> pd.DataFrame | None:
+        if marker_size is None:
+            return None
+        from .mapping import pair_markers
+
+        return pair_markers(placed, pair, train_size, marker_size)
+
+    figure(
+        "mra_vs_tau",
+        fig_mra_vs_tau(
+            by_noise,
+            all_sizes,
+            title,
+            out / "mra_vs_tau",
+            markers(pairs[0]) if len(pairs) == 1 else None,
+            marker_note=(marker_size, train_size),
+        ),
+    )
     figure("hv_vs_candidates", fig_hv_vs_candidates(by_noise, all_sizes, title, out / "hv_vs_candidates"))
     ex_info = {}
     if store.example_path.is_file():
@@ -309,7 +356,9 @@ def make_report(
             d.mkdir(parents=True, exist_ok=True)
             write_csv(agg, d / "by_noise.csv")
             fig_mra_vs_noise(agg, all_sizes, p, d / "mra_vs_noise")
-            fig_mra_vs_tau(agg, all_sizes, p, d / "mra_vs_tau")
+            fig_mra_vs_tau(
+                agg, all_sizes, p, d / "mra_vs_tau", markers(p), marker_note=(marker_size, train_size)
+            )
             fig_hv_vs_candidates(agg, all_sizes, p, d / "hv_vs_candidates")
 
     # ---- summary -----------------------------------------------------------------------------

@@ -265,7 +265,8 @@ class _Compact:
 
 
 def reference_metric(front_max_hw, margin: float = 0.1) -> np.ndarray:
-    """The seed study's reference: 1.1 x the largest metric on the true front.
+    """1.1 x a metric value: hwpred applies it to the largest metric on the true front, the seed
+    study's code to the largest metric in the subset (``hv_reference``: front-max, subset-max).
 
     For a metric that is not positive the margin is taken on its magnitude, so the reference
     always lies beyond the front (a latency is positive, so this is exactly 1.1 x there).
@@ -409,6 +410,10 @@ def simulate_selection(
     ``eval_*``: the benchmark's measured values. Pass a prepared ``front`` to reuse its sorts.
     Returns the selection mask (original order) and the per-trial metrics.
     """
+    if front is None and all(np.ndim(x) == 1 for x in (select_acc, select_hw, eval_acc, eval_hw)):
+        from .single import simulate_one  # one selection: the compiled path, the same numbers
+
+        return simulate_one(select_acc, select_hw, eval_acc, eval_hw, ref_hw)
     if front is None:
         front = TrueFront(eval_acc, eval_hw, ref_hw)
     selected = pareto_mask(select_acc, select_hw)

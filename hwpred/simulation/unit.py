@@ -18,6 +18,7 @@ from .grid import ALL, SimulationConfig, resolve_size
 from .noise import NoiseModel, rng_for, std_key
 from .pairs import SimPair
 from .selection import AccuracyOrder, TrueFront, pareto_mask, reference_metric
+from .tau import TauReference
 
 #: elements of a (trials x subset) batch array kept in memory at once
 BATCH_ELEMENTS = 1 << 21
@@ -68,6 +69,7 @@ class UnitTask:
     acc_noise_stds: tuple[float, ...]
     seed: int
     noise_model: NoiseModel
+    hv_reference: str = "front-max"
 
     @property
     def part_id(self) -> str:
@@ -100,14 +102,22 @@ def _noise(task: UnitTask, trial: int, std: float, side: str, n: int) -> np.ndar
     return task.noise_model.sample(n, std, rng)
 
 
-def _ref_hw(task: UnitTask):
-    """Reference metric in z units: 1.1 x the front's largest metric in the metric's own unit."""
+def _to_z_reference(task: UnitTask):
+    """1.1 x a metric value in the metric's own unit (:func:`reference_metric`), as a z value."""
 
-    def ref(front_max_z: np.ndarray) -> np.ndarray:
-        raw = front_max_z * task.hw_std + task.hw_mean
+    def ref(max_z: np.ndarray) -> np.ndarray:
+        raw = np.asarray(max_z) * task.hw_std + task.hw_mean
         return (reference_metric(raw) - task.hw_mean) / task.hw_std
 
     return ref
+
+
+def _true_front(task: UnitTask, acc: np.ndarray, hw: np.ndarray) -> TrueFront:
+    """The subsets' true fronts, with the hypervolume reference the config names."""
+    ref = _to_z_reference(task)
+    if task.hv_reference == "subset-max":  # the seed code: from the largest metric in the subset
+        return TrueFront(acc, hw, ref_hw=ref(np.max(np.atleast_2d(hw), axis=1)))
+    return TrueFront(acc, hw, ref_from_front_max=ref)
 
 
 def _tau(x: np.ndarray, y: np.ndarray) -> float:
@@ -128,9 +138,9 @@ def run_unit(task: UnitTask) -> pd.DataFrame:
     batch = max(1, min(task.t1 - task.t0, BATCH_ELEMENTS // max(n, 1)))
     acc_sd = float(np.std(task.select_acc))
     out: dict[str, list] = {c: [] for c in RESULT_COLUMNS}
-    ref = _ref_hw(task)
     proxy = task.selection_accuracy is not None
-    whole_front = TrueFront(task.acc[None, :], task.hw[None, :], ref_from_front_max=ref) if whole else None
+    whole_front = _true_front(task, task.acc[None, :], task.hw[None, :]) if whole else None
+    whole_hw_ref = TauReference(whole_front.hw_s) if whole else None
     for b0 in range(task.t0, task.t1, batch):
         trials = np.arange(b0, min(b0 + batch, task.t1))
         if whole:
@@ -138,9 +148,14 @@ def run_unit(task: UnitTask) -> pd.DataFrame:
             front = whole_front
         else:
             idx = np.stack([_subset(task, int(t)) for t in trials])
-            front = TrueFront(task.acc[idx], task.hw[idx], ref_from_front_max=ref)
+            front = _true_front(task, task.acc[idx], task.hw[idx])
         eval_acc, sel_acc0 = task.acc[idx], task.select_acc[idx]
         proxy_order = AccuracyOrder(sel_acc0) if proxy else None
+        # the reference rows' sorts and ties are shared by every noise level of these trials
+        hw_ref = whole_hw_ref if whole else TauReference(front.hw_s)
+        acc_ref = TauReference(eval_acc) if (proxy or any(s > 0 for s in task.acc_noise_stds)) else None
+        if proxy:  # the proxy's tau does not change with the metric's noise
+            proxy_tau = acc_ref.tau(np.broadcast_to(sel_acc0, (len(trials), n))).tolist()
         for s_hw in task.noise_stds:
             # the noise vector is exchangeable (its repeats are shuffled), so it is laid out in
             # the subset's accuracy order directly: no gather needed on the fast path
@@ -159,14 +174,14 @@ def run_unit(task: UnitTask) -> pd.DataFrame:
                 else:
                     sel_acc = sel_acc0
                     met = front.evaluate_compact(front.select_sorted(noisy_s))
-                rows = range(len(trials))
                 if s_hw > 0:
-                    tau = [_tau(front.hw_s[i if not whole else 0], noisy_s[i]) for i in rows]
+                    tau = hw_ref.tau(noisy_s).tolist()
                 else:
                     tau = [1.0 if n > 1 else float("nan")] * len(trials)
-                if s_acc > 0 or proxy:
-                    sel_b = np.broadcast_to(sel_acc, noisy_s.shape)
-                    tau_acc = [_tau(eval_acc[i if not whole else 0], sel_b[i]) for i in rows]
+                if s_acc > 0:
+                    tau_acc = acc_ref.tau(np.broadcast_to(sel_acc, noisy_s.shape)).tolist()
+                elif proxy:
+                    tau_acc = proxy_tau
                 else:
                     tau_acc = [1.0 if n > 1 else float("nan")] * len(trials)
                 k = len(trials)
@@ -208,7 +223,7 @@ def example_selection(pair: SimPair, cfg: SimulationConfig) -> tuple[pd.DataFram
     task = unit_task(pair, cfg, size, ex.trial, ex.trial + 1)
     idx = _subset(task, ex.trial)
     acc, hw = pair.acc[idx], pair.hw[idx]
-    front = TrueFront(acc, hw, ref_from_front_max=_ref_hw(task))
+    front = _true_front(task, acc, hw)
     # the same layout as the grid: noise listed in the subset's accuracy order
     noisy_s = front.hw_s + _noise(task, ex.trial, ex.noise_std, "hw", n)[None, :]
     noisy_hw = front.order.sweep.unsort(noisy_s)[0]
@@ -268,4 +283,5 @@ def unit_task(pair: SimPair, cfg: SimulationConfig, size: int | str, t0: int, t1
         acc_noise_stds=cfg.accuracy_noise_stds,
         seed=cfg.seed,
         noise_model=cfg.noise_model,
+        hv_reference=cfg.hv_reference,
     )

@@ -170,6 +170,11 @@ def _report(args) -> int:
     rep = write_report(args.dir, out=args.out)
     for line in (*rep.headline, *rep.health.lines("cells")):
         print(line, file=sys.stderr)
+    if rep.cost is not None and len(rep.cost):
+        from .report import format_costs
+
+        print("selection cost of each predictor's Kendall tau (candidates: expected loss):")
+        print(format_costs(rep.cost))
     print(rep.html)
     return 0
 

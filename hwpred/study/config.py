@@ -286,12 +286,12 @@ def validate(cfg: StudyConfig, check_store: bool = True) -> Validated:
         The config with the size and search space of every dataset that can run here, and the
         datasets skipped (``missing_datasets: skip``) with the reason.
     """
-    from ..predictors import available
+    from ..predictors import available, available_transfer
     from ..predictors.registry import get_class
     from .cells import DatasetMissing, study_dataset
 
     src = cfg.source
-    names = available()
+    names = available() + available_transfer()
     for p in cfg.predictors:
         if p.name not in names:
             raise config_error(src, f"unknown predictor {p.name!r}; available: {', '.join(names)}")
@@ -341,6 +341,7 @@ def validate(cfg: StudyConfig, check_store: bool = True) -> Validated:
             )
         out.sizes[d.name] = n
         out.spaces[d.name] = ds.space
+        _check_transfer_sources(cfg, d.name)
     if not out.datasets:
         raise config_error(
             src,
@@ -373,3 +374,23 @@ def _open_tuning_storages(cfg: StudyConfig) -> None:
                 f"tuning.storage {url!r} cannot be opened ({type(exc).__name__}: {str(exc)[:200]}); "
                 "give an Optuna RDB URL such as sqlite:///tune.db",
             ) from None
+
+
+def _check_transfer_sources(cfg: StudyConfig, dataset: str) -> None:
+    """A transfer entry's sources against one dataset: the target among them is refused, another
+    batch size of the target's hardware is logged as a warning (its figures are not a fair result)."""
+    import logging
+
+    from ..predictors.registry import get_class
+    from ..predictors.transfer.sources import check_leakage, source_names
+
+    for p in cfg.predictors:
+        if "sources" not in get_class(p.name).param_names():
+            continue
+        sources = p.params.get("sources", get_class(p.name)().sources)
+        try:
+            names = [n for n in source_names(sources, dataset) if not n.startswith("table:")]
+            for warning in check_leakage(dataset, names):
+                logging.getLogger(__name__).warning("%s: %s", p.name, warning)
+        except HwpredError as exc:
+            raise config_error(cfg.source, f"predictor {p.name!r} on dataset {dataset!r}: {exc}") from None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from ..experiment.report import (
 from .answer import dataset_label, headline
 from .store import ResultStore, open_store
 
+log = logging.getLogger(__name__)
+
 METRICS = [
     "kendall_tau",
     "spearman",
@@ -59,7 +62,47 @@ class Report:
     table_csv: Path
     summary: pd.DataFrame
     health: object = None  # the store's Health: verified, damaged and missing cells
+    cost: pd.DataFrame | None = None  # what each predictor's tau costs a selection (see predictor_costs)
     headline: tuple[str, ...] = ()  # what was studied and its answer (:mod:`.answer`), the report's opening
+
+
+#: candidate counts at which the report states what a predictor's Kendall tau costs a selection
+COST_CANDIDATES = (100, 1000, 10000)
+
+
+def predictor_costs(summary: pd.DataFrame, candidates=COST_CANDIDATES, lookup=None) -> pd.DataFrame:
+    """Expected MRA_all, MRA_pareto and HV fraction of a Pareto selection guided by each fitted
+    predictor (its mean Kendall tau), from the published simulation summary.
+
+    A predictor's own hardware table is looked up when the grid has it (over its accuracy
+    datasets), otherwise every pair of the grid; ``lookup_pairs`` says which.
+    """
+    from ..simulation.expect import Lookup
+
+    look = lookup or Lookup()
+    rows = []
+    for r in summary.itertuples(index=False):
+        tau = float(r.kendall_tau_mean)
+        if not math.isfinite(tau):
+            continue
+        hw = r.dataset if look.has_hardware(r.dataset) else None
+        for c in candidates:
+            e = look.expect(min(max(tau, 0.0), 1.0), c, hardware=hw)
+            rows.append(
+                {
+                    "dataset": r.dataset,
+                    "predictor": r.predictor,
+                    "train_size": int(r.train_size),
+                    "kendall_tau": tau,
+                    "candidates": c,
+                    **{f"{k}_expected": v.mean for k, v in e.metrics.items()},
+                    "lookup_pairs": f"{len(e.pairs)} pair{'s' * (len(e.pairs) != 1)} of {r.dataset}"
+                    if hw
+                    else f"all {len(e.pairs)} pairs",
+                    "outside_grid": bool(e.notes) or not 0.0 <= tau <= 1.0,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
@@ -90,6 +133,12 @@ def _colours(predictors: list[str]) -> dict[str, str]:
 
 
 _MARKERS = "osD^v<>pP*Xhd"
+
+
+def _transfer_names() -> set[str]:
+    from ..predictors import available_transfer
+
+    return set(available_transfer())
 
 
 def _panels(n: int):
@@ -123,12 +172,20 @@ def _plot_metric(
             sd = s[f"{value}_std"].to_numpy(float)
             if centred:
                 y = y - avg.reindex(s["train_size"]).to_numpy(float)
+            transfer = p in _transfer_names()
             (ln,) = ax.plot(
-                x, y, marker=_MARKERS[i % len(_MARKERS)], ms=3.5, lw=1.3, color=colours[p], label=p
+                x,
+                y,
+                marker=_MARKERS[i % len(_MARKERS)],
+                ms=3.5,
+                lw=1.8 if transfer else 1.3,
+                ls="--" if transfer else "-",  # transfer families (sources = other devices) dashed
+                color=colours[p],
+                label=p,
             )
             if len(s) > 1 and not logy and len(preds) <= 6:  # bands of many families hide the lines
                 ax.fill_between(x, y - sd, y + sd, color=colours[p], alpha=0.10, lw=0)
-            handles[p] = ln
+            handles[f"{p} (transfer)" if transfer else p] = ln
         refs = sub[sub["reference"].astype(bool)]
         xs = sorted(learn["train_size"].unique()) if not learn.empty else sorted(sub["train_size"].unique())
         for p, r in refs.groupby("predictor"):
@@ -282,9 +339,17 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
         fig = _plot_metric(shown, **kw)
         figures[stem], embedded[stem] = save_figure(fig, out / stem)
 
+    cost = None
+    try:
+        cost = predictor_costs(summary)
+        write_csv(cost, out / "cost.csv")
+    except DataError as exc:  # no published simulation summary: the report is complete without it
+        log.info("no selection cost in the report: %s", exc)
     failed = df[df["status"] != "ok"]
-    html_path = write_text(out / "report.html", _html(meta, df, pretty, embedded, failed, health, lines))
-    return Report(out, html_path, figures, table_csv, summary, health, lines)
+    html_path = write_text(
+        out / "report.html", _html(meta, df, pretty, embedded, failed, health, cost, lines)
+    )
+    return Report(out, html_path, figures, table_csv, summary, health, cost, lines)
 
 
 def _html(
@@ -294,6 +359,7 @@ def _html(
     images: dict[str, str],
     failed: pd.DataFrame,
     health,
+    cost: pd.DataFrame | None = None,
     lines: tuple[str, ...] = (),
 ) -> str:
     esc = html.escape
@@ -314,7 +380,32 @@ def _html(
         f"hosts: {esc(hosts)}.</p>\n<p>Store: {esc(health.summary('cells'))}.</p>\n"
         f"{figure_html(images)}\n"
         f"<h2>Mean ± std over seeds</h2>\n{pretty.to_html(index=False, escape=True, border=0)}\n"
-        f"{fail_html}\n{lines_block('Library versions', [versions])}\n"
+        f"{_cost_html(cost)}{fail_html}\n{lines_block('Library versions', [versions])}\n"
         f"{lines_block('Config', cfg.splitlines())}"
     )
     return html_page(f"hwpred study {name}", body)
+
+
+def _cost_html(cost: pd.DataFrame | None) -> str:
+    if cost is None or cost.empty:
+        return ""
+    return (
+        "<h2>What each predictor's Kendall tau costs a Pareto selection</h2>\n"
+        "<p>Expected accuracy lost (MRA, percentage points) and hypervolume fraction, interpolated "
+        "from the published simulation grid (<code>hwpred simulate expect</code>).</p>\n"
+        + cost.round(3).to_html(index=False, escape=True, border=0)
+        + "\n"
+    )
+
+
+def format_costs(cost: pd.DataFrame) -> str:
+    """One line per fitted predictor: MRA_pareto and HV fraction at each candidate count."""
+    lines = []
+    for (ds, pred, n), g in cost.groupby(["dataset", "predictor", "train_size"], sort=False):
+        parts = ", ".join(
+            f"{int(r.candidates)}: MRA_pareto {r.mra_pareto_expected:.2f} pp, HV {r.hv_fraction_expected:.3f}"
+            for r in g.itertuples(index=False)
+        )
+        flag = " (tau outside the grid: at its edge)" if g["outside_grid"].any() else ""
+        lines.append(f"{ds} {pred} n={n} tau {g['kendall_tau'].iloc[0]:.3f} -> {parts}{flag}")
+    return "\n".join(lines)

@@ -87,7 +87,9 @@ def _seed_everything(seed: int) -> None:
         torch.manual_seed(seed)
 
 
-def predictor_params(name: str, params: Mapping[str, Any], seed: int, space: str) -> dict[str, Any]:
+def predictor_params(
+    name: str, params: Mapping[str, Any], seed: int, space: str, target: str | None = None
+) -> dict[str, Any]:
     """The config's fixed parameters plus the study's seed, search space and one thread where taken."""
     from ..predictors.registry import get_class
 
@@ -97,6 +99,8 @@ def predictor_params(name: str, params: Mapping[str, Any], seed: int, space: str
         full["random_state"] = seed
     if "space" in names and "space" not in full:
         full["space"] = space
+    if "sources" in names and "target" not in full:  # a transfer family: its group leaves the target out
+        full["target"] = target
     for threads in ("n_jobs", "nthread", "num_threads"):
         if threads in names and threads not in full:
             full[threads] = 1
@@ -112,7 +116,7 @@ def fit_cell_predictor(cell: Cell, archs: np.ndarray, y: np.ndarray, space: str)
     from ..predictors import create
 
     t = cell.tuning
-    fixed = predictor_params(cell.predictor, cell.params, cell.seed, space)
+    fixed = predictor_params(cell.predictor, cell.params, cell.seed, space, cell.dataset)
     _seed_everything(cell.seed)
     if t.n_trials > 0 and not cell.reference:
         from .. import tuning

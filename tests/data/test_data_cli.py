@@ -94,7 +94,11 @@ def test_bad_input_is_one_line_and_exit_2(env, capsys, case):
     for cmd in (["data", "fetch", name], ["data", "show", name]):
         assert main(cmd) == 2
         err = capsys.readouterr().err.strip()
-        assert err.startswith("hwpred: error:") and "\n" not in err and "Traceback" not in err
+        # progress lines (time-stamped INFO logs) may come first; the error itself is one line
+        errors = [ln for ln in err.splitlines() if "error:" in ln]
+        assert (
+            len(errors) == 1 and err.splitlines()[-1].startswith("hwpred: error:") and "Traceback" not in err
+        )
     assert cache_leftovers(env) == []
     assert not any((env.home / "cache").rglob("*.parquet"))
 
