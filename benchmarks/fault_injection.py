@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from hwpred.experiment import PartStore
+from hwpred.experiment import PartStore, markdown_table
 from hwpred.simulation.store import SimulationStore
 from hwpred.study.store import RESULT_COLUMNS, ResultStore
 from hwpred.zeroshot.score_cache import cache_stores
@@ -192,7 +192,8 @@ def main() -> None:
                      "units lost": int(df["lost"].sum()), "units computed twice": int(df["twice"].sum()),
                      "silent wrong results": int(df["wrong"].sum()), "final = uninterrupted": f"{int(df['equal'].sum())}/{len(df)}",
                      "all runs exit 0": f"{int(df['exit_ok'].sum())}/{len(df)}"})  # fmt: skip
-    print(pd.DataFrame(rows).to_markdown(index=False))
+        print(markdown_table(pd.DataFrame(rows[-1:])), flush=True)
+    print(markdown_table(pd.DataFrame(rows)))
     shutil.rmtree(work, ignore_errors=True)
 
 
