@@ -147,6 +147,10 @@ def repeat(kind: Kind, ref: pd.DataFrame, planned: int, seed: int, kill_max_s: f
     last = subprocess.run(cmd, capture_output=True, text=True)
     resumed = last.stdout + last.stderr
     codes = [p.returncode for p in pair] + [last.returncode]
+    for code, text in zip(codes, [*outs, resumed]):
+        if code:  # kept for a look: the tail of every run that did not exit 0
+            with open(kind.work / f"nonzero-{kind.name}.log", "a") as fh:
+                fh.write(f"--- repeat {seed}, exit {code}\n{text[-3000:]}\n")
     final = kind.results(root)
     stored = kind.unit_count(root)
     if kind.name == "zeroshot":
@@ -194,6 +198,8 @@ def main() -> None:
                      "all runs exit 0": f"{int(df['exit_ok'].sum())}/{len(df)}"})  # fmt: skip
         print(markdown_table(pd.DataFrame(rows[-1:])), flush=True)
     print(markdown_table(pd.DataFrame(rows)))
+    for log in work.glob("nonzero-*.log"):
+        print(f"runs that did not exit 0 ({log.name}):\n{log.read_text()}")
     shutil.rmtree(work, ignore_errors=True)
 
 

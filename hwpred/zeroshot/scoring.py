@@ -222,11 +222,11 @@ def _run_units(
     if claims is not None:
         for c in caches.values():
             c.on_flush = claims.commit
-    last_look = [0.0]
 
     def is_done(unit: _ArchUnit) -> bool:
-        if claims is not None and time.monotonic() - last_look[0] > 1.0:
-            last_look[0] = time.monotonic()
+        # asked again right after a claim is won: parts another run wrote since must be seen
+        # (a directory listing; only new parts are read)
+        if claims is not None and not all(unit.arch_string in caches[n].values for n in unit.names):
             for c in caches.values():
                 c.refresh()
         return all(unit.arch_string in caches[n].values for n in unit.names)
