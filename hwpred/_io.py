@@ -121,18 +121,26 @@ def part_filename(part_id: str, limit: int = 140) -> str:
     return f"{safe}-{hashlib.sha1(part_id.encode()).hexdigest()[:10]}.parquet"
 
 
-def check_writable(output: Path, source: str) -> None:
-    """Fail before any work starts when ``output`` cannot be created or written."""
+def unwritable_reason(folder: Path) -> str | None:
+    """Why ``folder`` cannot be created or written (the OS's words), or None when it can."""
     try:
-        output.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=output, prefix=".hwpred-write-test-")
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".hwpred-write-test-")
         os.close(fd)
         os.unlink(tmp)
     except OSError as exc:
+        return str(exc.strerror or exc)
+    return None
+
+
+def check_writable(output: Path, source: str) -> None:
+    """Fail before any work starts when ``output`` cannot be created or written."""
+    why = unwritable_reason(output)
+    if why is not None:
         raise ConfigError(
-            f"{source}: output directory {output} is not writable ({exc.strerror or exc}); "
+            f"{source}: output directory {output} is not writable ({why}); "
             "choose another output or fix its permissions"
-        ) from None
+        )
 
 
 def read_store_meta(path: Path, kind: str) -> dict | None:

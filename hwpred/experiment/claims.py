@@ -41,6 +41,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def claim_is_stale(info: dict | None, path: Path, host: str, timeout_s: float) -> bool:
+    """Whether a claim's owner is gone: a dead pid on this host, or not refreshed for ``timeout_s``."""
+    if info is None:
+        return True
+    if info.get("host") == host and not _alive(int(info.get("pid", -1))):
+        return True
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return True
+    return age > timeout_s
+
+
 def _read(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text())
@@ -92,16 +105,7 @@ class Claims:
         return json.dumps(doc).encode()
 
     def stale(self, info: dict | None, path: Path) -> bool:
-        """Whether a claim's owner is gone: dead pid on this host, or not refreshed for timeout_s."""
-        if info is None:
-            return True
-        if info.get("host") == self.host and not _alive(int(info.get("pid", -1))):
-            return True
-        try:
-            age = time.time() - path.stat().st_mtime
-        except FileNotFoundError:
-            return True
-        return age > self.timeout_s
+        return claim_is_stale(info, path, self.host, self.timeout_s)
 
     def acquire(self, unit: Any) -> bool:
         """Claim ``unit`` for this run; False while another live run holds it."""

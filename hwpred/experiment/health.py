@@ -8,12 +8,13 @@ units are missing or damaged).
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._io import TMP_PREFIX, part_filename
-from .claims import DEFAULT_TIMEOUT_S, Claims
+from .claims import DEFAULT_TIMEOUT_S, claim_is_stale
 from .integrity import Verified
 from .store import PartStore
 
@@ -69,11 +70,15 @@ class Health:
 
 
 def store_health(
-    store: PartStore, failed: Callable[[object], bool] | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    store: PartStore,
+    failed: Callable[[object], bool] | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    found: list[Verified] | None = None,
 ) -> Health:
-    """Verify every part of ``store``; ``failed(table)`` says whether a part records a failure."""
+    """Verify every part of ``store`` (or use ``found``, a scan the caller made);
+    ``failed(table)`` says whether a part records a failure."""
     plan = store.read_plan()
-    found = store.scan()
+    found = store.scan() if found is None else found
     h = Health(store.root, store.kind, len(plan) if plan is not None else None)
     ok_names = set()
     for v in found:
@@ -86,9 +91,9 @@ def store_health(
             h.failed.append(v.part_id or v.name)
     if plan is not None:
         h.missing = sum(1 for pid in plan if part_filename(pid) not in ok_names)
-    judge = Claims(store.claims_dir, key=str, timeout_s=timeout_s)
+    host = socket.gethostname()
     for path, info in store.claim_files():
-        if judge.stale(info, path):
+        if claim_is_stale(info, path, host, timeout_s):
             h.stale_claims.append(path)
         else:
             h.live_claims.append(f"{info.get('host')} pid {info.get('pid')}")

@@ -191,16 +191,10 @@ def lines_block(title: str, lines: Iterable[str]) -> str:
 
 def writable_folder(out: Path, option: str) -> Path:
     """Create ``out`` for a report, or fail with one clear line when it cannot be written."""
-    import tempfile
-
+    from .._io import unwritable_reason
     from ..errors import DataError
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".hwpred-write-test-"):
-            pass
-    except OSError as exc:
-        raise DataError(
-            f"cannot write the report to {out} ({exc.strerror or exc}); pass {option} to write it elsewhere"
-        ) from None
+    why = unwritable_reason(out)
+    if why is not None:
+        raise DataError(f"cannot write the report to {out} ({why}); pass {option} to write it elsewhere")
     return out

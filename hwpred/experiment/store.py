@@ -183,8 +183,16 @@ class PartStore:
         return moved
 
     def missing(self, part_ids: Iterable[str]) -> list[str]:
-        """The ids among ``part_ids`` that have no verified part, in their order."""
-        self.scan()
+        """The ids among ``part_ids`` that have no verified part, in their order.
+
+        Parts verified earlier in this process and unchanged since (same size and mtime) are
+        not read again, so a run's set-aside pass and this one read each part once."""
+        self.owner  # noqa: B018 - loads the owner and the format
+        for name in self.part_files():
+            if not self._still_verified(name):
+                v = verify_part(self.parts_dir / name, name, self._owner, legacy=bool(self._legacy))
+                if v.ok:
+                    self._remember(name)
         return [p for p in part_ids if not self._still_verified(part_filename(p))]
 
     def write_part(self, part_id: str, data) -> Path:

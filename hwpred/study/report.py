@@ -287,8 +287,9 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
         The paths written and the mean +- std summary over seeds.
     """
     store: ResultStore = open_store(store_dir)
-    health = store.health()
-    df = store.read()
+    found = store.scan()  # each cell file is read and verified once, for both
+    health = store.health(found)
+    df = store.read(found=found)
     if df.empty:
         raise DataError(
             f"{store.root} holds no finished cells yet; run the study first (hwpred study run CONFIG)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,8 +153,6 @@ def _crash_recorder(store: ResultStore):
     """A cell whose worker died (or that raised outside the cell's own error handling) is recorded as failed."""
 
     def on_crash(cell: Cell, reason: str) -> Outcome:
-        import time
-
         rec = cell_record(cell, status="failed", error=reason)
         rec["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         store.write(rec)

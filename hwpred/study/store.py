@@ -107,14 +107,17 @@ class ResultStore(PartStore):
         """Ids of the verified cells recorded as failed."""
         return [str(t["cell_id"][0]) for t in self.read_parts() if cell_failed(t)]
 
-    def health(self):
+    def health(self, found=None):
+        """The store's state (verified, failed, damaged, missing cells); ``found``: a scan already made."""
         from ..experiment.health import store_health
 
-        return store_health(self, failed=cell_failed)
+        return store_health(self, failed=cell_failed, found=found)
 
-    def read(self, statuses: Iterable[str] | None = None) -> pd.DataFrame:
-        """All finished cells as one DataFrame (empty, with the schema's columns, when none)."""
-        tables = self.read_parts(schema=SCHEMA)
+    def read(self, statuses: Iterable[str] | None = None, found=None) -> pd.DataFrame:
+        """All finished cells as one DataFrame (empty, with the schema's columns, when none);
+        ``found``: the result of :meth:`scan` when the caller has one (the parts are not read again)."""
+        found = self.scan() if found is None else found
+        tables = [v.table.cast(SCHEMA) for v in found if v.ok]
         if not tables:
             return SCHEMA.empty_table().to_pandas()
         df = pa.concat_tables(tables).to_pandas()
