@@ -86,6 +86,8 @@ def _cases(f: dict[str, str]) -> dict[str, list[list[str]]]:
             ["export", "nb201", "--archs", f["archs-dup.txt"], "--out", out],
             ["import", NOPE, NOPE, "--device", "x", "--out", out + ".parquet"],
             ["import", f["empty-dir"], f["garbage.yaml"], "--device", "x", "--out", out + ".parquet"],
+            ["merge", f["table.parquet"], NOPE + ".parquet", "--out", out + ".parquet"],
+            ["merge", f["table.parquet"], f["noise.parquet"], "--out", out + ".parquet"],
         ],
         "simulate run": [[NOPE + ".yaml"], [f["garbage.yaml"]], [f["sim.yaml"], "--workers", "0"]],
         "simulate report": [[NOPE], [f["empty-dir"]]],

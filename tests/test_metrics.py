@@ -14,10 +14,16 @@ def test_perfect_and_reversed():
     assert rmse(y, y + 2) == pytest.approx(2.0)
 
 
-def test_tau_b_matches_scipy_with_ties():
+def test_tau_b_is_scipys_float_with_ties_and_nan():
     rng = np.random.default_rng(0)
-    a, b = rng.integers(0, 5, 200), rng.integers(0, 5, 200)
-    assert kendall_tau(a, b) == pytest.approx(stats.kendalltau(a, b).statistic)
+    for n in (2, 3, 17, 200, 625, 2500):  # 2500: the long-row (radix) path
+        a, b = rng.integers(0, 5, n), rng.integers(0, 5, n)
+        c = rng.normal(size=n)
+        for x, y in ((a, b), (a, c), (c, c + rng.normal(0, 0.5, n)), (c, -c)):
+            assert kendall_tau(x, y) == float(stats.kendalltau(x, y, variant="b").statistic)
+            assert all_metrics(x, y)["kendall_tau"] == kendall_tau(x, y)
+    assert np.isnan(kendall_tau([1.0, np.nan, 3.0], [1.0, 2.0, 3.0]))  # scipy's NaN policy
+    assert np.isnan(kendall_tau([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))
 
 
 def test_monotonicity_counts_ties_as_zero():

@@ -29,19 +29,25 @@ def add_parser(subparsers) -> None:
         "(or a subset), of one user model (TARGET 'model', SPEC module:function), or the per-op lookup "
         "table the 'lut' predictor is fitted from (TARGET 'lut', SPEC the space); or export models for an "
         "external device tool (TARGET 'export', SPEC the space) and import its timings (TARGET 'import', "
-        "SPEC the export folder, then the tool's CSV).",
+        "SPEC the export folder, then the tool's CSV); or merge tables measured as disjoint shards "
+        "with one protocol (TARGET 'merge', then the tables).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument(
-        "target", help="search space (nb201, transnas_macro), 'model', 'lut', 'export' or 'import'"
+        "target",
+        help="search space (nb201, transnas_macro), 'model', 'lut', 'export', 'import' or 'merge'",
     )
     p.add_argument(
         "spec",
         nargs="?",
         help="for 'model': module:function returning an nn.Module; for 'lut' and 'export': the space; "
-        "for 'import': the export folder",
+        "for 'import': the export folder; for 'merge': the first measured table",
     )
-    p.add_argument("results", nargs="?", help="for 'import': the device tool's CSV of timings")
+    p.add_argument(
+        "results",
+        nargs="*",
+        help="for 'import': the device tool's CSV of timings; for 'merge': the other measured tables",
+    )
     g = p.add_argument_group("device and inputs")
     g.add_argument(
         "--device", default=None, help="cpu, cuda or cuda:N (default cpu); for 'import': the device's name"
@@ -275,12 +281,12 @@ def _run(args) -> int:
             "--max-time bounds the repeats of --adaptive only; add --adaptive, or bound a fixed run with --repeats"
         )
     target = args.target.strip()
-    if target in ("export", "import"):
-        from .exchange_cli import run_export, run_import
+    if target in ("export", "import", "merge"):
+        from .exchange_cli import run_export, run_import, run_merge
 
-        return run_export(args) if target == "export" else run_import(args)
+        return {"export": run_export, "import": run_import, "merge": run_merge}[target](args)
     if args.results:
-        raise MeasureError(f"unexpected argument {args.results!r}")
+        raise MeasureError(f"unexpected argument(s) {' '.join(args.results)!r}")
     if target == "model":
         if args.runtime != "torch":
             raise MeasureError(

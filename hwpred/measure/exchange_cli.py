@@ -1,5 +1,6 @@
-"""``hwpred measure export`` and ``hwpred measure import``: the command-line side of the exchange
-with external device tools (:mod:`.export`, :mod:`.importing`)."""
+"""``hwpred measure export``, ``import`` and ``merge``: the command-line side of the exchange with
+external device tools (:mod:`.export`, :mod:`.importing`) and of tables measured in shards
+(:mod:`.merging`)."""
 
 from __future__ import annotations
 
@@ -57,9 +58,9 @@ def run_import(args) -> int:
     from .importing import import_results
     from .tables import register_table
 
-    if not args.spec or not args.results:
+    if not args.spec or len(args.results) != 1:
         raise MeasureError(
-            "hwpred measure import needs the export folder and the tool's CSV: "
+            "hwpred measure import needs the export folder and one CSV of the tool's timings: "
             "hwpred measure import DIR RESULTS.csv --device NAME --out TABLE.parquet"
         )
     if not args.device:
@@ -69,7 +70,7 @@ def run_import(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise MeasureError(f"{out} exists; pass --overwrite to replace it or choose another --out")
-    res = import_results(args.spec, args.results, args.device, out=out, allow_missing=args.allow_missing)
+    res = import_results(args.spec, args.results[0], args.device, out=out, allow_missing=args.allow_missing)
     col = res.table.column_names[0]
     print(f"wrote {out}: {res.rows} architectures of {res.table.space}, column {col}")
     if res.missing:
@@ -78,5 +79,33 @@ def run_import(args) -> int:
         print(f"  ignored columns: {', '.join(res.ignored_columns)}")
     if args.name:
         register_table(args.name, out, col)
+        print(f"  registered as local:{args.name}")
+    return 0
+
+
+def run_merge(args) -> int:
+    from .merging import merge_measured
+    from .tables import register_table
+
+    files = ([args.spec] if args.spec else []) + list(args.results)
+    if len(files) < 2:
+        raise MeasureError(
+            "hwpred measure merge needs two or more measured tables: "
+            "hwpred measure merge A.parquet B.parquet --out TABLE.parquet"
+        )
+    if not args.out:
+        raise MeasureError("hwpred measure merge needs --out TABLE.parquet")
+    out = Path(args.out)
+    if out.suffix != ".parquet":
+        raise MeasureError(f"--out {out} must be a .parquet file")
+    if out.exists() and not args.overwrite:
+        raise MeasureError(f"{out} exists; pass --overwrite to replace it or choose another --out")
+    if any(Path(f).resolve() == out.resolve() for f in files):
+        raise MeasureError(f"--out {out} is one of the tables to merge; write the merge elsewhere")
+    table = merge_measured(files)
+    table.to_parquet(out)
+    print(f"wrote {out}: {len(table)} architectures of {table.space} from {len(files)} shards")
+    if args.name:
+        register_table(args.name, out, table.column_names[0])
         print(f"  registered as local:{args.name}")
     return 0

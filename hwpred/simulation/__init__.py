@@ -35,8 +35,8 @@ _EXPORTS = {
     "published_summary": "expect",
     "cell_summary": "summary",
     "read_summary": "summary",
-    "TauReference": "tau",
-    "kendall_tau_rows": "tau",
+    "TauReference": ".kendall",
+    "kendall_tau_rows": ".kendall",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..kendall import TauReference
 from ..metrics import kendall_tau
 from .grid import ALL, SimulationConfig, resolve_size
 from .noise import NoiseModel, rng_for, std_key
 from .pairs import SimPair
 from .selection import AccuracyOrder, TrueFront, pareto_mask, reference_metric
-from .tau import TauReference
 
 #: elements of a (trials x subset) batch array kept in memory at once
 BATCH_ELEMENTS = 1 << 21
