@@ -35,6 +35,29 @@ def test_top_level_folders_are_the_package_folders():
     assert (REPO / "CITATION.cff").is_file()
 
 
+def test_measured_tables_folder_ships_with_its_manifest_licence_and_citation():
+    """hwpred's own measured tables: the manifest, and beside the tables hwpred's licence and citation."""
+    import yaml
+
+    manifest = resource_dir("datasets") / "hwpred-measured.yaml"
+    folder = resource_dir("tables") / "hwpred-measured"
+    doc = yaml.safe_load(manifest.read_text())
+    assert (doc["id"], doc["format"], doc["prefix"], doc["license"]) == (
+        "hwpred-measured",
+        "metric-table",
+        "hwpred",
+        "MIT",
+    )
+    assert folder.resolve().is_relative_to(PACKAGE)  # under resources/: covered by the package-data glob
+    assert (folder / "LICENSE").read_text().startswith("MIT License")
+    assert "CITATION.cff" in (folder / "CITATION.txt").read_text()
+    if (REPO / "LICENSE").is_file():
+        assert (folder / "LICENSE").read_bytes() == (REPO / "LICENSE").read_bytes()
+    for name, entry in (doc["tables"] or {}).items():  # every listed table is in the folder, with its record
+        assert (folder / f"{name}.parquet").stat().st_size == entry["size"], name
+        assert (folder / f"{name}.json").is_file(), name
+
+
 def test_configs_resolve_by_name_from_any_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     quick = resource_dir("studies") / "quick.yaml"

@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
         "data",
         help="list, fetch and inspect the named benchmark datasets",
         description="Named datasets (help:raspi4, nats:cifar10, hwnb360:pi5-onnx-cifar100, "
-        "zc:nb201-cifar10, local:NAME, file:PATH#COLUMN...). Files come from "
+        "zc:nb201-cifar10, hwpred:NAME, local:NAME, file:PATH#COLUMN...). Files come from "
         "HWPRED_DATA_MIRROR or upstream and are cached under $HWPRED_HOME/cache.",
     )
     sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")

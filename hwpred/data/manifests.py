@@ -1,4 +1,4 @@
-"""Dataset manifests (one YAML file per public dataset) and the catalogue of names they provide.
+"""Dataset manifests (one YAML file per public dataset, one for hwpred's measured tables) and their names.
 
 Manifests ship in the package (``hwpred/resources/datasets/*.yaml``; the repository's ``datasets/``
 is a link to that folder), then
@@ -32,7 +32,21 @@ def manifest_dirs() -> list[Path]:
     return dirs
 
 
+def _file(path: Path, what: str, rel, sha, url=None, size=None, sha_required: bool = False) -> ManifestFile:
+    if sha is None and sha_required:
+        raise ConfigError(f"manifest {path}: {what} needs a sha256")
+    if sha is not None and not _SHA.match(str(sha).lower()):
+        raise ConfigError(f"manifest {path}: {what} sha256 {sha!r} is not 64 hex digits")
+    rel = str(rel)
+    if rel.startswith("/") or ".." in Path(rel).parts:
+        raise ConfigError(f"manifest {path}: {what} path {rel!r} must be relative to the mirror")
+    return ManifestFile(path=rel, url=url, sha256=str(sha).lower() if sha else None, size=size)
+
+
 def parse_manifest(path: Path) -> Manifest:
+    """One manifest file. Its files are listed under ``files``; a manifest of whole tables
+    (format ``metric-table``) lists them under ``tables`` instead, each entry naming its own
+    ``file``, ``sha256`` and ``size`` (an empty ``tables`` mapping is a manifest with no tables yet)."""
     import yaml
 
     try:
@@ -43,28 +57,32 @@ def parse_manifest(path: Path) -> Manifest:
         ) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"manifest {path} must be a mapping with id, format, files...")
-    for key in ("id", "format", "files"):
+    for key in ("id", "format"):
         if key not in raw:
             raise ConfigError(f"manifest {path} lacks the required key {key!r}")
+    if "files" not in raw and "tables" not in raw:
+        raise ConfigError(f"manifest {path} lacks the required key 'files'")
     files = []
-    for i, f in enumerate(raw["files"] or []):
+    for i, f in enumerate(raw.get("files") or []):
         if not isinstance(f, dict) or "path" not in f or "sha256" not in f:
             raise ConfigError(
                 f"manifest {path}: files[{i}] needs 'path' and 'sha256' (null only when no "
                 "published checksum is known)"
             )
-        sha = f.get("sha256")
-        if sha is not None and not _SHA.match(str(sha).lower()):
-            raise ConfigError(f"manifest {path}: files[{i}] sha256 {sha!r} is not 64 hex digits")
-        rel = str(f["path"])
-        if rel.startswith("/") or ".." in Path(rel).parts:
-            raise ConfigError(f"manifest {path}: files[{i}] path {rel!r} must be relative to the mirror")
-        files.append(
-            ManifestFile(
-                path=rel, url=f.get("url"), sha256=str(sha).lower() if sha else None, size=f.get("size")
+        files.append(_file(path, f"files[{i}]", f["path"], f.get("sha256"), f.get("url"), f.get("size")))
+    tables = raw.get("tables")
+    if tables is not None:
+        if not isinstance(tables, dict):
+            raise ConfigError(f"manifest {path}: 'tables' must map each table's name to its entry")
+        for name, t in tables.items():
+            if not isinstance(t, dict) or "file" not in t:
+                raise ConfigError(f"manifest {path}: tables.{name} needs 'file', 'sha256' and 'column'")
+            files.append(
+                _file(
+                    path, f"tables.{name}", t["file"], t.get("sha256"), None, t.get("size"), sha_required=True
+                )
             )
-        )
-    if not files:
+    elif not files:
         raise ConfigError(f"manifest {path} lists no files")
     return Manifest(
         id=str(raw["id"]),
@@ -78,6 +96,8 @@ def parse_manifest(path: Path) -> Manifest:
         uses=tuple(raw.get("uses") or ()),
         source_path=str(path),
         notes=str(raw.get("notes", "")),
+        prefix=str(raw.get("prefix", "")),
+        tables={str(k): dict(v) for k, v in (tables or {}).items()},
     )
 
 
@@ -90,7 +110,8 @@ def _catalog_key() -> tuple:
         if d.is_dir():
             for p in sorted(d.glob("*.yaml")):
                 try:
-                    key.append((str(p), p.stat().st_mtime_ns))
+                    st = p.stat()
+                    key.append((str(p), st.st_mtime_ns, st.st_size))
                 except OSError:
                     pass
     return tuple(key)
@@ -103,7 +124,7 @@ def catalog() -> tuple[dict[str, Manifest], dict[str, NamedSpec]]:
     if hit is not None:
         return hit
     manifests: dict[str, Manifest] = {}
-    for path_s, _ in key:
+    for path_s, *_ in key:
         m = parse_manifest(Path(path_s))
         manifests[m.id] = m
     specs: dict[str, NamedSpec] = {}
@@ -113,6 +134,11 @@ def catalog() -> tuple[dict[str, Manifest], dict[str, NamedSpec]]:
     _MANIFEST_CACHE.clear()
     _MANIFEST_CACHE[key] = (manifests, specs)
     return manifests, specs
+
+
+def forget_catalog() -> None:
+    """Read the manifests again on next use (after a manifest was rewritten within one clock tick)."""
+    _MANIFEST_CACHE.clear()
 
 
 def manifests() -> dict[str, Manifest]:

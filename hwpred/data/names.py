@@ -14,6 +14,7 @@ Names (stable, readable; ``hwpred data list`` prints them all):
 ``transnas:<task>-<metric>``            TransNAS-Bench-101 macro, e.g. ``transnas:class_scene-inference_time``
 ``zc:nb201-<dataset>``                  NAS-Bench-Suite-Zero proxies + validation accuracy (target)
 ``zc:transnas-<task>``                  the same for the TransNAS macro space
+``hwpred:<name>``                       a table measured by hwpred, shipped in the package
 ``local:<name>``                        a table registered with :func:`register_local`
 ``file:<path.parquet>#<column>``        any MetricTable Parquet file
 ======================================  ===========================================================
@@ -27,7 +28,7 @@ the device-runtime-task (``pi5-onnx/cifar100/energy_mj``) or the dataset/task
 ``class_scene/inference_time``). Units are also stored per column in the table.
 
 Registry names come from the manifests (:mod:`.manifests`). A name whose table ships in the package
-(:mod:`.shipped`: HELP and NAS-Bench-Suite-Zero) loads from there; the others' files are fetched
+(:mod:`.shipped`: HELP, NAS-Bench-Suite-Zero and hwpred's own measured tables) loads from there; the others' files are fetched
 and verified by :mod:`.fetching` and converted once into :mod:`.cache`. ``local:`` names are kept in the index
 ``$HWPRED_HOME/local.json``.
 """

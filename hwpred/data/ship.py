@@ -1,15 +1,20 @@
-"""Regenerate the shipped tables (``hwpred/resources/tables``) from the data mirror.
+"""Regenerate the shipped tables (``hwpred/resources/tables``) from the data mirror, or add a measured one.
 
 Run from a source checkout with the mirror at hand::
 
     HWPRED_DATA_MIRROR=/path/to/datasets python -m hwpred.data.ship
+
+or, to ship a table hwpred measured as ``hwpred:NAME`` (:mod:`.ship_measured`; no mirror needed)::
+
+    python -m hwpred.data.ship --measured TABLE.parquet --name NAME [--column COLUMN] [--overwrite]
 
 Each upstream file is read from the mirror only after its sha256 matches the manifest, converted
 by the same importer the registry uses, and written (zstd-compressed Parquet, no timestamps, so
 regenerating from the same files gives the same bytes) with a record of its sha256 and of the
 upstream files it came from. The manifest's licence file (``LICENSE`` beside the upstream files in
 the mirror) and a ``CITATION.txt`` are written next to the tables. Raw upstream files are never
-copied into the package.
+copied into the package. Measured tables are hwpred's own files: they ship as written, and are
+added one by one, never regenerated.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import sys
 from pathlib import Path
 
 from ..errors import DataError
 from .cache import stamp, write_record
 from .locations import mirror_dir
 from .manifests import catalog, file_entry
-from .shipped import SHIPPED_MANIFESTS, shipped_dir
+from .shipped import SHIPPED_MANIFESTS, shipped_dir, ships_verbatim
 from .sources import importer, require_sha256
 
 log = logging.getLogger(__name__)
@@ -78,16 +84,55 @@ def ship_manifest(manifest_id: str, out: Path | None = None) -> list[Path]:
 
 
 def ship_all(out: Path | None = None) -> list[Path]:
-    return [p for mid in SHIPPED_MANIFESTS for p in ship_manifest(mid, out)]
+    """Every converted table; measured tables (shipped as written) are left as they are."""
+    return [p for mid in SHIPPED_MANIFESTS if not ships_verbatim(mid) for p in ship_manifest(mid, out)]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m hwpred.data.ship", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=None, help="folder to write (default: the package's)")
+    ap.add_argument(
+        "--measured",
+        type=Path,
+        metavar="TABLE",
+        help="ship this table written by hwpred measure as hwpred:NAME (instead of regenerating)",
+    )
+    ap.add_argument("--name", help="with --measured: the dataset's name, hwpred:NAME")
+    ap.add_argument(
+        "--column", help="with --measured: the default column (default: the first pass's latency_ms)"
+    )
+    ap.add_argument("--overwrite", action="store_true", help="with --measured: replace a shipped NAME")
     args = ap.parse_args(argv)
-    paths = ship_all(args.out)
+    if args.measured is None:
+        if args.name or args.column or args.overwrite:
+            ap.error("--name, --column and --overwrite go with --measured TABLE")
+        return _regenerate(args.out)
+    if not args.name:
+        ap.error("--measured needs --name NAME (the dataset becomes hwpred:NAME)")
+    if args.out is not None:
+        ap.error("--out is for regenerating; a measured table goes into the package's folder")
+    from ..errors import HwpredError
+    from .ship_measured import add_measured_table, manifest_path, tables_dir
+
+    try:
+        entry = add_measured_table(args.measured, args.name, args.column, overwrite=args.overwrite)
+    except HwpredError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    prov = entry["provenance"]
+    tau = prov["test_retest_tau"]
+    print(
+        f"shipped hwpred:{args.name.removeprefix('hwpred:')}: {prov['rows']} {entry['space']} architectures, "
+        f"default column {entry['column']}, test-retest tau "
+        f"{'n/a (one pass)' if tau is None else f'{tau:.4f}'}; {tables_dir()}, {manifest_path()}"
+    )
+    return 0
+
+
+def _regenerate(out: Path | None) -> int:
+    paths = ship_all(out)
     total = sum(p.stat().st_size for p in paths)
-    print(f"{len(paths)} tables, {total / 1e6:.2f} MB, in {args.out or shipped_dir()}")
+    print(f"{len(paths)} tables, {total / 1e6:.2f} MB, in {out or shipped_dir()}")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Importers of public benchmark formats: one module per format, each a pure file -> MetricTable step.
+"""Importers of public benchmark formats: one module per format, each a pure file -> MetricTable step
+(and :mod:`.metric_table`, which takes MetricTable files hwpred wrote itself as they are).
 
 Every module exposes plain reader functions that work on local paths (usable without the
 registry), plus two hooks the registry calls:
@@ -20,7 +21,7 @@ import hashlib
 import importlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ FORMATS: dict[str, str] = {
     "transnas-pth": "transnas",
     "hw-nas-bench-360-parquet": "hwnb360",
     "zc-json": "zerocost",
+    "metric-table": "metric_table",
 }
 
 
@@ -86,6 +88,10 @@ class Manifest:
     uses: tuple[str, ...] = ()
     source_path: str = ""
     notes: str = ""
+    #: the name prefix of the datasets of a format that takes it from the manifest (``hwpred``)
+    prefix: str = ""
+    #: per-table entries of a manifest of whole tables (format ``metric-table``): name -> entry
+    tables: dict[str, dict] = field(default_factory=dict, hash=False)
 
     def file(self, rel: str) -> ManifestFile:
         for f in self.files:
