@@ -5,8 +5,8 @@ reference. The simulation scores every simulated predictor by the Kendall tau of
 the true one: 10,000 correlations per subset size and pair, each of up to 15,625 values. The
 reference row (the true metric of a subset) is the same for every noise level of a trial, and
 for every trial when the subset is the whole space, so its sort and its ties are computed once
-(:class:`TauReference`). Each row then costs one argsort (numpy's on short rows, a radix sort of
-the float bits on long ones) and one count of the inversions of the resulting ranks over a Fenwick tree of 64-value bit words: about half the time of a merge sort that
+(:class:`TauReference`). Each row then costs one numpy argsort and one count of the inversions
+of the resulting ranks over a Fenwick tree of 64-value bit words: about half the time of a merge sort that
 counts inversions (Knight's algorithm), which is kept for the runs of tied reference values.
 
 The counts are the ones scipy's ``kendalltau(variant="b")`` forms (discordant pairs, ties in
@@ -21,68 +21,6 @@ from numba import njit
 
 #: rows shorter than this are insertion-sorted (counting inversions) before merging
 _RUN = 16
-#: rows at least this long are argsorted by the radix sort below (numpy's sort is faster on short rows)
-RADIX_MIN = 2000
-_DIGIT = 10  # bits per radix pass: 7 passes over the 64 bits of a float64
-_BUCKETS = 1 << _DIGIT
-_PASSES = -(-64 // _DIGIT)
-
-
-@njit(cache=True, nogil=True)
-def _radix_argsort(y, order, keys, tmpk, tmpi, counts):
-    """``order`` <- an argsort of the finite float64 row ``y``: a least-significant-digit radix
-    sort of its IEEE bits, made order-preserving as unsigned integers (negative values: all bits
-    flipped; others: the sign bit set). Passes whose digit is the same for every value are skipped.
-    -0.0 sorts before 0.0; they are equal, and equal values are only ever used as a run."""
-    n = y.shape[0]
-    bits = y.view(np.uint64)
-    sign = np.uint64(1) << np.uint64(63)
-    mask = np.uint64(_BUCKETS - 1)
-    counts[:, :] = 0
-    for i in range(n):
-        b = bits[i]
-        k = ~b if b & sign else b | sign
-        keys[i] = k
-        order[i] = i
-        for d in range(_PASSES):
-            counts[d, (k >> np.uint64(_DIGIT * d)) & mask] += 1
-    src_k, src_i, dst_k, dst_i = keys, order, tmpk, tmpi
-    swapped = False
-    for d in range(_PASSES):
-        c = counts[d]
-        shift = np.uint64(_DIGIT * d)
-        if c[(keys[0] >> shift) & mask] == n:
-            continue
-        total = 0
-        for j in range(_BUCKETS):
-            t = c[j]
-            c[j] = total
-            total += t
-        for i in range(n):
-            k = src_k[i]
-            j = (k >> shift) & mask
-            dst_k[c[j]] = k
-            dst_i[c[j]] = src_i[i]
-            c[j] += 1
-        src_k, dst_k = dst_k, src_k
-        src_i, dst_i = dst_i, src_i
-        swapped = not swapped
-    if swapped:
-        order[:] = src_i
-
-
-@njit(cache=True, nogil=True)
-def radix_argsort_rows(ys):
-    """An argsort of each row of the finite 2-D float64 array ``ys`` (not stable)."""
-    rows, n = ys.shape
-    order = np.empty((rows, n), np.int64)
-    keys = np.empty(n, np.uint64)
-    tmpk = np.empty(n, np.uint64)
-    tmpi = np.empty(n, np.int64)
-    counts = np.empty((_PASSES, _BUCKETS), np.int64)
-    for r in range(rows):
-        _radix_argsort(ys[r], order[r], keys, tmpk, tmpi, counts)
-    return order
 
 
 @njit(cache=True, nogil=True)
@@ -233,6 +171,53 @@ def _tau_rows(perm, xpos, gstart, gend, goff, xtie, ys, order, out):
         out[r] = min(1.0, max(-1.0, tau))
 
 
+@njit(cache=True, nogil=True)
+def _tau_pair(x, y):
+    """tau-b of one pair of finite rows, reference and row prepared inside one compiled call."""
+    n = x.shape[0]
+    perm = np.argsort(x, kind="mergesort")
+    xpos = np.empty(n, np.int64)
+    for k in range(n):
+        xpos[perm[k]] = k
+    gstart = np.empty(n // 2 + 1, np.int64)
+    gend = np.empty(n // 2 + 1, np.int64)
+    ng = 0
+    xt = 0
+    k = 0
+    while k < n:
+        e = k + 1
+        while e < n and x[perm[e]] == x[perm[k]]:
+            e += 1
+        if e - k > 1:
+            gstart[ng] = k
+            gend[ng] = e
+            ng += 1
+            xt += (e - k) * (e - k - 1) // 2
+        k = e
+    goff = np.array([0, ng], np.int64)
+    xtie = np.array([xt], np.int64)
+    out = np.empty(1)
+    _tau_rows(
+        perm.reshape(1, n),
+        xpos.reshape(1, n),
+        gstart,
+        gend,
+        goff,
+        xtie,
+        y.reshape(1, n),
+        np.argsort(y).reshape(1, n),
+        out,
+    )
+    return out[0]
+
+
+def kendall_tau_pair(x, y) -> float:
+    """Kendall tau-b of two finite 1-D float64 arrays of one length (>= 2); NaN where one is constant."""
+    return float(
+        _tau_pair(np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64))
+    )
+
+
 class TauReference:
     """The sorted order and tie runs of a batch of reference rows, reused for every row scored
     against them (``x``: shape (n,) or (rows, n))."""
@@ -279,7 +264,7 @@ class TauReference:
             raise ValueError("Kendall tau rows must be finite")
         ya = np.ascontiguousarray(ya)
         out = np.empty(ya.shape[0])
-        order = radix_argsort_rows(ya) if self.n >= RADIX_MIN else np.argsort(ya, axis=1)
+        order = np.argsort(ya, axis=1)
         _tau_rows(self.perm, self.xpos, self.gstart, self.gend, self.goff, self.xtie, ya, order, out)
         return out
 

@@ -29,9 +29,9 @@ def _kendall_tau_b(a: np.ndarray, b: np.ndarray) -> float:
     counts (a 625-point test set costs a fraction of scipy's call overhead), else scipy's own
     NaN policy."""
     if np.isfinite(a).all() and np.isfinite(b).all():
-        from .kendall import kendall_tau_rows
+        from .kendall import kendall_tau_pair
 
-        return float(kendall_tau_rows(a, b)[0])
+        return kendall_tau_pair(a, b)
     from scipy import stats
 
     return float(stats.kendalltau(a, b, variant="b").statistic)
