@@ -10,9 +10,11 @@ devices are chosen to be of different kinds, because which family wins depends o
 - ``help:titan_rtx_256``: a desktop GPU at batch 256 (NVIDIA Titan RTX);
 - ``help:fpga``: an accelerator (Xilinx ZC706 FPGA, simulated).
 
-The families are the fast ones (each fit well under a second at 1,000 architectures) plus the
-lookup-table reference; sizes go from 10 to 1,000 measurements, three seeds, 1,000 held-out
-architectures per test set.
+The families are the fast ones (each fit well under a second at 1,000 architectures), the
+lookup-table reference and the reference-device transfer family ``transfer_ridge``, whose sources
+are the other shipped HELP tables minus every table of the target's hardware (the ``help-all``
+group); sizes go from 10 to 1,000 measurements, three seeds, 1,000 held-out architectures per
+test set.
 
 ``hwpred study default --measure-here`` instead measures a small latency table on this CPU with
 the harness (once; later runs reuse it) and studies that: two passes of the same protocol, so
@@ -42,7 +44,7 @@ SHIPPED_STUDY: dict[str, Any] = {
     "a phone (Pixel 3), an embedded board (Raspberry Pi 4), a server CPU (Xeon Gold 6226), "
     "a GPU (Titan RTX, batch 256) and an FPGA",
     "datasets": ["help:pixel3", "help:raspi4", "help:gold_6226", "help:titan_rtx_256", "help:fpga"],
-    "predictors": FAST_FAMILIES,
+    "predictors": [*FAST_FAMILIES, {"name": "transfer_ridge", "params": {"sources": "help-all"}}],
     "train_sizes": [10, 25, 50, 100, 250, 1000],
     "test_size": 1000,
     "seeds": [0, 1, 2],

@@ -114,9 +114,10 @@ def test_manifest_entry_holds_the_provenance_and_the_test_retest_tau(resources, 
     assert (prov["threads"], prov["batch_size"], prov["input_size"]) == (1, 1, 16)
     assert (prov["repeats"], prov["warmup"], prov["passes"], prov["rows"]) == (2, 0, 2, 5)
     assert f"tau {tau:.3f}" in entry["description"]
-    # the manifest's files are its tables' files, with their sha256
+    # the manifest's files are its tables' files (the package's own and this one), with their sha256
     m = catalog()[0]["hwpred-measured"]
-    assert [(f.path, f.sha256, f.url) for f in m.files] == [(entry["file"], entry["sha256"], None)]
+    files = {f.path: (f.sha256, f.url) for f in m.files}
+    assert files[entry["file"]] == (entry["sha256"], None) and len(files) == len(doc["tables"])
 
 
 def test_listing_and_describe_mark_it_shipped(resources, measured, capsys):
@@ -235,3 +236,27 @@ def test_a_study_config_and_a_transfer_source_can_name_it(resources, measured, t
     )
     with pytest.raises(SourceError, match="same search space"):
         resolve_sources(["hwpred:nb201_study_cpu"], "transnas_macro")
+
+
+def test_the_shipped_macro_table_is_every_backbone_with_its_recorded_repeatability():
+    """hwpred:transnas_macro_cpu, as shipped: all 3,256 TransNAS-Bench-101 macro backbones once,
+    and the test-retest tau in the manifest is the one its two passes give."""
+    import yaml
+
+    from hwpred.data import load_dataset
+    from hwpred.metrics import kendall_tau
+    from hwpred.spaces import TRANSNAS_MACRO
+
+    ds = load_dataset("hwpred:transnas_macro_cpu")
+    archs, y = ds.arrays()
+    assert ds.column == "cpu-t1-b1/cpu_time_ms" and len(y) == 3256 and np.all(y > 0)
+    assert {tuple(a) for a in archs} == set(TRANSNAS_MACRO.enumerate())
+    from hwpred._resources import resource_dir
+
+    doc = yaml.safe_load((resource_dir("datasets") / "hwpred-measured.yaml").read_text())
+    prov = doc["tables"]["transnas_macro_cpu"]["provenance"]
+    t = ds.table
+    assert prov["test_retest_tau"] == kendall_tau(
+        t.column(ds.column), t.column("cpu-t1-b1/cpu_time_pass2_ms")
+    )
+    assert t.meta["measure"]["rows"] == 3256 and len(t.meta["merged"]["shards"]) == 2
