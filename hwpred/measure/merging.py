@@ -11,25 +11,17 @@ keeps each shard's own provenance (its measure block, its reference drift, its f
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ..data.sources import sha256_file
 from ..data.table import MetricTable
 from .device import fingerprint
 from .tables import SOURCE
 from .timers import MeasureError
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _read(path: Path) -> MetricTable:
@@ -98,7 +90,7 @@ def merge_measured(paths: Sequence[str | os.PathLike]) -> MetricTable:
     shards = [
         {
             "file": f.name,
-            "sha256": _sha256(f),
+            "sha256": sha256_file(f),
             "rows": len(t),
             "measure": t.meta["measure"],
             "reference": t.meta.get("reference"),
