@@ -187,7 +187,8 @@ def test_export_cli_errors(tmp_path, capsys):
         (["measure", "export", "nb201", "--limit", "2", "--out", str(tmp_path / "busy")], "not empty"),
         (["measure", "export", "nb201", "--limit", "2"], "needs --out"),
         (["measure", "export", "darts", "--out", str(tmp_path / "d")], "unknown search space"),
-        (["measure", "import", str(tmp_path)], "needs the export folder and the tool's CSV"),
+        (["measure", "import", str(tmp_path)], "needs the export folder and one CSV"),
+        (["measure", "import", str(tmp_path), "a.csv", "b.csv"], "needs the export folder and one CSV"),
     ]:
         assert main(argv) == 2
         assert needle in capsys.readouterr().err
