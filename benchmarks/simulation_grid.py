@@ -53,7 +53,8 @@ def _clock():
 
 
 def part_tau(size, trials: int) -> None:
-    from hwpred.metrics import kendall_tau
+    from scipy.stats import kendalltau
+
     from hwpred.simulation import TauReference, load_config
     from hwpred.simulation.unit import _noise, _subset, _true_front, unit_task
 
@@ -69,7 +70,7 @@ def part_tau(size, trials: int) -> None:
         ys.append(np.stack([front.hw_s[0] + _noise(task, t, s, "hw", n) for s in cfg.noise_stds]))
     count = trials * len(cfg.noise_stds)
     w0, c0 = _clock()
-    old = [kendall_tau(x, y[k]) for x, y in zip(xs, ys) for k in range(len(y))]
+    old = [float(kendalltau(x, y[k]).statistic) for x, y in zip(xs, ys) for k in range(len(y))]
     w1, c1 = _clock()
     new = np.concatenate([TauReference(x).tau(y) for x, y in zip(xs, ys)])
     w2, c2 = _clock()

@@ -172,15 +172,10 @@ def _tau_rows(perm, xpos, gstart, gend, goff, xtie, ys, order, out):
 
 
 @njit(cache=True, nogil=True)
-def _tau_pair(x, y):
-    """tau-b of one pair of finite rows, reference and row prepared inside one compiled call."""
+def _tie_runs(x, perm, gstart, gend):
+    """Runs of equal values of ``x`` in its sorted order ``perm``: their [start, end) positions
+    into ``gstart``/``gend``; returns (how many runs, pairs tied within them)."""
     n = x.shape[0]
-    perm = np.argsort(x, kind="mergesort")
-    xpos = np.empty(n, np.int64)
-    for k in range(n):
-        xpos[perm[k]] = k
-    gstart = np.empty(n // 2 + 1, np.int64)
-    gend = np.empty(n // 2 + 1, np.int64)
     ng = 0
     xt = 0
     k = 0
@@ -194,6 +189,20 @@ def _tau_pair(x, y):
             ng += 1
             xt += (e - k) * (e - k - 1) // 2
         k = e
+    return ng, xt
+
+
+@njit(cache=True, nogil=True)
+def _tau_pair(x, y):
+    """tau-b of one pair of finite rows, reference and row prepared inside one compiled call."""
+    n = x.shape[0]
+    perm = np.argsort(x, kind="mergesort")
+    xpos = np.empty(n, np.int64)
+    for k in range(n):
+        xpos[perm[k]] = k
+    gstart = np.empty(n // 2 + 1, np.int64)
+    gend = np.empty(n // 2 + 1, np.int64)
+    ng, xt = _tie_runs(x, perm, gstart, gend)
     goff = np.array([0, ng], np.int64)
     xtie = np.array([xt], np.int64)
     out = np.empty(1)
@@ -230,22 +239,18 @@ class TauReference:
             raise ValueError(f"reference rows must be 1-D or 2-D, got shape {xa.shape}")
         self.n = xa.shape[1]
         self.perm = np.ascontiguousarray(np.argsort(xa, axis=1, kind="stable"), dtype=np.int64)
-        xs = np.take_along_axis(xa, self.perm, axis=1)
         self.xpos = np.empty_like(self.perm)
         np.put_along_axis(self.xpos, self.perm, np.arange(self.n)[None, :], axis=1)
         starts, ends, offsets, ties = [], [], [0], []
-        for row in xs:
-            new = np.ones(len(row), dtype=bool)
-            new[1:] = row[1:] != row[:-1]
-            first = np.flatnonzero(new)
-            length = np.diff(np.append(first, len(row)))
-            tied = length > 1
-            starts.append(first[tied])
-            ends.append(first[tied] + length[tied])
-            offsets.append(offsets[-1] + int(tied.sum()))
-            ties.append(int((length * (length - 1) // 2).sum()))
-        self.gstart = np.concatenate(starts).astype(np.int64) if starts else np.zeros(0, np.int64)
-        self.gend = np.concatenate(ends).astype(np.int64) if ends else np.zeros(0, np.int64)
+        gs, ge = np.empty(self.n // 2 + 1, np.int64), np.empty(self.n // 2 + 1, np.int64)
+        for row, perm in zip(xa, self.perm, strict=True):
+            ng, xt = _tie_runs(row, perm, gs, ge)
+            starts.append(gs[:ng].copy())
+            ends.append(ge[:ng].copy())
+            offsets.append(offsets[-1] + ng)
+            ties.append(xt)
+        self.gstart = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+        self.gend = np.concatenate(ends) if ends else np.zeros(0, np.int64)
         self.goff = np.asarray(offsets, dtype=np.int64)
         self.xtie = np.asarray(ties, dtype=np.int64)
 

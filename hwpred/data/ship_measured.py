@@ -136,14 +136,14 @@ def usable_columns(table: MetricTable) -> list[str]:
 
 def retest_agreement(table: MetricTable, column: str) -> dict:
     """Kendall tau between ``column`` and its second pass (None for a single-pass column)."""
+    from ..measure.repeatability import pass_agreement
     from ..measure.tables import pass2_column
-    from ..metrics import kendall_tau
 
     second = pass2_column(column)
     if second not in table.columns:
         return {"test_retest_tau": None, "test_retest_columns": None}
     return {
-        "test_retest_tau": float(kendall_tau(table.column(column), table.column(second))),
+        "test_retest_tau": float(pass_agreement(table, column)["tau"]),
         "test_retest_columns": [column, second],
     }
 
