@@ -5,9 +5,11 @@ reference. The simulation scores every simulated predictor by the Kendall tau of
 the true one: 10,000 correlations per subset size and pair, each of up to 15,625 values. The
 reference row (the true metric of a subset) is the same for every noise level of a trial, and
 for every trial when the subset is the whole space, so its sort and its ties are computed once
-(:class:`TauReference`). Each row then costs one numpy argsort and one count of the inversions
-of the resulting ranks over a Fenwick tree of 64-value bit words: about half the time of a merge sort that
-counts inversions (Knight's algorithm), which is kept for the runs of tied reference values.
+(:class:`TauReference`). Each row is then ordered by a two-level bucket sort over its value
+range (a few linear passes for the smooth rows the simulation scores, against a comparison sort),
+and the inversions of its ranks are counted over a Fenwick tree of 64-value bit words: about half
+the time of a merge sort that counts inversions (Knight's algorithm), which is kept for the runs
+of tied reference values.
 
 The counts are the ones scipy's ``kendalltau(variant="b")`` forms (discordant pairs, ties in
 either side, joint ties) and the final division is written the same way, so the value is the
@@ -119,17 +121,104 @@ def _inversions(q: np.ndarray, tree: np.ndarray, bits: np.ndarray) -> int:
     return inv
 
 
+#: a bucket holding more values than this is sorted by a merge sort instead of an insertion sort
+_BUCKET_INSERTION = 32
+
+
 @njit(cache=True, nogil=True)
-def _tau_rows(perm, xpos, gstart, gend, goff, xtie, ys, order, out):
+def _bucket_pass(y, o, s, e, bucket, start, fill, tmp):
+    """Distribute ``o[s:e]`` over e - s value buckets of equal width, in bucket order.
+
+    Bucket ``j`` ends up in ``o[start[s + j]:start[s + j + 1]]``. The bucket of a value is a
+    monotone function of it (a subtraction and a product by a positive constant, both rounded
+    monotonically, then a floor), so the buckets are in value order; equal values share one.
+    """
+    k = e - s
+    lo = y[o[s]]
+    hi = lo
+    for i in range(s + 1, e):
+        v = y[o[i]]
+        if v < lo:
+            lo = v
+        elif v > hi:
+            hi = v
+    scale = k / (hi - lo) if hi > lo else 0.0
+    if not np.isfinite(scale):
+        scale = 0.0  # a range too small (or too large) to divide: a single bucket
+    start[s : e + 1] = 0
+    for i in range(s, e):
+        j = min(int((y[o[i]] - lo) * scale), k - 1)
+        bucket[i] = j
+        start[s + j + 1] += 1
+    start[s] = s
+    for j in range(k):
+        start[s + j + 1] += start[s + j]
+        fill[s + j] = start[s + j]
+    tmp[s:e] = o[s:e]
+    for i in range(s, e):
+        j = s + bucket[i]
+        o[fill[j]] = tmp[i]
+        fill[j] += 1
+
+
+@njit(cache=True, nogil=True)
+def _insertion(y, xp, o, s, e):
+    for i in range(s + 1, e):
+        v = o[i]
+        j = i
+        while j > s and (y[v] < y[o[j - 1]] or (y[v] == y[o[j - 1]] and xp[v] < xp[o[j - 1]])):
+            o[j] = o[j - 1]
+            j -= 1
+        o[j] = v
+
+
+@njit(cache=True, nogil=True)
+def _order_by_value(y, xp, o, bucket, start, start2, fill, tmp):
+    """``o`` <- the positions of ``y`` sorted by (value, ``xp``): ties in reference order.
+
+    Two levels of bucket sort, one bucket per value on average: a crowded bucket (a heavy-tailed
+    row puts most values in a few of the first level's buckets) is spread again over its own
+    narrower range, and what is still crowded after that goes to a stable merge sort. For the
+    rows the simulation scores this costs a few linear passes instead of a comparison sort.
+    """
+    n = y.shape[0]
+    for i in range(n):
+        o[i] = i
+    _bucket_pass(y, o, 0, n, bucket, start, fill, tmp)
+    for b in range(n):
+        s, e = start[b], start[b + 1]
+        if e - s <= _BUCKET_INSERTION:
+            _insertion(y, xp, o, s, e)
+            continue
+        _bucket_pass(y, o, s, e, bucket, start2, fill, tmp)
+        for b2 in range(s, e):
+            s2, e2 = start2[b2], start2[b2 + 1]
+            if e2 - s2 <= _BUCKET_INSERTION:
+                _insertion(y, xp, o, s2, e2)
+            else:
+                run = o[s2:e2].copy()
+                run = run[np.argsort(xp[run], kind="mergesort")]  # reference order first, then
+                o[s2:e2] = run[np.argsort(y[run], kind="mergesort")]  # a stable sort by value
+
+
+@njit(cache=True, nogil=True)
+def _tau_rows(perm, xpos, gstart, gend, goff, xtie, ys, out):
     """tau-b of every row of ``ys`` with its reference row (row 0 when there is only one).
 
-    ``order`` is an argsort of each row of ``ys``; ``xpos`` the position of each value in its
-    reference row's sorted order (``perm`` inverted). Runs of equal ``ys`` values are put in
-    reference order here, so that a tie is never counted as an inversion.
+    ``xpos`` is the position of each value in its reference row's sorted order (``perm``
+    inverted). Each row is ordered by (value, reference position), so that a tie is never
+    counted as an inversion, and its ranks listed in the reference order are counted for
+    inversions.
     """
     n = ys.shape[1]
     tot = n * (n - 1) // 2
     q = np.empty(n, np.int64)
+    o = np.empty(n, np.int64)
+    bucket = np.empty(n, np.int64)
+    start = np.empty(n + 1, np.int64)
+    start2 = np.empty(n + 1, np.int64)
+    fill = np.empty(n, np.int64)
+    otmp = np.empty(n, np.int64)
     tree = np.empty((n >> 6) + 2, np.int64)
     bits = np.empty((n >> 6) + 1, np.uint64)
     tmp = np.empty(n)
@@ -137,18 +226,16 @@ def _tau_rows(perm, xpos, gstart, gend, goff, xtie, ys, order, out):
     for r in range(ys.shape[0]):
         x_row = 0 if single else r
         y = ys[r]
-        o = order[r]
         xp = xpos[x_row]
         ytie = 0
+        if n > 0:
+            _order_by_value(y, xp, o, bucket, start, start2, fill, otmp)
         k = 0
-        while k < n:  # tie runs of y: reference order, and their pairs
+        while k < n:  # pairs tied in y
             e = k + 1
             while e < n and y[o[e]] == y[o[k]]:
                 e += 1
-            if e - k > 1:
-                run = o[k:e].copy()
-                o[k:e] = run[np.argsort(xp[run])]
-                ytie += (e - k) * (e - k - 1) // 2
+            ytie += (e - k) * (e - k - 1) // 2
             k = e
         for k in range(n):  # q: the rank of y, listed in the reference order
             q[xp[o[k]]] = k
@@ -214,7 +301,6 @@ def _tau_pair(x, y):
         goff,
         xtie,
         y.reshape(1, n),
-        np.argsort(y).reshape(1, n),
         out,
     )
     return out[0]
@@ -269,8 +355,7 @@ class TauReference:
             raise ValueError("Kendall tau rows must be finite")
         ya = np.ascontiguousarray(ya)
         out = np.empty(ya.shape[0])
-        order = np.argsort(ya, axis=1)
-        _tau_rows(self.perm, self.xpos, self.gstart, self.gend, self.goff, self.xtie, ya, order, out)
+        _tau_rows(self.perm, self.xpos, self.gstart, self.gend, self.goff, self.xtie, ya, out)
         return out
 
 

@@ -96,3 +96,25 @@ def test_bad_shapes_and_values_are_refused():
         ref.tau([[0.0, np.nan, 1.0, 2.0]])
     with pytest.raises(ValueError, match="do not fit"):
         TauReference(np.zeros((2, 4))).tau(np.zeros((3, 4)))
+
+
+def test_rows_that_crowd_or_defeat_the_value_buckets_equal_scipy():
+    """Rows are ordered by a bucket sort over their value range: heavy tails (most values in a
+    few buckets, sorted again or merge-sorted), ranges too small or too large to divide, long
+    runs of equal values and signed zeros must all give scipy's value."""
+    rng = np.random.default_rng(13)
+    n = 3000
+    x = rng.normal(size=n)
+    tiny = 1.0 + np.arange(n) * np.finfo(float).eps  # values a few ulps apart
+    rows = [
+        x + rng.standard_cauchy(n) * 0.1,  # heavy tails: a crowded bulk
+        np.where(rng.random(n) < 0.01, 1e6, 0.0) + x,  # a few huge outliers
+        rng.permutation(tiny),
+        np.where(rng.random(n) < 0.5, -1e300, 1e300) * rng.random(n),  # a range that overflows
+        np.repeat(rng.normal(size=n // 100), 100),  # runs of 100 equal values
+        rng.choice([-0.0, 0.0, 1.0], n),
+        x**9,
+    ]
+    got = kendall_tau_rows(x, np.vstack(rows))
+    for i, y in enumerate(rows):
+        assert _same(got[i], _scipy(x, y)), i
