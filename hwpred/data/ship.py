@@ -6,7 +6,7 @@ Run from a source checkout with the mirror at hand::
 
 or, to ship a table hwpred measured as ``hwpred:NAME`` (:mod:`.ship_measured`; no mirror needed)::
 
-    python -m hwpred.data.ship --measured TABLE.parquet --name NAME [--column COLUMN] [--overwrite]
+    python -m hwpred.data.ship --measured TABLE.parquet --name NAME [--column COLUMN] [--overwrite] [--compact]
 
 Each upstream file is read from the mirror only after its sha256 matches the manifest, converted
 by the same importer the registry uses, and written (zstd-compressed Parquet, no timestamps, so
@@ -102,10 +102,15 @@ def main(argv: list[str] | None = None) -> int:
         "--column", help="with --measured: the default column (default: the first pass's latency_ms)"
     )
     ap.add_argument("--overwrite", action="store_true", help="with --measured: replace a shipped NAME")
+    ap.add_argument(
+        "--compact",
+        action="store_true",
+        help="with --measured: ship only the ranked columns (no spread or repeat-count bookkeeping)",
+    )
     args = ap.parse_args(argv)
     if args.measured is None:
-        if args.name or args.column or args.overwrite:
-            ap.error("--name, --column and --overwrite go with --measured TABLE")
+        if args.name or args.column or args.overwrite or args.compact:
+            ap.error("--name, --column, --overwrite and --compact go with --measured TABLE")
         return _regenerate(args.out)
     if not args.name:
         ap.error("--measured needs --name NAME (the dataset becomes hwpred:NAME)")
@@ -115,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     from .ship_measured import add_measured_table, manifest_path, tables_dir
 
     try:
-        entry = add_measured_table(args.measured, args.name, args.column, overwrite=args.overwrite)
+        entry = add_measured_table(
+            args.measured, args.name, args.column, overwrite=args.overwrite, compact=args.compact
+        )
     except HwpredError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

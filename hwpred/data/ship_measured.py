@@ -124,6 +124,13 @@ def _check_measured(table: MetricTable, path: Path) -> dict:
     return measure["protocol"]
 
 
+def _parquet_bytes(table: MetricTable) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="hwpred-ship-") as tmp:
+        return table.to_parquet(Path(tmp) / "t.parquet", compression="zstd").read_bytes()
+
+
 def usable_columns(table: MetricTable) -> list[str]:
     """The metric columns a name returns: all but the spread and count bookkeeping (``*_iqr_ms``,
     ``*_std_ms``, ``n_repeats*``), which describe a measurement rather than rank architectures."""
@@ -199,9 +206,14 @@ def _write_licence(doc: dict) -> None:
 
 
 def add_measured_table(
-    path: str | Path, name: str, column: str | None = None, overwrite: bool = False
+    path: str | Path, name: str, column: str | None = None, overwrite: bool = False, compact: bool = False
 ) -> dict:
     """Ship the measured table at ``path`` as ``hwpred:<name>``; returns its manifest entry.
+
+    ``compact`` ships only the columns the name returns (:func:`usable_columns`), with the
+    table's metadata, instead of the file byte for byte: the spread and count bookkeeping stay in
+    the measured file, whose sha256 the entry records as ``measured_sha256``. It keeps a
+    whole-space table small (15,625 rows of every column are about 1.5 MB).
 
     Raises DataError for a file that is not a complete table measured by hwpred, a column it
     lacks, or a name already shipped (unless ``overwrite``).
@@ -236,10 +248,17 @@ def add_measured_table(
         raise DataError(f"{path} has no column {column!r}; columns: {', '.join(table.column_names)}")
     if hashlib.sha256(path.read_bytes()).hexdigest() != sha:  # what was checked is what ships
         raise DataError(f"{path} changed while it was read; let whatever writes it finish, then retry")
+    columns = usable_columns(table)
+    measured = {}
+    if compact:
+        dropped = [c for c in table.column_names if c not in columns]
+        table = table.select(columns)
+        data = _parquet_bytes(table)
+        measured = {"measured_sha256": sha, "dropped_columns": dropped}
+        sha = hashlib.sha256(data).hexdigest()
     dest = tables_dir() / f"{name}.parquet"
     atomic_write_bytes(dest, data)
     prov = provenance(table, protocol, column)
-    columns = usable_columns(table)
     doc["tables"][name] = {
         "file": f"{MANIFEST_ID}/{name}.parquet",
         "sha256": sha,
@@ -250,6 +269,7 @@ def add_measured_table(
         "columns": [column, *(c for c in columns if c != column)],
         "description": _describe(table.space, column, prov),
         "provenance": prov,
+        **measured,
     }
     _write_manifest(doc)
     spec = manifests.catalog()[1][full]

@@ -57,6 +57,8 @@ class NoiseModel:
             raise ConfigError(f"noise variant {self.variant!r} is unknown; use one of {', '.join(VARIANTS)}")
         if self.v <= 0 or self.shift_max < 0 or self.wide_scale <= 0 or self.uniform_half_width <= 0:
             raise ConfigError("noise model scales must be positive (shift_max may be 0)")
+        # the component boundaries, cumulative weights (a frozen dataclass: set once, here)
+        object.__setattr__(self, "_bounds", np.cumsum(w)[:2])
 
     def raw(self, n: int, rng: np.random.Generator, std: float = 1.0) -> np.ndarray:
         """Unstandardised draws: ceil(n / repeat) mixture values, each repeated, shuffled, cut to n.
@@ -67,13 +69,14 @@ class NoiseModel:
             raise ValueError("n must be >= 0")
         k = -(-n // self.repeat)
         c = rng.uniform(0.0, self.shift_max * (std if self.variant == "seed-code" else self.v))
-        comp = np.searchsorted(np.cumsum(self.weights)[:2], rng.random(k), side="right")
+        comp = np.searchsorted(self._bounds, rng.random(k), side="right")
+        counts = np.bincount(comp, minlength=3)
         vals = np.empty(k)
         m0, m1, m2 = comp == 0, comp == 1, comp == 2
-        vals[m0] = rng.normal(c, self.v, int(m0.sum()))
-        vals[m1] = rng.normal(-c, self.wide_scale * self.v, int(m1.sum()))
+        vals[m0] = rng.normal(c, self.v, counts[0])
+        vals[m1] = rng.normal(-c, self.wide_scale * self.v, counts[1])
         h = self.uniform_half_width * self.v
-        vals[m2] = rng.uniform(-h, h, int(m2.sum()))
+        vals[m2] = rng.uniform(-h, h, counts[2])
         out = np.repeat(vals, self.repeat)
         rng.shuffle(out)  # the clusters land on unrelated architectures, not neighbours in memory
         return out[:n]
@@ -111,7 +114,14 @@ def rng_for(seed: int, *parts: int | str) -> np.random.Generator:
     """One generator per unit of simulated randomness, so results do not depend on chunking,
     worker count or the order in which resumed work is done."""
     ints = [int(seed)] + [stable_key(p) if isinstance(p, str) else int(p) for p in parts]
+    if all(0 <= i < _WORD for i in ints):
+        # one 32-bit word each, as SeedSequence splits them: the same entropy, without its
+        # per-integer conversion (the simulation makes one generator per trial and noise level)
+        return np.random.default_rng(np.random.SeedSequence(np.array(ints, dtype=np.uint32)))
     return np.random.default_rng(np.random.SeedSequence(ints))
+
+
+_WORD = 1 << 32
 
 
 def std_key(std: float) -> int:

@@ -120,6 +120,24 @@ def test_manifest_entry_holds_the_provenance_and_the_test_retest_tau(resources, 
     assert files[entry["file"]] == (entry["sha256"], None) and len(files) == len(doc["tables"])
 
 
+def test_compact_ships_the_ranked_columns_and_records_the_measured_file(resources, measured):
+    entry = add_measured_table(measured, "nb201_tiny_cpu", compact=True)
+    src = MetricTable.read_parquet(measured)
+    shipped_file = resources / "tables" / "hwpred-measured" / "nb201_tiny_cpu.parquet"
+    assert entry["measured_sha256"] == _sha(measured) and entry["sha256"] == _sha(shipped_file)
+    assert entry["sha256"] != entry["measured_sha256"] and entry["size"] == shipped_file.stat().st_size
+    full = load_table("hwpred:nb201_tiny_cpu", all_columns=True)
+    assert set(full.column_names) == set(entry["columns"])
+    assert set(entry["dropped_columns"]) == set(src.column_names) - set(full.column_names)
+    assert any("n_repeats" in c for c in entry["dropped_columns"])
+    assert any("_iqr" in c for c in entry["dropped_columns"])
+    for c in full.column_names:  # the kept columns carry exactly the measured values
+        assert full.column(c).tobytes() == src.column(c).tobytes(), c
+    assert full.meta == src.meta and np.array_equal(full.archs, src.archs)
+    prov = entry["provenance"]
+    assert prov["test_retest_tau"] == kendall_tau(src.column(COL), src.column("cpu-t1-b1/latency_pass2_ms"))
+
+
 def test_listing_and_describe_mark_it_shipped(resources, measured, capsys):
     from hwpred.cli import main
 
