@@ -1,4 +1,4 @@
-"""Torch eager against ONNX Runtime on this CPU, and a macro table against FLOPs and parameters.
+"""Torch eager against ONNX Runtime on this CPU, and a measured table against FLOPs and parameters.
 
 Runtime comparison: ``--n`` random NAS-Bench-201 cells measured in both runtimes with the same
 protocol (two passes; ``--paired`` adds the paired reference). The runtimes take turns in blocks
@@ -9,11 +9,14 @@ Everything resumes from the journals in ``--out-dir``.
 
     python benchmarks/measure_runtimes.py --n 500 --repeats 20 --warmup 3 --paired --out-dir results/measure/runtimes500
 
-Macro table: ``--macro TABLE`` prints the Kendall tau of a two-pass TransNAS-Bench-101 macro
-table (``hwpred measure transnas_macro --two-pass``) against the backbones' FLOPs and parameter
-counts at the table's input size, beside its own test-retest tau.
+Measured table: ``--table TABLE`` prints the Kendall tau of a two-pass table of NAS-Bench-201
+cells or TransNAS-Bench-101 macro backbones (``hwpred measure SPACE --two-pass``) against the
+architectures' FLOPs and parameter counts at the table's input size, beside its own test-retest
+tau; ``--against NAME ...`` adds the tau of the mean of both passes, and of the FLOPs, with each
+named table of the same space.
 
-    python benchmarks/measure_runtimes.py --macro results/measure/transnas-macro-cpu.parquet
+    python benchmarks/measure_runtimes.py --table results/measure/transnas-macro-cpu.parquet
+    python benchmarks/measure_runtimes.py --table nb201-cpu.parquet --against help:gold_6226 help:raspi4
 """
 
 from __future__ import annotations
@@ -81,22 +84,32 @@ def run_runtimes(args) -> None:
             print(f"  {rt} reference drift {ref['drift_rel']:+.1%}, range {ref['range_rel']:.1%}")
 
 
-def run_macro(args) -> None:
+def _aligned(table: MetricTable, archs: list[tuple], column: str | None = None) -> np.ndarray:
+    """``table``'s column (its default when None) in the order of ``archs``."""
+    where = {tuple(int(v) for v in a): i for i, a in enumerate(table.archs)}
+    values = table.column(column or table.column_names[0])
+    return np.array([values[where[a]] for a in archs], dtype=float)
+
+
+def run_table(args) -> None:
+    from hwpred.data.names import load_table
     from hwpred.zeroshot import score_archs
 
-    table = MetricTable.read_parquet(args.macro)
-    if table.space != "transnas_macro":
-        raise SystemExit(f"{args.macro} is a {table.space} table, not transnas_macro")
-    size = table.meta.get("device", {}).get("input_size") or 256
+    table = MetricTable.read_parquet(args.table)
+    if table.space not in ("nb201", "transnas_macro"):
+        raise SystemExit(f"{args.table} is a {table.space} table, not nb201 or transnas_macro")
+    size = table.meta.get("device", {}).get("input_size") or (256 if table.space == "transnas_macro" else 32)
     side = size if isinstance(size, int) else int(size[0])
     archs = [tuple(int(v) for v in a) for a in table.archs]
-    scores = score_archs("transnas_macro", archs, scores=["flops", "params"], image_size=side, batch_size=1,
+    scores = score_archs(table.space, archs, scores=["flops", "params"], image_size=side, batch_size=1,
                          cache_dir=False, progress=not args.quiet)  # fmt: skip
     flops = dict(zip(map(tuple, scores.archs), scores.values["flops/digits"]))
     params = dict(zip(map(tuple, scores.archs), scores.values["params/digits"]))
     f = np.array([flops[a] for a in archs])
     p = np.array([params[a] for a in archs])
-    print(f"{args.macro}: {len(archs)} macro backbones, input {size}, FLOPs counted at {side}x{side}")
+    print(
+        f"{args.table}: {len(archs)} {table.space} architectures, input {size}, FLOPs counted at {side}x{side}"
+    )
     print(f"{'column':<32} {'retest tau':>10} {'tau FLOPs':>10} {'tau params':>11}")
     tag = next(c.split("/")[0] for c in table.column_names)
     for col in figure_columns(table, tag, paired=True):
@@ -105,6 +118,19 @@ def run_macro(args) -> None:
         retest = rank_agreement(v, table.column(two))["tau"] if two in table.columns else float("nan")
         print(f"{col:<32} {retest:>10.3f} {kendall_tau(v, f):>10.3f} {kendall_tau(v, p):>11.3f}")
     print(f"FLOPs vs params tau {kendall_tau(f, p):.3f}")
+    col = f"{tag}/cpu_time_ms" if f"{tag}/cpu_time_ms" in table.columns else f"{tag}/latency_ms"
+    two = pass2_column(col)
+    if two not in table.columns:
+        return
+    mean = (table.column(col) + table.column(two)) / 2
+    print(
+        f"mean of both passes' {col}: tau FLOPs {kendall_tau(mean, f):.3f}, tau params {kendall_tau(mean, p):.3f}"
+    )
+    for name in args.against:
+        other = _aligned(load_table(name), archs)
+        print(
+            f"{name:<24} tau with the mean {kendall_tau(mean, other):.3f}, tau with FLOPs {kendall_tau(f, other):.3f}"
+        )
 
 
 def main() -> None:
@@ -116,11 +142,16 @@ def main() -> None:
     ap.add_argument("--paired", action="store_true", help="pair every forward with the reference's")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out-dir", default="results/measure/runtimes")
-    ap.add_argument("--macro", default=None, help="a two-pass transnas_macro table: tau against FLOPs/params")
+    ap.add_argument(
+        "--table", default=None, help="a two-pass nb201 or transnas_macro table: tau against FLOPs/params"
+    )
+    ap.add_argument(
+        "--against", nargs="*", default=[], help="tables of the same space to compare --table with"
+    )
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
-    if args.macro:
-        run_macro(args)
+    if args.table:
+        run_table(args)
     else:
         run_runtimes(args)
 
