@@ -35,7 +35,8 @@ from ..experiment.config import (
 from .noise import NoiseModel
 from .pairs import ACCURACY_SCALES
 
-FORMAT_VERSION = 1
+#: 2: a trial's noise levels share one draw of its simulated predictor (1: a draw per level)
+FORMAT_VERSION = 2
 ALL = "all"
 _TOP_KEYS = {
     "name",

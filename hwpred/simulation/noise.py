@@ -6,7 +6,8 @@ architectures share the same mistake. The model reproduces that as a three-part 
 (N(c, v) 72.5%, N(-c, 3v) 26.5%, U(-15v, 15v) 1%, shift c ~ U(0, 2v) once per simulated
 predictor), drawn 15 times fewer than needed with each draw repeated 15 times, then
 standardised and scaled to the requested standard deviation. ``v`` is a standard deviation;
-its value does not matter after standardisation, only the shape does.
+its value does not matter after standardisation, only the shape does. One draw of the random
+parts serves every noise level of a simulated predictor (:meth:`NoiseModel.draw`).
 
 Two variants, by name (``variant``):
 
@@ -60,26 +61,38 @@ class NoiseModel:
         # the component boundaries, cumulative weights (a frozen dataclass: set once, here)
         object.__setattr__(self, "_bounds", np.cumsum(w)[:2])
 
+    def draw(self, n: int, rng: np.random.Generator) -> NoiseDraw:
+        """One simulated predictor's mistakes on ``n`` architectures, at every noise level.
+
+        The random parts (the shift's fraction of its range, the component of each draw, the
+        component values at unit scale and the shuffled layout of the repeats) are drawn once;
+        :meth:`NoiseDraw.at` then gives the noise at any std. A trial's noise levels therefore
+        share one error pattern (common random numbers): each level's noise has exactly the
+        model's distribution, and levels differ only by what the std changes.
+        """
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        k = -(-n // self.repeat)
+        shift = rng.random()  # c = shift x its range (shift_max x v, or x std for seed-code)
+        comp = np.searchsorted(self._bounds, rng.random(k), side="right")
+        counts = np.bincount(comp, minlength=3)
+        unit = np.empty(k)
+        masks = (comp == 0, comp == 1, comp == 2)
+        unit[masks[0]] = rng.standard_normal(counts[0])
+        unit[masks[1]] = self.wide_scale * rng.standard_normal(counts[1])
+        unit[masks[2]] = rng.uniform(-self.uniform_half_width, self.uniform_half_width, counts[2])
+        # every value used for `repeat` architectures, the repeats shuffled over the vector (the
+        # clusters land on unrelated architectures, not on neighbours in memory)
+        slot = rng.permutation(k * self.repeat)[:n] // self.repeat
+        sign = np.where(masks[0], 1.0, np.where(masks[1], -1.0, 0.0))
+        return NoiseDraw(self, unit, sign, shift, slot)
+
     def raw(self, n: int, rng: np.random.Generator, std: float = 1.0) -> np.ndarray:
         """Unstandardised draws: ceil(n / repeat) mixture values, each repeated, shuffled, cut to n.
 
         ``std`` (the level the draws will be scaled to) only sets the shift of ``seed-code``.
         """
-        if n < 0:
-            raise ValueError("n must be >= 0")
-        k = -(-n // self.repeat)
-        c = rng.uniform(0.0, self.shift_max * (std if self.variant == "seed-code" else self.v))
-        comp = np.searchsorted(self._bounds, rng.random(k), side="right")
-        counts = np.bincount(comp, minlength=3)
-        vals = np.empty(k)
-        m0, m1, m2 = comp == 0, comp == 1, comp == 2
-        vals[m0] = rng.normal(c, self.v, counts[0])
-        vals[m1] = rng.normal(-c, self.wide_scale * self.v, counts[1])
-        h = self.uniform_half_width * self.v
-        vals[m2] = rng.uniform(-h, h, counts[2])
-        out = np.repeat(vals, self.repeat)
-        rng.shuffle(out)  # the clusters land on unrelated architectures, not neighbours in memory
-        return out[:n]
+        return self.draw(n, rng).raw(std)
 
     def sample(self, n: int, std: float, rng: np.random.Generator) -> np.ndarray:
         """Noise of exactly standard deviation ``std`` (population std) and mean 0.
@@ -88,14 +101,42 @@ class NoiseModel:
         which cannot change a ranking, so zeros are returned.
         """
         check_std(std)
-        if std == 0.0 or n == 0:
-            return np.zeros(n)
-        x = self.raw(n, rng, std)
-        x = x - x.mean()
-        s = x.std()
-        if not np.isfinite(s) or s <= 1e-12 * max(1.0, float(np.abs(x).max(initial=0.0))):
-            return np.zeros(n)
-        return x * (std / s)
+        return self.draw(n, rng).at(std)
+
+
+class NoiseDraw:
+    """The random parts of one simulated predictor's mistakes (:meth:`NoiseModel.draw`)."""
+
+    def __init__(self, model: NoiseModel, unit, sign, shift: float, slot):
+        self.model, self.n = model, len(slot)
+        self._unit, self._sign, self._shift, self._slot = unit, sign, shift, slot
+        self._fixed: np.ndarray | None = None  # fixed-shape: the standardised noise, cached
+
+    def raw(self, std: float = 1.0) -> np.ndarray:
+        m = self.model
+        c = self._shift * m.shift_max * (std if m.variant == "seed-code" else 1.0)
+        # the components at scale v: N(c, v), N(-c, wide_scale v), U(-h v, h v)
+        vals = (self._unit + c * self._sign) * m.v
+        return vals[self._slot]
+
+    def at(self, std: float) -> np.ndarray:
+        """The noise at std ``std``: mean 0, population std exactly ``std`` (zeros if constant)."""
+        if std == 0.0 or self.n == 0:
+            return np.zeros(self.n)
+        if self.model.variant != "seed-code":
+            if self._fixed is None:
+                self._fixed = _standardise(self.raw())
+            return std * self._fixed
+        return std * _standardise(self.raw(std))
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    """Mean 0 and population std 1; zeros when the values are constant (to rounding)."""
+    x = x - x.mean()
+    s = np.sqrt(np.dot(x, x) / len(x))
+    if not np.isfinite(s) or s <= 1e-12 * max(1.0, float(np.abs(x).max(initial=0.0))):
+        return np.zeros(len(x))
+    return x / s
 
 
 def check_std(std: float, what: str = "noise std") -> float:
@@ -122,8 +163,3 @@ def rng_for(seed: int, *parts: int | str) -> np.random.Generator:
 
 
 _WORD = 1 << 32
-
-
-def std_key(std: float) -> int:
-    """Seed component for a noise level: keyed by value, so adding levels leaves others unchanged."""
-    return int(round(float(std) * 1_000_000))

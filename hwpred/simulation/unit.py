@@ -1,9 +1,10 @@
 """One unit of simulation work: a (pair, subset size, block of trials) with every noise level.
 
-A unit carries plain arrays only, so it travels to any worker. Every trial and every noise
-draw has its own seed (from the config seed, the pair, the size, the trial and the noise
-level), so the numbers do not depend on the block size, the worker count or the order work is
-resumed in. :func:`example_selection` replays one trial in full with the same seeds.
+A unit carries plain arrays only, so it travels to any worker. Every trial's subset and each
+of its two simulated predictors (metric and accuracy) have their own seed (from the config
+seed, the pair, the size and the trial), so the numbers do not depend on the block size, the
+worker count or the order work is resumed in. A trial's noise levels share its predictor's
+random parts (:meth:`NoiseModel.draw`). :func:`example_selection` replays one trial in full with the same seeds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 from ..kendall import TauReference
 from ..metrics import kendall_tau
 from .grid import ALL, SimulationConfig, resolve_size
-from .noise import NoiseModel, rng_for, std_key
+from .noise import NoiseDraw, NoiseModel, rng_for
 from .pairs import SimPair
 from .selection import AccuracyOrder, TrueFront, pareto_mask, reference_metric
 
@@ -95,11 +96,35 @@ def _subset(task: UnitTask, trial: int) -> np.ndarray:
     return rng.choice(n_total, task.size, replace=False)
 
 
+def _draw(task: UnitTask, trial: int, side: str, n: int) -> NoiseDraw:
+    """The trial's simulated predictor on ``side`` ('hw' or 'acc'), shared by every noise level."""
+    return task.noise_model.draw(n, rng_for(task.seed, task.seed_key, side, task.size, trial))
+
+
 def _noise(task: UnitTask, trial: int, std: float, side: str, n: int) -> np.ndarray:
-    if std == 0.0:
-        return np.zeros(n)
-    rng = rng_for(task.seed, task.seed_key, side, task.size, trial, std_key(std))
-    return task.noise_model.sample(n, std, rng)
+    """The noise one trial adds at one level (the grid's values, for replays and checks)."""
+    return _draw(task, trial, side, n).at(std)
+
+
+class _Rows:
+    """The noise of a block of trials at any level, as a (trials x n) array."""
+
+    def __init__(self, task: UnitTask, trials: np.ndarray, side: str, n: int, stds):
+        self.shape = (len(trials), n)
+        self.draws = [_draw(task, int(t), side, n) for t in trials] if any(s > 0 for s in stds) else []
+        # fixed shape: every level is a multiple of the same standardised rows
+        self.unit = (
+            np.stack([d.at(1.0) for d in self.draws])
+            if self.draws and task.noise_model.variant != "seed-code"
+            else None
+        )
+
+    def at(self, std: float) -> np.ndarray:
+        if std == 0.0:
+            return np.zeros(self.shape)
+        if self.unit is not None:
+            return std * self.unit
+        return np.stack([d.at(std) for d in self.draws])
 
 
 def _to_z_reference(task: UnitTask):
@@ -156,17 +181,17 @@ def run_unit(task: UnitTask) -> pd.DataFrame:
         acc_ref = TauReference(eval_acc) if (proxy or any(s > 0 for s in task.acc_noise_stds)) else None
         if proxy:  # the proxy's tau does not change with the metric's noise
             proxy_tau = acc_ref.tau(np.broadcast_to(sel_acc0, (len(trials), n))).tolist()
+        hw_noise = _Rows(task, trials, "hw", n, task.noise_stds)
+        acc_noise = _Rows(task, trials, "acc", n, task.acc_noise_stds)
         for s_hw in task.noise_stds:
             # the noise vector is exchangeable (its repeats are shuffled), so it is laid out in
             # the subset's accuracy order directly: no gather needed on the fast path
-            noisy_s = front.hw_s + np.stack([_noise(task, int(t), s_hw, "hw", n) for t in trials])
+            noisy_s = front.hw_s + hw_noise.at(s_hw)
             for s_acc in task.acc_noise_stds:
                 if s_acc > 0 or proxy:
                     sel_hw = front.order.sweep.unsort(noisy_s)
                     if s_acc > 0:
-                        sel_acc = sel_acc0 + acc_sd * np.stack(
-                            [_noise(task, int(t), s_acc, "acc", n) for t in trials]
-                        )
+                        sel_acc = sel_acc0 + acc_sd * acc_noise.at(s_acc)
                         order = AccuracyOrder(sel_acc)
                     else:
                         sel_acc, order = sel_acc0, proxy_order

@@ -269,6 +269,22 @@ def test_noise_seeding():
     assert not np.array_equal(a, c) and not np.array_equal(a, d)
 
 
+def test_one_draw_serves_every_noise_level():
+    """A trial's levels share its predictor's random parts; each level still has the exact std."""
+    fixed = NoiseModel().draw(1000, np.random.default_rng(3))
+    a, b = fixed.at(0.3), fixed.at(0.9)
+    assert np.allclose(b, 3 * a) and np.std(b) == pytest.approx(0.9, rel=1e-12)
+    assert np.array_equal(NoiseModel().sample(1000, 0.3, np.random.default_rng(3)), a)
+    seed = NoiseModel(variant="seed-code").draw(1000, np.random.default_rng(3))
+    lo, hi = seed.at(0.1), seed.at(1.0)
+    # the shift grows with the std, so the shape changes, but the repeats sit on the same places
+    assert not np.allclose(hi, 10 * lo) and np.std(lo) == pytest.approx(0.1, rel=1e-12)
+    assert np.array_equal(hi, fixed.at(1.0))  # at std 1 the two variants' shift ranges agree
+    same = [np.flatnonzero(x == x[0]) for x in (lo, hi)]
+    assert np.array_equal(same[0], same[1]) and len(same[0]) >= 1
+    assert np.array_equal(seed.at(0.0), np.zeros(1000))
+
+
 def test_noise_mixture_components():
     rng = np.random.default_rng(0)
     uni = NoiseModel(weights=(0.0, 0.0, 1.0), repeat=1).raw(20000, rng)
