@@ -74,7 +74,9 @@ def main() -> None:
     )
     for label, frame in (("front-max (default)", default), ("subset-max", options["subset-max reference"])):
         hv = frame.loc[whole, "hv_fraction"].groupby(level="noise_std").mean().drop(0.0, errors="ignore")
-        print(f"HV fraction on the largest size, {label}: {hv.min():.3f}-{hv.max():.3f} over noise levels > 0")
+        print(
+            f"HV fraction on the largest size, {label}: {hv.min():.3f}-{hv.max():.3f} over noise levels > 0"
+        )
 
 
 if __name__ == "__main__":
