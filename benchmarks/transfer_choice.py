@@ -27,7 +27,12 @@ from hwpred.predictors.transfer.sources import resolve_sources
 from hwpred.study.cells import split
 
 STRATEGIES = ("random", "kcenter", "doptimal")
-FAMILIES = ("transfer_ridge", "transfer_gp")
+#: label -> (family, parameters)
+FAMILIES = {
+    "transfer_ridge": ("transfer_ridge", {}),
+    "transfer_ridge, keep=auto": ("transfer_ridge", {"keep": "auto"}),
+    "transfer_gp": ("transfer_gp", {}),
+}
 
 
 def one_hot(archs: np.ndarray, ops: int = 5) -> np.ndarray:
@@ -76,21 +81,24 @@ def main() -> None:
             for n in sizes:
                 for strategy in STRATEGIES:
                     pick = pool[:n] if strategy == "random" else pool[choose(feats[pool], n, strategy, seed)]
-                    for fam in FAMILIES:
-                        p = create(fam, sources=args.sources, target=target, random_state=seed)
+                    for label, (fam, params) in FAMILIES.items():
+                        p = create(fam, sources=args.sources, target=target, random_state=seed, **params)
                         p.fit(archs[pick], y[pick])
-                        scores.setdefault(f"{fam}, {strategy}, n={n}", []).append(
+                        scores.setdefault((strategy, label), {}).setdefault(n, []).append(
                             kendall_tau(p.predict(archs[test]), log_y[test])
                         )
             if args.ceiling:
                 X = one_hot(archs)
                 for k, v in ceilings(feats, X, log_y, pool, test).items():
-                    scores.setdefault(f"{k} (all {len(pool)} pool cells)", []).append(v)
+                    scores.setdefault(("all pool cells", k), {}).setdefault("all", []).append(v)
         print(
-            f"{target} ({column}), sources {args.sources} ({len(bundle.labels)} tables), seeds 0-{args.seeds - 1}:"
+            f"\n{target} ({column}), sources {args.sources} ({len(bundle.labels)} tables), seeds 0-{args.seeds - 1}:"
         )
-        for k, v in scores.items():
-            print(f"  {k:48s} {np.mean(v):.3f} ± {np.std(v):.3f}")
+        print("| cells | family | " + " | ".join(f"n={n}" for n in sizes) + " |")
+        print("|---|---|" + "---|" * len(sizes))
+        for (strategy, label), by_n in scores.items():
+            vals = [f"{np.mean(v):.3f} ± {np.std(v):.3f}" for v in by_n.values()]
+            print(f"| {strategy} | {label} | " + " | ".join(vals) + " |")
     print(f"{time.perf_counter() - t0:.0f} s")
 
 

@@ -95,6 +95,34 @@ def test_gp_predictive_sd_shrinks_at_measured_points_and_drives_sequential_choic
     assert len({tuple(r) for r in chosen.tolist()}) == 8 and np.allclose(values, lookup.lookup(chosen))
 
 
+def test_ridge_keeps_the_few_sources_a_target_mixes(tmp_path):
+    """Twenty sources, the target a mix of two: with ten samples the whole mix is poorly
+    estimated, the sources kept by leave-one-out (keep='auto') recover the two."""
+    rng = np.random.default_rng(4)
+    archs = np.array(NB201.enumerate())[rng.choice(15625, 1000, replace=False)]
+    shared = rng.uniform(0, 1, size=(6, 5))
+    costs = [shared + 0.8 * rng.standard_normal(shared.shape) for _ in range(20)]
+    mix = 0.5 * costs[3] + 0.5 * costs[7] + 0.05 * rng.standard_normal(shared.shape)
+
+    def table(c, k):
+        return MetricTable("nb201", archs, {f"d{k}/ms": np.exp(0.3 * c[np.arange(6), archs].sum(1))})
+
+    sources = [table(c, k) for k, c in enumerate(costs)]
+    target = table(mix, "t")
+    every, a, y = _fit("transfer_ridge", sources, target, n=10)
+    auto, _, _ = _fit("transfer_ridge", sources, target, n=10, keep="auto")
+    assert len(every.kept_) == 20 and {3, 7} <= set(auto.kept_.tolist()) and len(auto.kept_) < 20
+    assert spearman(y[10:], auto.predict(a[10:])) > spearman(y[10:], every.predict(a[10:])) + 0.1
+    two, _, _ = _fit("transfer_ridge", sources, target, n=15, keep=2)
+    assert two.kept_.tolist() == [3, 7] and np.count_nonzero(two.coef_) == 2
+    back = load_predictor_folder(auto.save(tmp_path / "auto", metric="dt/ms"))
+    assert back.kept_.tolist() == auto.kept_.tolist()
+    np.testing.assert_allclose(back.predict(a), auto.predict(a), rtol=1e-6)
+    for bad in (0, "some", True):
+        with pytest.raises(PredictorError, match="keep must be"):
+            _fit("transfer_ridge", sources, target, n=10, keep=bad)
+
+
 @pytest.mark.parametrize("strategy", ["random", "kcenter", "doptimal"])
 def test_selection_strategies_pick_distinct_rows(strategy):
     feats = np.random.default_rng(1).standard_normal((300, 4))
