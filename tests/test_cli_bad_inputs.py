@@ -137,6 +137,8 @@ def _cases(f: dict[str, str]) -> dict[str, list[list[str]]]:
             ["nosuch", "--table", f["table.parquet"], "--out", out],
             ["transfer_ridge", "--table", NOPE + ".parquet", "--out", out],
             ["transfer_ridge", "--table", f["noise.parquet"], "--out", out],
+            ["transfer_ridge", "--table", f["table.parquet"], "--param", "keep", "--out", out],
+            ["transfer_ridge", "--table", f["table.parquet"], "--param", "keep=0", "--out", out],
         ],
         "transfer predict": [[NOPE, "--out", out + ".parquet"], [f["empty-dir"], "--out", out + ".parquet"]],
         "nas verify": [[NOPE, "--table", "help:raspi4"], [f["empty-dir"], "--table", "help:raspi4"]],

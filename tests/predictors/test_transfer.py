@@ -123,6 +123,31 @@ def test_ridge_keeps_the_few_sources_a_target_mixes(tmp_path):
             _fit("transfer_ridge", sources, target, n=10, keep=bad)
 
 
+def test_cli_fit_takes_family_parameters(tmp_path, capsys):
+    """`hwpred transfer fit --param keep=2` on a measured table with shipped HELP sources."""
+    from hwpred.cli import main
+    from hwpred.data import load_table
+
+    src = load_table("help:raspi4")
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(src.archs), 30, replace=False)
+    lat = src.column(src.column_names[0])[rows] * np.exp(0.05 * rng.standard_normal(30))
+    path = tmp_path / "mine.parquet"
+    MetricTable("nb201", src.archs[rows], {"cpu/latency_ms": lat}).to_parquet(path)
+    out = tmp_path / "pred"
+    argv = [
+        "transfer",
+        "fit",
+        "transfer_ridge",
+        "--sources",
+        "help:pixel3,help:fpga,help:gold_6226,help:raspi4",
+    ]
+    assert main([*argv, "--table", str(path), "--param", "keep=2", "--out", str(out)]) == 0
+    pred = load_predictor_folder(out)
+    assert pred.get_params()["keep"] == 2 and len(pred.kept_) == 2
+    assert 3 in pred.kept_.tolist()  # help:raspi4, the source the table was made from
+
+
 @pytest.mark.parametrize("strategy", ["random", "kcenter", "doptimal"])
 def test_selection_strategies_pick_distinct_rows(strategy):
     feats = np.random.default_rng(1).standard_normal((300, 4))

@@ -39,6 +39,13 @@ def add_parser(subparsers) -> None:
     f.add_argument("--table", required=True, help="measured table: a .parquet file or a dataset name")
     f.add_argument("--column", default=None, help="target column (default: the table's first latency column)")
     f.add_argument("--seed", type=int, default=0, help="the predictor's random_state")
+    f.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a family parameter, e.g. keep=auto or flops=true (repeatable; values read as YAML)",
+    )
     f.add_argument("--out", required=True, help="folder for the saved predictor")
     f.set_defaults(func=_fit)
     q = sub.add_parser("predict", help="predict the whole space with a saved predictor, optionally check it")
@@ -84,12 +91,28 @@ def _choose(args) -> int:
     return 0
 
 
+def _params(items: list[str]) -> dict:
+    """``KEY=VALUE`` options as a dict, each value read as a YAML scalar (``auto``, ``3``, ``true``)."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise HwpredError(f"--param {item!r}: write KEY=VALUE, e.g. keep=auto")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
 def _fit(args) -> int:
     from .. import create
 
+    params = _params(args.param)
     ds = _dataset(args.table, args.column)
     archs, y = ds.arrays()
-    pred = create(args.family, sources=_sources(args.sources), space=ds.space, random_state=args.seed)
+    pred = create(
+        args.family, sources=_sources(args.sources), space=ds.space, random_state=args.seed, **params
+    )
     pred.fit(archs, y)
     pred.save(args.out, dataset=ds.name, metric=ds.column, unit=ds.unit, train_size=len(y))
     print(f"{args.family} fitted on {len(y)} measurements of {ds.name} -> {args.out}")
