@@ -31,15 +31,37 @@ def _encode(table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+class _HashSink:
+    """A write-only file that hashes what is written to it instead of keeping it."""
+
+    closed = False
+
+    def __init__(self):
+        self.hash, self.size = hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        self.hash.update(view)
+        self.size += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        pass
+
+
 def content_digest(table) -> str:
-    """SHA-256 of a table's columns (schema metadata ignored) in Arrow IPC form."""
+    """SHA-256 of a table's columns (schema metadata ignored) in Arrow IPC form, hashed as the
+    stream is written (a large table is not serialised into memory a second time)."""
     import pyarrow as pa
 
     table = table.replace_schema_metadata(None).combine_chunks()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    sink = _HashSink()
+    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), table.schema) as writer:
         writer.write_table(table)
-    return hashlib.sha256(sink.getvalue()).hexdigest()
+    return sink.hash.hexdigest()
 
 
 def as_table(data):

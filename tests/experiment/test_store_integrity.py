@@ -197,3 +197,23 @@ def test_store_level_frames_are_verified_too(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         assert s.read_frame("results.parquet") is None
     assert "results.parquet" in caplog.text and "not used" in caplog.text
+
+
+def test_digest_is_the_sha256_of_the_tables_ipc_stream():
+    """Hashed while streaming, the digest equals the SHA-256 of the whole serialised stream, so
+    parts written before stay verifiable; chunking and schema metadata do not change it."""
+    import hashlib
+
+    import pyarrow as pa
+
+    from hwpred.experiment.integrity import content_digest
+
+    t = pa.table({"x": np.arange(50_000, dtype=np.float64), "name": pa.array(["a x b"] * 50_000)})
+    buf = pa.BufferOutputStream()
+    with pa.ipc.new_stream(buf, t.schema) as writer:
+        writer.write_table(t)
+    want = hashlib.sha256(buf.getvalue()).hexdigest()
+    assert content_digest(t) == want
+    chunked = pa.concat_tables([t.slice(0, 10_000), t.slice(10_000)]).replace_schema_metadata({"k": "v"})
+    assert content_digest(chunked) == want
+    assert content_digest(t.slice(1)) != want
