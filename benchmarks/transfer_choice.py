@@ -1,11 +1,12 @@
 """Which cells to measure on a new device: Kendall tau on the study's 625-cell test sets.
 
 For each target, seed and sample count: the transfer families fitted on cells chosen from the
-seed's training pool (the study's split, so the test sets are those of `studies/transfer-kendall.yaml`
-and of the classic families' table) by each strategy: random (the study's own draw order),
-k-center or D-optimal on the sources' standardised log latencies. Beside them the ceilings, fitted on the whole training pool (15,000 cells): a
-ridge mix of the sources' log latencies, the same with the cell's one-hot ops, and LightGBM on
-sources + ops. Prints mean ± sd over seeds.
+seed's training pool (the study's split, so the test sets are those of
+`studies/transfer-kendall.yaml` and of the classic families' table) by each strategy: random (the
+study's own draw order), k-center or D-optimal on the sources' standardised log latencies.
+Beside them the ceilings, fitted on the whole training pool (15,000 cells): a ridge mix of the
+sources' log latencies, the same with the cell's one-hot ops, and LightGBM on sources + ops.
+Prints mean ± sd over seeds as Markdown tables.
 
     HWPRED_DATA_MIRROR=/path/to/datasets python benchmarks/transfer_choice.py
     python benchmarks/transfer_choice.py --targets help:raspi4 --sizes 25 --seeds 3 --no-ceiling
@@ -19,6 +20,7 @@ import time
 import numpy as np
 
 from hwpred.data import load_table
+from hwpred.encoders import onehot
 from hwpred.metrics import kendall_tau
 from hwpred.predictors import create
 from hwpred.predictors.transfer.base import standardised_features
@@ -33,10 +35,6 @@ FAMILIES = {
     "transfer_ridge, keep=auto": ("transfer_ridge", {"keep": "auto"}),
     "transfer_gp": ("transfer_gp", {}),
 }
-
-
-def one_hot(archs: np.ndarray, ops: int = 5) -> np.ndarray:
-    return np.concatenate([(archs == k).astype(float) for k in range(ops)], axis=1)
 
 
 def ceilings(F: np.ndarray, X: np.ndarray, y: np.ndarray, pool: np.ndarray, test: np.ndarray) -> dict:
@@ -75,7 +73,7 @@ def main() -> None:
         bundle = resolve_sources(args.sources, table.space, target=target)
         feats = standardised_features(bundle)[bundle.rows(archs, "benchmark")]
         log_y = np.log(y)
-        scores: dict[str, list[float]] = {}
+        scores: dict[tuple[str, str], dict] = {}  # (cells, family) -> {n: values over seeds}
         for seed in range(args.seeds):
             test, pool = split(len(y), args.test_size, seed)
             for n in sizes:
@@ -88,7 +86,7 @@ def main() -> None:
                             kendall_tau(p.predict(archs[test]), log_y[test])
                         )
             if args.ceiling:
-                X = one_hot(archs)
+                X = onehot(archs, table.space)
                 for k, v in ceilings(feats, X, log_y, pool, test).items():
                     scores.setdefault(("all pool cells", k), {}).setdefault("all", []).append(v)
         print(

@@ -174,4 +174,5 @@ class TransferRidgePredictor(TransferPredictor):
         self.coef_ = np.asarray(state["coef"], dtype=np.float64)
         self.intercept_ = float(state["intercept"])
         self.alpha_ = float(state["alpha"])
-        self.kept_ = np.asarray(state.get("kept", np.flatnonzero(self.coef_ != 0)), dtype=np.int64)
+        # predictors saved before ``keep`` existed used every source
+        self.kept_ = np.asarray(state.get("kept", np.arange(len(self.coef_))), dtype=np.int64)
