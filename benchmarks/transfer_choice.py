@@ -5,7 +5,8 @@ seed's training pool (the study's split, so the test sets are those of
 `studies/transfer-kendall.yaml` and of the classic families' table) by each strategy: random (the
 study's own draw order), k-center or D-optimal on the sources' standardised log latencies.
 Beside them the ceilings, fitted on the whole training pool (15,000 cells): a ridge mix of the
-sources' log latencies, the same with the cell's one-hot ops, and LightGBM on sources + ops.
+sources' log latencies, the same with the sources' latencies on a linear scale added, the same
+with the cell's one-hot ops, and LightGBM on sources + ops.
 Prints mean ± sd over seeds as Markdown tables.
 
     HWPRED_DATA_MIRROR=/path/to/datasets python benchmarks/transfer_choice.py
@@ -43,8 +44,15 @@ def ceilings(F: np.ndarray, X: np.ndarray, y: np.ndarray, pool: np.ndarray, test
 
     alphas = np.logspace(-3, 3, 13)
     FX = np.hstack([F, X])
+    linear = np.exp(F)  # each source on a linear scale (up to its own factor)
+    FL = np.hstack([F, (linear - linear.mean(axis=0)) / linear.std(axis=0)])
     out = {}
-    for label, Z in (("ridge mix of the sources", F), ("ridge, sources + ops", FX)):
+    mixes = (
+        ("ridge mix of the sources", F),
+        ("ridge, log + linear sources", FL),
+        ("ridge, sources + ops", FX),
+    )
+    for label, Z in mixes:
         out[label] = RidgeCV(alphas=alphas).fit(Z[pool], y[pool]).predict(Z[test])
     gbm = lgb.LGBMRegressor(n_estimators=600, learning_rate=0.05, num_leaves=31, verbose=-1, n_jobs=1)
     out["LightGBM, sources + ops"] = gbm.fit(FX[pool], y[pool]).predict(FX[test])

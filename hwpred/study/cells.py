@@ -118,6 +118,7 @@ class Cell:
     train_size: int
     seed: int
     reference: bool = False
+    score_unmeasured: bool = False  # also Spearman over every architecture outside the training set
 
     @property
     def cell_id(self) -> str:
@@ -174,6 +175,7 @@ def build_grid(v: Validated) -> Grid:
                     size,
                     seed,
                     reference=reference,
+                    score_unmeasured=cfg.score_unmeasured,
                 )
 
             req = reference_archs(p.name, space)

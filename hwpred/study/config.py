@@ -51,6 +51,7 @@ _TOP_KEYS = {
     "scheduler",
     "output",
     "missing_datasets",
+    "score_unmeasured",
 }
 _REQUIRED = ("name", "datasets", "predictors", "seeds", "output")
 _DATASET_KEYS = {"name", "train_sizes", "test_size"}
@@ -108,6 +109,8 @@ class StudyConfig:
     workers: int = 1
     scheduler: str | None = None
     missing_datasets: str = "error"  # or "skip": report absent datasets and go on (cluster configs)
+    #: also score Spearman over every architecture outside the training set (the few-shot measure)
+    score_unmeasured: bool = False
     description: str = ""
     source: str = "<dict>"
 
@@ -118,7 +121,7 @@ class StudyConfig:
 
     def result_fields(self) -> dict:
         """The parts of the config that change the numbers (not where or how it runs)."""
-        return {
+        fields = {
             "name": self.name,
             "datasets": [asdict(d) for d in self.datasets],
             "predictors": [
@@ -127,6 +130,9 @@ class StudyConfig:
             ],
             "seeds": list(self.seeds),
         }
+        if self.score_unmeasured:  # only when set, so that earlier configs keep their hash
+            fields["score_unmeasured"] = True
+        return fields
 
     @property
     def config_hash(self) -> str:
@@ -222,14 +228,22 @@ def parse_config(doc: Any, source: str = "<dict>") -> StudyConfig:
         missing_datasets=as_choice(
             str(doc.get("missing_datasets", "error")), "missing_datasets", source, MISSING_DATASETS
         ),
+        score_unmeasured=_flag(doc.get("score_unmeasured", False), "score_unmeasured", source),
         description=str(doc.get("description", "")),
         source=source,
     )
 
 
+def _flag(value: Any, key: str, source: str) -> bool:
+    if not isinstance(value, bool):
+        raise config_error(source, f"{key} must be true or false, got {value!r}")
+    return value
+
+
 def _sizes(value: Any, key: str, source: str) -> tuple[int, ...]:
-    """Training-set sizes in increasing order; () when the key is absent."""
-    return () if value is None else int_list(value, key, source, minimum=1, sort=True)
+    """Training-set sizes in increasing order; () when the key is absent. 0 is allowed: families
+    that predict from their sources alone run it, the others skip it (see the grid's notes)."""
+    return () if value is None else int_list(value, key, source, minimum=0, sort=True)
 
 
 def _tuning(value: Any, key: str, source: str, base: TuningSpec) -> TuningSpec:

@@ -7,7 +7,11 @@ Figures (PNG + SVG, next to the tables):
   dataset; the lookup table is a horizontal reference line.
 - ``kendall_tau_centred``: the same minus the average over learning predictors at each size,
   which makes the ranking of families readable where all curves crowd near 1.
+- ``spearman_unmeasured`` (studies with ``score_unmeasured: true``): Spearman over every
+  architecture outside the training set, the few-shot transfer measure, against the size.
 - ``fit_time``: fit time against training-set size (log-log).
+
+Training-set size 0 (transfer families ranking from their sources alone) is in the tables only.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ log = logging.getLogger(__name__)
 METRICS = [
     "kendall_tau",
     "spearman",
+    "spearman_unmeasured",
     "pearson",
     "rmse",
     "dev_std",
@@ -154,6 +159,7 @@ def _panels(n: int):
 def _plot_metric(
     summary: pd.DataFrame, value: str, ylabel: str, title: str, centred: bool = False, logy: bool = False
 ):
+    summary = summary[summary["train_size"] > 0]  # sources-only cells are in the tables, not on a log axis
     datasets = list(dict.fromkeys(summary["dataset"]))
     preds = list(dict.fromkeys(summary["predictor"]))
     colours = _colours(preds)
@@ -248,9 +254,15 @@ def _fmt_table(summary: pd.DataFrame, units: dict[str, str] | None = None) -> pd
     shared = set(units.get(d, "") for d in summary["dataset"])
     one_unit = shared.pop() if len(shared) == 1 else None
     rmse_header = f"RMSE ({one_unit})" if one_unit else "RMSE (dataset unit)"
+    unmeasured = bool(summary.get("spearman_unmeasured_mean", pd.Series(dtype=float)).notna().any())
     rows = []
     for _, r in summary.iterrows():
         unit_col = {} if one_unit is not None else {"unit": units.get(r["dataset"], "") or "?"}
+        extra = (
+            {"Spearman, unmeasured": pm(r["spearman_unmeasured_mean"], r["spearman_unmeasured_std"])}
+            if unmeasured
+            else {}
+        )
         rows.append(
             {
                 "dataset": r["dataset"],
@@ -260,6 +272,7 @@ def _fmt_table(summary: pd.DataFrame, units: dict[str, str] | None = None) -> pd
                 "seeds": int(r["n_seeds"]),
                 "Kendall tau": pm(r["kendall_tau_mean"], r["kendall_tau_std"]),
                 "Spearman": pm(r["spearman_mean"], r["spearman_std"]),
+                **extra,
                 rmse_header: pm(r["rmse_mean"], r["rmse_std"], 4),
                 "dev std": pm(r["dev_std_mean"], r["dev_std_std"]),
                 "fit (s)": pm(r["fit_time_s_mean"], r["fit_time_s_std"], 3),
@@ -336,6 +349,18 @@ def write_report(store_dir: str | os.PathLike, out: str | os.PathLike | None = N
             dict(value="fit_time_s", ylabel="fit time (s)", title="Fit time vs training-set size", logy=True),
         ),
     ]
+    if summary["spearman_unmeasured_mean"].notna().any():
+        specs.insert(
+            1,
+            (
+                "spearman_unmeasured",
+                dict(
+                    value="spearman_unmeasured",
+                    ylabel="Spearman over the unmeasured architectures",
+                    title="Spearman over every architecture not measured vs training-set size",
+                ),
+            ),
+        )
     for stem, kw in specs:
         fig = _plot_metric(shown, **kw)
         figures[stem], embedded[stem] = save_figure(fig, out / stem)

@@ -44,6 +44,7 @@ SCHEMA = pa.schema(
         ("rmse", pa.float64()),
         ("dev_std", pa.float64()),
         ("monotonicity", pa.float64()),
+        ("spearman_unmeasured", pa.float64()),
         ("fit_time_s", pa.float64()),
         ("tuning_time_s", pa.float64()),
         ("query_time_s", pa.float64()),
@@ -71,8 +72,18 @@ RESULT_COLUMNS = [
     "rmse",
     "dev_std",
     "monotonicity",
+    "spearman_unmeasured",
     "best_params",
 ]
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """A cell part as a row of :data:`SCHEMA`; a column added to the schema after the part was
+    written (``spearman_unmeasured``) reads as null."""
+    for name in SCHEMA.names:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, SCHEMA.field(name).type))
+    return table.select(SCHEMA.names).cast(SCHEMA)
 
 
 def cell_failed(table) -> bool:
@@ -117,7 +128,7 @@ class ResultStore(PartStore):
         """All finished cells as one DataFrame (empty, with the schema's columns, when none);
         ``found``: the result of :meth:`scan` when the caller has one (the parts are not read again)."""
         found = self.scan() if found is None else found
-        tables = [v.table.cast(SCHEMA) for v in found if v.ok]
+        tables = [conform(v.table) for v in found if v.ok]
         if not tables:
             return SCHEMA.empty_table().to_pandas()
         df = pa.concat_tables(tables).to_pandas()

@@ -169,6 +169,18 @@ def cell_record(cell: Cell, status: str = "ok", error: str = "") -> dict[str, An
     }
 
 
+def unmeasured_spearman(pred, ds, train_archs: np.ndarray) -> float:
+    """Spearman over every architecture of the dataset outside the training set: the measure of
+    the few-shot transfer literature, beside the test-set scores every cell gets."""
+    from ..metrics import spearman
+
+    rest = np.setdiff1d(np.arange(len(ds)), ds.table.rows_of(train_archs)) if len(train_archs) else None
+    archs, y = ds.table.archs, ds.table.column(ds.column)
+    if rest is not None:
+        archs, y = archs[rest], y[rest]
+    return float(spearman(y, np.asarray(pred.predict(archs), dtype=np.float64)))
+
+
 def run_cell(cell: Cell) -> dict[str, Any]:
     """Fit and score one cell; never raises for a predictor failure (the record says 'failed')."""
     from ..metrics import all_metrics
@@ -207,6 +219,8 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         sd = float(np.std(te_y))
         dev = (y_hat - te_y) / sd if sd > 0 else np.full_like(te_y, np.nan)
         rec.update(m)
+        if cell.score_unmeasured:
+            rec["spearman_unmeasured"] = unmeasured_spearman(pred, ds, tr_archs)
         rec.update(
             dev_std=float(np.std(dev)),
             fit_time_s=fit_time,
