@@ -111,6 +111,11 @@ def test_study_scores_every_unmeasured_architecture(tmp_path):
     zero = df[df["train_size"] == 0].iloc[0]
     assert 0.6 < zero["spearman_unmeasured"] < 1.0  # the sources' consensus ranks raspi4 well
     assert df["spearman_unmeasured"].notna().all()
+    from hwpred.study.report import write_report
+
+    report = write_report(result.store.root)
+    assert "spearman_unmeasured" in report.figures
+    assert "Spearman, unmeasured" in (report.out / "summary.md").read_text()
 
 
 def test_store_parts_without_the_unmeasured_column_read_as_null():
