@@ -50,18 +50,21 @@ def model(label: str, n_train: int | None = None):
     )
 
 
+def model_inputs(archs: np.ndarray, space: str, target: str, sources) -> dict[str, np.ndarray]:
+    """Each model's input rows for ``archs``: the sources' standardised log values (+ one-hot ops)."""
+    bundle = resolve_sources(sources, space, target=target)
+    F = standardised_features(bundle)[bundle.rows(archs, "benchmark")]
+    return {MODELS[0]: F, MODELS[1]: F, MODELS[2]: np.hstack([F, onehot(archs, space)])}
+
+
 def two_fold(target: str, sources: list[str], seed: int) -> dict[str, float]:
     """Mean Spearman over the two halves, per model."""
     table = load_table(target)
-    archs = table.archs
     y = np.log(np.asarray(table.column(next(iter(table.columns))), dtype=np.float64))
-    bundle = resolve_sources(sources, table.space, target=target)
-    F = standardised_features(bundle)[bundle.rows(archs, "benchmark")]
-    inputs = {MODELS[0]: F, MODELS[1]: F, MODELS[2]: np.hstack([F, onehot(archs, table.space)])}
     perm = np.random.default_rng(seed).permutation(len(y))
     halves = (perm[: len(y) // 2], perm[len(y) // 2 :])
     out = {}
-    for label, Z in inputs.items():
+    for label, Z in model_inputs(table.archs, table.space, target, sources).items():
         folds = [
             spearman(model(label).fit(Z[a], y[a]).predict(Z[b]), y[b]) for a, b in (halves, halves[::-1])
         ]
@@ -73,10 +76,9 @@ def kendall_curve(target: str, seeds: int) -> dict[tuple[str, int], list[float]]
     """Kendall tau on each seed's study test set of the ridge mix and LightGBM on sources + ops
     fitted on the first n pool cells, for each n of :data:`CURVE_SIZES`."""
     ds = study_dataset(target)  # the study's row order, so split() gives its test sets
-    archs, y = ds.table.archs, np.log(ds.table.column(ds.column))
-    bundle = resolve_sources("help-all", ds.space, target=target)
-    F = standardised_features(bundle)[bundle.rows(archs, "benchmark")]
-    inputs = {MODELS[0]: F, MODELS[2]: np.hstack([F, onehot(archs, ds.space)])}
+    y = np.log(ds.table.column(ds.column))
+    every = model_inputs(ds.table.archs, ds.space, target, "help-all")
+    inputs = {label: every[label] for label in (MODELS[0], MODELS[2])}
     out: dict[tuple[str, int], list[float]] = {}
     for seed in range(seeds):
         test, pool = split(len(y), 625, seed)

@@ -254,7 +254,7 @@ def _fmt_table(summary: pd.DataFrame, units: dict[str, str] | None = None) -> pd
     shared = set(units.get(d, "") for d in summary["dataset"])
     one_unit = shared.pop() if len(shared) == 1 else None
     rmse_header = f"RMSE ({one_unit})" if one_unit else "RMSE (dataset unit)"
-    unmeasured = bool(summary.get("spearman_unmeasured_mean", pd.Series(dtype=float)).notna().any())
+    unmeasured = bool(summary["spearman_unmeasured_mean"].notna().any())
     rows = []
     for _, r in summary.iterrows():
         unit_col = {} if one_unit is not None else {"unit": units.get(r["dataset"], "") or "?"}

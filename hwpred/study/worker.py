@@ -169,16 +169,15 @@ def cell_record(cell: Cell, status: str = "ok", error: str = "") -> dict[str, An
     }
 
 
-def unmeasured_spearman(pred, ds, train_archs: np.ndarray) -> float:
-    """Spearman over every architecture of the dataset outside the training set: the measure of
+def unmeasured_spearman(pred, ds, train_rows: np.ndarray) -> float:
+    """Spearman over every architecture of the dataset outside the training rows: the measure of
     the few-shot transfer literature, beside the test-set scores every cell gets."""
     from ..metrics import spearman
 
-    rest = np.setdiff1d(np.arange(len(ds)), ds.table.rows_of(train_archs)) if len(train_archs) else None
-    archs, y = ds.table.archs, ds.table.column(ds.column)
-    if rest is not None:
-        archs, y = archs[rest], y[rest]
-    return float(spearman(y, np.asarray(pred.predict(archs), dtype=np.float64)))
+    rest = np.ones(len(ds), dtype=bool)
+    rest[train_rows] = False
+    y_hat = np.asarray(pred.predict(ds.table.archs[rest]), dtype=np.float64)
+    return float(spearman(ds.table.column(ds.column)[rest], y_hat))
 
 
 def run_cell(cell: Cell) -> dict[str, Any]:
@@ -199,7 +198,8 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         if cell.reference:
             tr_archs = reference_archs(cell.predictor, ds.space)
             tr_y = ds.lookup(tr_archs)
-            test_idx = test_idx[~np.isin(test_idx, ds.table.rows_of(tr_archs))]
+            tr = ds.table.rows_of(tr_archs)
+            test_idx = test_idx[~np.isin(test_idx, tr)]
         else:
             tr = pool[: cell.train_size]
             tr_archs, tr_y = archs[tr], y[tr]
@@ -220,7 +220,7 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         dev = (y_hat - te_y) / sd if sd > 0 else np.full_like(te_y, np.nan)
         rec.update(m)
         if cell.score_unmeasured:
-            rec["spearman_unmeasured"] = unmeasured_spearman(pred, ds, tr_archs)
+            rec["spearman_unmeasured"] = unmeasured_spearman(pred, ds, tr)
         rec.update(
             dev_std=float(np.std(dev)),
             fit_time_s=fit_time,
